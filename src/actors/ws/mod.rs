@@ -1,0 +1,6 @@
+//! WebSocket side (flow 3): the hub that fans events out, one session actor per connection,
+//! and the wire protocol.
+
+pub mod hub;
+pub mod protocol;
+pub mod session;

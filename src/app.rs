@@ -1,0 +1,271 @@
+//! Boot order (flow 6) and graceful shutdown (flow 7).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::ServerHandle;
+use actix_web::middleware::{from_fn, ErrorHandlers};
+use actix_web::{web, App, HttpServer};
+use uuid::Uuid;
+
+use crate::actors::lifecycle::StopWork;
+use crate::actors::ws::hub::ShutdownSessions;
+use crate::actors::{self, Services};
+use crate::api::{self, AppState};
+use crate::config::Config;
+use crate::db::embedded::{EmbeddedOptions, EmbeddedPostgres};
+use crate::db::{self, migrate, system_state, ws_sessions};
+
+/// Why the service could not start; one line, naming what to fix.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartupError(pub String);
+
+/// A started service: HTTP listening, actors running.
+pub struct RunningApp {
+    /// The bound address (useful with port 0).
+    pub addr: SocketAddr,
+    /// Shared state (tests inspect it).
+    pub state: web::Data<AppState>,
+    server: ServerHandle,
+    server_task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Flow 6 from "database reachable" on: migrations, schema check, actors, HTTP.
+pub async fn start(config: Arc<Config>, db_url: &str) -> Result<RunningApp, StartupError> {
+    let shown = redact_url(db_url);
+    let connect_timeout = Duration::from_secs(config.database.connect_timeout_secs);
+    db::connect_with_retry(db_url, connect_timeout)
+        .await
+        .map_err(|e| StartupError(format!("cannot connect to the database at {shown}: {e}")))?;
+    log::info!("database connected: url={shown}");
+
+    let applied = migrate::run_pending(db_url)
+        .await
+        .map_err(|e| StartupError(format!("database migrations failed: {e}")))?;
+    log::info!(
+        "migrations applied: count={} versions={applied:?}",
+        applied.len()
+    );
+
+    let pool = db::build_pool(db_url, &config.database)
+        .map_err(|e| StartupError(format!("database pool: {e}")))?;
+    migrate::verify_schema(&pool)
+        .await
+        .map_err(|e| StartupError(format!("database schema check failed: {e}")))?;
+    log::info!("schema verified");
+
+    let instance_id = Uuid::new_v4();
+    system_state::register(&pool, instance_id, env!("CARGO_PKG_VERSION"))
+        .await
+        .map_err(|e| StartupError(format!("registering this instance: {e}")))?;
+
+    let services = Services {
+        pool,
+        config: config.clone(),
+        instance_id,
+    };
+    let actors = actors::start_all(&services);
+    log::info!("actors started: instance={instance_id}");
+
+    let state = web::Data::new(AppState {
+        actors,
+        services,
+        shutting_down: AtomicBool::new(false),
+        in_flight: AtomicUsize::new(0),
+        started_at: Instant::now(),
+    });
+    let body_limit = config.server.body_limit_bytes;
+    let app_state = state.clone();
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(app_state.clone())
+            .configure(|c| api::extractor_configs(c, body_limit))
+            .configure(api::routes)
+            .wrap(from_fn(api::gate))
+            .wrap(ErrorHandlers::new().default_handler(api::envelope))
+    })
+    .disable_signals()
+    // The drain below already waited for in-flight requests; this bounds the final close.
+    .shutdown_timeout(1);
+    if config.server.workers > 0 {
+        server = server.workers(config.server.workers);
+    }
+    let bind = config
+        .bind_addr()
+        .map_err(|e| StartupError(format!("server.bind: {e}")))?;
+    let server = server
+        .bind(bind)
+        .map_err(|e| StartupError(format!("cannot listen on {bind} (server.bind): {e}")))?;
+    let addr = server
+        .addrs()
+        .first()
+        .copied()
+        .ok_or_else(|| StartupError("server bound no address".into()))?;
+    let server = server.run();
+    let handle = server.handle();
+    let server_task = tokio::spawn(server);
+    log::info!("taskforge ready: listening on http://{addr} instance={instance_id}");
+    Ok(RunningApp {
+        addr,
+        state,
+        server: handle,
+        server_task,
+    })
+}
+
+impl RunningApp {
+    /// Flow 7: stop scheduler and retries, tell WebSocket clients, 503 new requests, drain
+    /// in-flight requests for up to the grace period, stop HTTP, close the pool.
+    pub async fn shutdown(self) {
+        let state = &self.state;
+        let services = &state.services;
+        let grace = services.config.shutdown_grace();
+        log::info!(
+            "shutdown started: instance={} grace_secs={}",
+            services.instance_id,
+            grace.as_secs()
+        );
+        state.shutting_down.store(true, Ordering::SeqCst);
+        let deadline = Instant::now() + grace;
+
+        for (name, res) in [
+            ("scheduler", state.actors.scheduler.send(StopWork).await),
+            ("error_recovery", state.actors.recovery.send(StopWork).await),
+        ] {
+            match res {
+                Ok(Ok(())) => log::info!("shutdown: {name} stopped"),
+                Ok(Err(e)) => log::warn!("shutdown: {name} stopped, state not recorded: {e}"),
+                Err(e) => log::warn!("shutdown: {name} unavailable: {e}"),
+            }
+        }
+        let sessions = state.actors.hub.send(ShutdownSessions).await.unwrap_or(0);
+        log::info!("shutdown: server_shutdown sent to {sessions} websocket sessions");
+
+        while state.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let left = state.in_flight.load(Ordering::SeqCst);
+        if left > 0 {
+            log::warn!("shutdown: grace period over with {left} requests still in flight");
+        }
+
+        // Session actors write their own rows as they stop; this catches any that could not.
+        match ws_sessions::mark_instance_inactive(&services.pool, services.instance_id).await {
+            Ok(n) if n > 0 => log::info!("shutdown: {n} websocket session rows marked inactive"),
+            Ok(_) => {}
+            Err(e) => log::warn!("shutdown: websocket session rows not updated: {e}"),
+        }
+        if let Err(e) = system_state::mark_stopped(&services.pool, services.instance_id).await {
+            log::warn!("shutdown: system_state not updated: {e}");
+        }
+        self.server.stop(true).await;
+        match self.server_task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => log::warn!("shutdown: HTTP server ended with an error: {e}"),
+            Err(e) => log::warn!("shutdown: HTTP server task failed: {e}"),
+        }
+        services.pool.close();
+        log::info!("shutdown complete: instance={}", services.instance_id);
+    }
+}
+
+/// Runs the service until SIGTERM/SIGINT; returns the process exit code.
+pub fn run(config: Config) -> i32 {
+    let config = Arc::new(config);
+    // The embedded cluster is started from the main thread: its parent-death signal is tied
+    // to the spawning thread, and this one lives as long as the process.
+    let mut embedded = None;
+    let db_url = if config.uses_embedded() {
+        let opts = EmbeddedOptions {
+            cluster_dir: config.embedded.data_dir.join("postgres"),
+            bin_dir: (!config.embedded.bin_dir.is_empty())
+                .then(|| config.embedded.bin_dir.clone().into()),
+            os_user: config.embedded.os_user.clone(),
+            start_timeout: Duration::from_secs(config.embedded.start_timeout_secs),
+            unsafe_fast: false,
+        };
+        match EmbeddedPostgres::start(&opts) {
+            Ok(pg) => {
+                let url = pg.url(&config.embedded.database);
+                embedded = Some((pg.url("postgres"), pg));
+                url
+            }
+            Err(e) => {
+                log::error!("embedded PostgreSQL: {e}");
+                return 1;
+            }
+        }
+    } else {
+        config.database.url.clone()
+    };
+
+    let system = actix_web::rt::System::new();
+    let code = system.block_on(async {
+        if let Some((admin_url, _)) = &embedded {
+            let timeout = Duration::from_secs(config.database.connect_timeout_secs);
+            if let Err(e) = db::ensure_database(admin_url, &config.embedded.database, timeout).await
+            {
+                log::error!("embedded PostgreSQL: creating the database failed: {e}");
+                return 1;
+            }
+        }
+        let app = match start(config.clone(), &db_url).await {
+            Ok(app) => app,
+            Err(e) => {
+                log::error!("startup failed: {e}");
+                return 1;
+            }
+        };
+        match wait_for_signal().await {
+            Ok(signal) => log::info!("received {signal}"),
+            Err(e) => log::error!("cannot listen for signals ({e}); shutting down"),
+        }
+        app.shutdown().await;
+        0
+    });
+    if let Some((_, mut pg)) = embedded {
+        pg.stop();
+    }
+    code
+}
+
+async fn wait_for_signal() -> std::io::Result<&'static str> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    })
+}
+
+/// The URL without its password, for logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_never_reach_logs() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

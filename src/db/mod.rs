@@ -1,0 +1,118 @@
+//! PostgreSQL access: the pool, migrations, the embedded cluster and one module per table.
+
+pub mod embedded;
+pub mod migrate;
+pub mod schema;
+pub mod system_state;
+pub mod ws_sessions;
+
+use std::time::{Duration, Instant};
+
+use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+use crate::config::DatabaseConfig;
+
+/// The shared connection pool.
+pub type DbPool = Pool<AsyncPgConnection>;
+/// A connection checked out of the pool.
+pub type DbConn = Object<AsyncPgConnection>;
+
+/// A database failure, split into "could not talk to PostgreSQL" and "PostgreSQL said no".
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Query(#[from] diesel::result::Error),
+}
+
+impl From<PoolError> for DbError {
+    fn from(e: PoolError) -> Self {
+        DbError::Unavailable(e.to_string())
+    }
+}
+
+impl DbError {
+    /// True when PostgreSQL could not be reached (pool timeout, closed connection): a 503,
+    /// not a bug.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            DbError::Unavailable(_) => true,
+            DbError::Query(diesel::result::Error::DatabaseError(kind, _)) => {
+                matches!(kind, diesel::result::DatabaseErrorKind::ClosedConnection)
+            }
+            DbError::Query(diesel::result::Error::BrokenTransactionManager) => true,
+            DbError::Query(_) => false,
+        }
+    }
+}
+
+/// Builds the pool with wait/create/recycle timeouts (deadpool needs the tokio runtime named,
+/// or its timeouts fail with `NoRuntimeSpecified`).
+pub fn build_pool(url: &str, cfg: &DatabaseConfig) -> Result<DbPool, DbError> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    Pool::builder(manager)
+        .max_size(cfg.pool_max_size)
+        .wait_timeout(Some(Duration::from_millis(cfg.pool_wait_timeout_ms)))
+        .create_timeout(Some(Duration::from_millis(cfg.pool_create_timeout_ms)))
+        .recycle_timeout(Some(Duration::from_millis(cfg.pool_recycle_timeout_ms)))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .map_err(|e| DbError::Unavailable(e.to_string()))
+}
+
+/// Checks out a connection.
+pub async fn conn(pool: &DbPool) -> Result<DbConn, DbError> {
+    Ok(pool.get().await?)
+}
+
+/// `SELECT 1` through the pool: the health check's database probe.
+pub async fn ping(pool: &DbPool) -> Result<(), DbError> {
+    let mut c = conn(pool).await?;
+    diesel::sql_query("SELECT 1").execute(&mut c).await?;
+    Ok(())
+}
+
+/// Connects directly (no pool), retrying until `timeout`: startup waits for a database that is
+/// still coming up, and reports the last error when it never does.
+pub async fn connect_with_retry(url: &str, timeout: Duration) -> Result<AsyncPgConnection, String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), AsyncPgConnection::establish(url)).await
+        {
+            Ok(Ok(c)) => return Ok(c),
+            Ok(Err(e)) if Instant::now() >= deadline => return Err(e.to_string()),
+            Err(_) if Instant::now() >= deadline => return Err("connection timed out".into()),
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// Creates `name` on the server behind `admin_url` unless it exists (embedded first run).
+pub async fn ensure_database(admin_url: &str, name: &str, timeout: Duration) -> Result<(), String> {
+    use diesel::sql_types::Text;
+    #[derive(diesel::QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        #[allow(dead_code)]
+        one: i32,
+    }
+    let mut c = connect_with_retry(admin_url, timeout).await?;
+    let found: Vec<Found> =
+        diesel::sql_query("SELECT 1 AS one FROM pg_database WHERE datname = $1")
+            .bind::<Text, _>(name)
+            .load(&mut c)
+            .await
+            .map_err(|e| e.to_string())?;
+    if found.is_empty() {
+        // The name is validated by config (letters, digits, _), so quoting it is enough.
+        diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut c)
+            .await
+            .map_err(|e| e.to_string())?;
+        log::info!("database created: name={name}");
+    }
+    Ok(())
+}

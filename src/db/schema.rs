@@ -1,0 +1,105 @@
+// @generated layout of `diesel print-schema` for ./migrations (see diesel.toml); the schema
+// check at startup (db::migrate::verify_schema) fails when this and the database disagree.
+
+diesel::table! {
+    error_records (id) {
+        id -> Uuid,
+        execution_id -> Uuid,
+        schedule_id -> Uuid,
+        last_execution_id -> Uuid,
+        severity -> Text,
+        error_type -> Text,
+        message -> Text,
+        recovery_status -> Text,
+        attempts -> Int4,
+        max_attempts -> Int4,
+        next_retry_at -> Nullable<Timestamptz>,
+        last_retry_at -> Nullable<Timestamptz>,
+        resolved_at -> Nullable<Timestamptz>,
+        note -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    system_state (instance_id) {
+        instance_id -> Uuid,
+        hostname -> Text,
+        pid -> Int4,
+        version -> Text,
+        scheduler_running -> Bool,
+        error_recovery_running -> Bool,
+        started_at -> Timestamptz,
+        heartbeat_at -> Timestamptz,
+        stopped_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    task_executions (id) {
+        id -> Uuid,
+        schedule_id -> Uuid,
+        status -> Text,
+        trigger -> Text,
+        attempt -> Int4,
+        scheduled_for -> Timestamptz,
+        task_type -> Text,
+        task_config -> Jsonb,
+        created_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+        duration_ms -> Nullable<Int8>,
+        result -> Nullable<Jsonb>,
+        error -> Nullable<Text>,
+        error_type -> Nullable<Text>,
+        conductor_thread_id -> Nullable<Text>,
+        conductor_status -> Nullable<Text>,
+        error_record_id -> Nullable<Uuid>,
+        owner_instance -> Nullable<Uuid>,
+        fence -> Int8,
+    }
+}
+
+diesel::table! {
+    task_schedules (id) {
+        id -> Uuid,
+        name -> Text,
+        description -> Nullable<Text>,
+        task_type -> Text,
+        task_config -> Jsonb,
+        schedule_type -> Text,
+        schedule_config -> Jsonb,
+        enabled -> Bool,
+        retry_policy -> Jsonb,
+        severity -> Nullable<Text>,
+        concurrency_policy -> Text,
+        misfire_policy -> Text,
+        tags -> Array<Text>,
+        next_run_at -> Nullable<Timestamptz>,
+        last_run_at -> Nullable<Timestamptz>,
+        last_execution_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    websocket_sessions (session_id) {
+        session_id -> Uuid,
+        instance_id -> Uuid,
+        subscriptions -> Array<Text>,
+        is_active -> Bool,
+        connected_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        disconnected_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    error_records,
+    system_state,
+    task_executions,
+    task_schedules,
+    websocket_sessions,
+);

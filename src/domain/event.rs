@@ -1,0 +1,106 @@
+//! Events pushed to WebSocket subscribers (SPEC §4) and the topics each one is delivered on.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+/// The event types of SPEC §4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    ExecutionStarted,
+    ExecutionCompleted,
+    ExecutionFailed,
+    ExecutionCancelled,
+    ErrorRecorded,
+    ErrorUpdated,
+    ErrorEscalated,
+    ScheduleCreated,
+    ScheduleUpdated,
+    ScheduleDeleted,
+}
+
+impl EventKind {
+    /// The resource topic this kind belongs to.
+    pub fn topic(self) -> &'static str {
+        match self {
+            EventKind::ExecutionStarted
+            | EventKind::ExecutionCompleted
+            | EventKind::ExecutionFailed
+            | EventKind::ExecutionCancelled => "executions",
+            EventKind::ErrorRecorded | EventKind::ErrorUpdated | EventKind::ErrorEscalated => {
+                "errors"
+            }
+            EventKind::ScheduleCreated
+            | EventKind::ScheduleUpdated
+            | EventKind::ScheduleDeleted => "schedules",
+        }
+    }
+}
+
+/// One event: `{"type", "data", "timestamp"}` on the wire.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    #[serde(rename = "type")]
+    pub kind: EventKind,
+    pub data: Value,
+    pub timestamp: DateTime<Utc>,
+    /// The schedule the event concerns, for `schedule:<id>` topics; not serialized.
+    #[serde(skip)]
+    pub schedule_id: Option<Uuid>,
+}
+
+impl Event {
+    /// An event stamped now.
+    pub fn new(kind: EventKind, schedule_id: Option<Uuid>, data: Value) -> Event {
+        Event {
+            kind,
+            data,
+            timestamp: Utc::now(),
+            schedule_id,
+        }
+    }
+
+    /// True when a session subscribed to `subscriptions` should receive this event.
+    pub fn matches<'a>(&self, subscriptions: impl IntoIterator<Item = &'a String>) -> bool {
+        let topic = self.kind.topic();
+        let schedule_topic = self.schedule_id.map(|id| format!("schedule:{id}"));
+        subscriptions
+            .into_iter()
+            .any(|s| s == "*" || s == topic || schedule_topic.as_deref().is_some_and(|t| t == s))
+    }
+}
+
+/// True when `s` is a topic a client may subscribe to.
+pub fn is_valid_topic(s: &str) -> bool {
+    matches!(s, "*" | "executions" | "errors" | "schedules")
+        || s.strip_prefix("schedule:")
+            .is_some_and(|id| Uuid::parse_str(id).is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_match() {
+        let id = Uuid::new_v4();
+        let e = Event::new(EventKind::ExecutionStarted, Some(id), Value::Null);
+        let subs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(e.matches(&subs(&["*"])));
+        assert!(e.matches(&subs(&["executions"])));
+        assert!(e.matches(&subs(&[&format!("schedule:{id}")])));
+        assert!(!e.matches(&subs(&["errors", "schedules"])));
+        assert!(!e.matches(&subs(&[&format!("schedule:{}", Uuid::new_v4())])));
+        assert!(!e.matches(&subs(&[])));
+    }
+
+    #[test]
+    fn topic_validation() {
+        assert!(is_valid_topic("errors"));
+        assert!(is_valid_topic(&format!("schedule:{}", Uuid::new_v4())));
+        assert!(!is_valid_topic("schedule:nope"));
+        assert!(!is_valid_topic("everything"));
+    }
+}

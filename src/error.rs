@@ -1,0 +1,133 @@
+//! The one API error type: stable codes, one status table, one JSON envelope
+//! `{"error": {"code", "message", "details"}}` for every failure the API reports.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::{json, Value};
+
+use crate::db::DbError;
+
+/// Everything an API call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the input is malformed or invalid; the message names the field.
+    #[error("{message}")]
+    Validation {
+        message: String,
+        details: Option<Value>,
+    },
+    /// 401: missing or wrong token.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 404: unknown id or route.
+    #[error("{0}")]
+    NotFound(String),
+    /// 405: the route exists, the method does not.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// 409: the current state does not allow this (duplicate name, finished execution...).
+    #[error("{0}")]
+    Conflict(String),
+    /// 413: the body is over the configured limit.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// 503: shutting down, database or an actor unavailable.
+    #[error("{0}")]
+    Unavailable(String),
+    /// 500: a bug or an unexpected database answer; logged, never caused by input.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 400 naming `field`.
+    pub fn invalid(field: &str, problem: impl std::fmt::Display) -> ApiError {
+        ApiError::Validation {
+            message: format!("{field}: {problem}"),
+            details: Some(json!([{ "field": field, "message": problem.to_string() }])),
+        }
+    }
+
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Validation { .. } => "validation_failed",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed(_) => "method_not_allowed",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::Unavailable(_) => "service_unavailable",
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The JSON envelope.
+    pub fn body(&self) -> Value {
+        let details = match self {
+            ApiError::Validation { details, .. } => details.clone().unwrap_or(Value::Null),
+            _ => Value::Null,
+        };
+        json!({ "error": { "code": self.code(), "message": self.to_string(), "details": details } })
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Validation { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(m) = self {
+            log::error!("internal error: {m}");
+        }
+        HttpResponse::build(self.status_code()).json(self.body())
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        if e.is_unavailable() {
+            ApiError::Unavailable(e.to_string())
+        } else {
+            ApiError::Internal(e.to_string())
+        }
+    }
+}
+
+impl From<actix::MailboxError> for ApiError {
+    fn from(e: actix::MailboxError) -> Self {
+        // An actor that is restarting or stopped: temporary, so 503 rather than 500.
+        ApiError::Unavailable(format!("service component unavailable: {e}"))
+    }
+}
+
+/// The envelope for a bare status produced outside our handlers (unknown route, wrong method).
+pub fn for_status(status: StatusCode, path: &str, method: &str) -> ApiError {
+    match status {
+        StatusCode::NOT_FOUND => ApiError::NotFound(format!("no route for {method} {path}")),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ApiError::MethodNotAllowed(format!("method {method} is not allowed on {path}"))
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::PayloadTooLarge("request body is over the size limit".into())
+        }
+        s if s.is_server_error() => ApiError::Internal(format!("{s} on {method} {path}")),
+        s => ApiError::Validation {
+            message: format!(
+                "{}",
+                s.canonical_reason().unwrap_or("bad request").to_lowercase()
+            ),
+            details: None,
+        },
+    }
+}

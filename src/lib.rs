@@ -1,0 +1,10 @@
+//! taskforge: a task scheduler and execution service.
+
+pub mod actors;
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod logging;
