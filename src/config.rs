@@ -245,10 +245,9 @@ impl Config {
                 return Err((key, "must be greater than 0".into()));
             }
         }
-        if !self.database.url.is_empty()
-            && !(self.database.url.starts_with("postgres://")
-                || self.database.url.starts_with("postgresql://"))
-        {
+        let db_url = &self.database.url;
+        let known_scheme = db_url.starts_with("postgres://") || db_url.starts_with("postgresql://");
+        if !db_url.is_empty() && !known_scheme {
             return Err((
                 "database.url",
                 "must start with postgres:// or postgresql://".into(),
@@ -258,7 +257,8 @@ impl Config {
             ("conductor.base_url", &self.conductor.base_url),
             ("notifications.webhook_url", &self.notifications.webhook_url),
         ] {
-            if !url.is_empty() && !(url.starts_with("http://") || url.starts_with("https://")) {
+            let http = url.starts_with("http://") || url.starts_with("https://");
+            if !url.is_empty() && !http {
                 return Err((key, "must start with http:// or https://".into()));
             }
         }

@@ -123,10 +123,7 @@ pub fn for_status(status: StatusCode, path: &str, method: &str) -> ApiError {
         }
         s if s.is_server_error() => ApiError::Internal(format!("{s} on {method} {path}")),
         s => ApiError::Validation {
-            message: format!(
-                "{}",
-                s.canonical_reason().unwrap_or("bad request").to_lowercase()
-            ),
+            message: s.canonical_reason().unwrap_or("bad request").to_lowercase(),
             details: None,
         },
     }

@@ -1,0 +1,156 @@
+//! `TestApp`: the real actix app, booted in-process on a free port against a fresh database.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use awc::http::StatusCode;
+use serde_json::Value;
+use taskforge::app::{self, RunningApp};
+use taskforge::config::Config;
+
+use crate::cluster::TestDb;
+use crate::logcap;
+
+/// A running app plus its database; the database is dropped after the app.
+pub struct TestApp {
+    pub app: Option<RunningApp>,
+    pub base: String,
+    pub db: TestDb,
+}
+
+/// The configuration tests start from: defaults, any free port, short grace.
+pub fn test_config() -> Config {
+    let mut c = match Config::load_from(None, &Default::default()) {
+        Ok(c) => c,
+        Err(e) => panic!("default config: {e}"),
+    };
+    c.server.bind = "127.0.0.1:0".into();
+    c.server.shutdown_grace_secs = 5;
+    c.database.pool_max_size = 8;
+    c.conductor.base_url = "http://127.0.0.1:9".into();
+    c
+}
+
+impl TestApp {
+    /// Boots with [`test_config`].
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Boots with a config adjusted by `f`.
+    pub async fn spawn_with(f: impl FnOnce(&mut Config)) -> TestApp {
+        logcap::install();
+        let db = TestDb::new();
+        let mut config = test_config();
+        f(&mut config);
+        let app = match app::start(Arc::new(config), db.url()).await {
+            Ok(a) => a,
+            Err(e) => panic!("app start: {e}"),
+        };
+        TestApp {
+            base: format!("http://{}", app.addr),
+            app: Some(app),
+            db,
+        }
+    }
+
+    /// The running app.
+    pub fn running(&self) -> &RunningApp {
+        match &self.app {
+            Some(a) => a,
+            None => panic!("app already shut down"),
+        }
+    }
+
+    /// Flow 7 on the in-process app.
+    pub async fn shutdown(&mut self) {
+        if let Some(a) = self.app.take() {
+            tokio::time::timeout(Duration::from_secs(30), a.shutdown())
+                .await
+                .unwrap_or_else(|_| panic!("shutdown did not finish in 30s"));
+        }
+    }
+
+    /// GET returning status and JSON body (Null when the body is not JSON).
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.request("GET", path, None).await
+    }
+
+    /// POST with a JSON body.
+    pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.request("POST", path, Some(body.to_string())).await
+    }
+
+    /// Any method with an optional raw JSON body.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+    ) -> (StatusCode, Value) {
+        send(&self.base, method, path, body).await
+    }
+}
+
+/// One HTTP request with a timeout; JSON body parsed.
+pub async fn send(
+    base: &str,
+    method: &str,
+    path: &str,
+    body: Option<String>,
+) -> (StatusCode, Value) {
+    let client = awc::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .finish();
+    let method = match awc::http::Method::from_bytes(method.as_bytes()) {
+        Ok(m) => m,
+        Err(e) => panic!("bad method {method}: {e}"),
+    };
+    let req = client.request(method, format!("{base}{path}"));
+    let resp = match body {
+        Some(b) => {
+            req.insert_header(("content-type", "application/json"))
+                .send_body(b)
+                .await
+        }
+        None => req.send().await,
+    };
+    let mut resp = match resp {
+        Ok(r) => r,
+        Err(e) => panic!("{path}: request failed: {e}"),
+    };
+    let bytes = match resp.body().limit(16 * 1024 * 1024).await {
+        Ok(b) => b,
+        Err(e) => panic!("{path}: body: {e}"),
+    };
+    let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (resp.status(), value)
+}
+
+/// Polls `check` until it returns `Some`, up to `timeout` (generous; never a fixed sleep).
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Asserts the JSON error envelope with `code`, returning the message.
+pub fn assert_envelope(body: &Value, code: &str) -> String {
+    let err = &body["error"];
+    assert_eq!(err["code"], code, "envelope: {body}");
+    let message = err["message"].as_str().unwrap_or_default().to_string();
+    assert!(!message.is_empty(), "envelope without message: {body}");
+    message
+}

@@ -1,0 +1,221 @@
+//! One throwaway PostgreSQL per test process, and a fresh database per test cloned from a
+//! migrated template. With `TASKFORGE_TEST_DATABASE_URL` set, an existing server is used instead.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use taskforge::db::embedded::{EmbeddedOptions, EmbeddedPostgres};
+use taskforge::db::migrate;
+
+const TEMPLATE: &str = "tf_template";
+
+/// The shared server.
+pub struct Cluster {
+    admin_url: String,
+}
+
+static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
+
+/// The process-wide cluster, started on first use.
+pub fn cluster() -> &'static Cluster {
+    match CLUSTER.get_or_init(start_cluster) {
+        Ok(c) => c,
+        Err(e) => panic!("test PostgreSQL could not start: {e}"),
+    }
+}
+
+fn start_cluster() -> Result<Cluster, String> {
+    let admin_url = match std::env::var("TASKFORGE_TEST_DATABASE_URL") {
+        Ok(url) => url,
+        Err(_) => start_embedded()?,
+    };
+    let url = admin_url.clone();
+    on_runtime(async move {
+        let mut c = connect(&url).await?;
+        exec(
+            &mut c,
+            &format!("DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)"),
+        )
+        .await?;
+        exec(&mut c, &format!("CREATE DATABASE {TEMPLATE}")).await?;
+        migrate::run_pending(&with_database(&url, TEMPLATE)).await?;
+        Ok(())
+    })?;
+    Ok(Cluster { admin_url })
+}
+
+/// Starts the cluster on a thread that never ends: the server's parent-death signal fires
+/// when the test process exits, however it exits, so no postgres outlives the tests.
+fn start_embedded() -> Result<String, String> {
+    remove_stale_dirs();
+    let base = PathBuf::from(format!("/tmp/taskforge-test-{}", std::process::id()));
+    std::fs::create_dir_all(&base).map_err(|e| e.to_string())?;
+    open_dir(&base)?;
+    let opts = EmbeddedOptions {
+        cluster_dir: base.join("postgres"),
+        bin_dir: None,
+        os_user: "postgres".into(),
+        start_timeout: Duration::from_secs(60),
+        unsafe_fast: true,
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("test-postgres".into())
+        .spawn(move || match EmbeddedPostgres::start(&opts) {
+            Ok(pg) => {
+                let _ = tx.send(Ok(pg.url("postgres")));
+                loop {
+                    std::thread::park();
+                }
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e.to_string()));
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    rx.recv_timeout(Duration::from_secs(120))
+        .map_err(|e| format!("cluster start: {e}"))?
+}
+
+/// Leftovers of earlier test processes that no longer run.
+fn remove_stale_dirs() {
+    let Ok(entries) = std::fs::read_dir("/tmp") else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if let Some(pid) = name.strip_prefix("taskforge-test-") {
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+}
+
+/// Makes a directory traversable by the unprivileged PostgreSQL user.
+pub fn open_dir(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())
+}
+
+/// Runs a future on a private runtime on its own thread (usable from sync code and from
+/// inside another runtime).
+pub fn on_runtime<T: Send + 'static>(
+    fut: impl std::future::Future<Output = Result<T, String>> + Send + 'static,
+) -> Result<T, String> {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?
+            .block_on(fut)
+    })
+    .join()
+    .map_err(|_| "runtime thread panicked".to_string())?
+}
+
+async fn connect(url: &str) -> Result<AsyncPgConnection, String> {
+    AsyncPgConnection::establish(url)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn exec(c: &mut AsyncPgConnection, sql: &str) -> Result<(), String> {
+    diesel::sql_query(sql)
+        .execute(c)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("{sql}: {e}"))
+}
+
+/// `url` with its database name replaced.
+pub fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end);
+    let host_part = path_start.map(|i| &base[..i]).unwrap_or(base);
+    match query {
+        Some(q) => format!("{host_part}/{db}?{q}"),
+        None => format!("{host_part}/{db}"),
+    }
+}
+
+/// A fresh database for one test, dropped with it.
+pub struct TestDb {
+    name: String,
+    url: String,
+}
+
+impl TestDb {
+    /// Clones the migrated template.
+    pub fn new() -> TestDb {
+        let cluster = cluster();
+        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let admin = cluster.admin_url.clone();
+        let n = name.clone();
+        let created = on_runtime(async move {
+            let mut c = connect(&admin).await?;
+            let mut last = String::new();
+            // Concurrent clones of one template can collide; retry briefly.
+            for _ in 0..50 {
+                let sql = format!("CREATE DATABASE {n} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY");
+                match exec(&mut c, &sql).await {
+                    Ok(()) => return Ok(()),
+                    Err(e) => last = e,
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(last)
+        });
+        if let Err(e) = created {
+            panic!("creating test database {name}: {e}");
+        }
+        TestDb {
+            url: with_database(&cluster.admin_url, &name),
+            name,
+        }
+    }
+
+    /// Connection URL of this database.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// An empty database (not from the template), for migration tests.
+    pub fn empty() -> TestDb {
+        let cluster = cluster();
+        let name = format!("e_{}", uuid::Uuid::new_v4().simple());
+        let admin = cluster.admin_url.clone();
+        let n = name.clone();
+        if let Err(e) = on_runtime(async move {
+            let mut c = connect(&admin).await?;
+            exec(&mut c, &format!("CREATE DATABASE {n}")).await
+        }) {
+            panic!("creating empty database {name}: {e}");
+        }
+        TestDb {
+            url: with_database(&cluster.admin_url, &name),
+            name,
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let admin = cluster().admin_url.clone();
+        let name = self.name.clone();
+        let _ = on_runtime(async move {
+            let mut c = connect(&admin).await?;
+            exec(
+                &mut c,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            )
+            .await
+        });
+    }
+}

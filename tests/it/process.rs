@@ -1,0 +1,153 @@
+//! Runs the real `taskforge` binary as a child process (restart, signals, bad config).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// A child `taskforge` process with its log file; killed on drop.
+pub struct Service {
+    child: Option<Child>,
+    pub log: PathBuf,
+    pub base: String,
+}
+
+/// Runs the binary to completion (for start-up failures); returns exit status and stderr.
+pub fn run_to_exit(env: &[(&str, &str)], args: &[&str], timeout: Duration) -> (ExitStatus, String) {
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => panic!("tempdir: {e}"),
+    };
+    let log = dir.path().join("stderr.log");
+    let mut child = spawn(env, args, &log);
+    let status = wait(&mut child, timeout).unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("taskforge did not exit within {timeout:?}: {}", read(&log))
+    });
+    (status, read(&log))
+}
+
+fn spawn(env: &[(&str, &str)], args: &[&str], log: &Path) -> Child {
+    let file = match std::fs::File::create(log) {
+        Ok(f) => f,
+        Err(e) => panic!("log file: {e}"),
+    };
+    let vars: HashMap<&str, &str> = env.iter().copied().collect();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_taskforge"));
+    cmd.args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("TASKFORGE_API_TOKEN")
+        .env("RUST_LOG", "info")
+        .envs(vars)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    match file.try_clone() {
+        Ok(f) => cmd.stderr(f),
+        Err(e) => panic!("log file: {e}"),
+    };
+    match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => panic!("spawning taskforge: {e}"),
+    }
+}
+
+fn wait(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(Some(s)) = child.try_wait() {
+            return Some(s);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+impl Service {
+    /// Starts the binary and waits for its "ready" line (which carries the bound address).
+    pub fn start(env: &[(&str, &str)], log: PathBuf) -> Service {
+        let mut child = spawn(env, &[], &log);
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let text = read(&log);
+            if let Some(addr) = text
+                .lines()
+                .find_map(|l| l.split("taskforge ready: listening on ").nth(1))
+                .and_then(|rest| rest.split_whitespace().next())
+            {
+                return Service {
+                    child: Some(child),
+                    base: addr.to_string(),
+                    log,
+                };
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("taskforge exited early ({status}): {text}");
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                panic!("taskforge not ready in 90s: {text}");
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// Process id.
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().map(|c| c.id() as i32).unwrap_or(0)
+    }
+
+    /// Sends a signal.
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), sig);
+    }
+
+    /// Waits for exit; None on timeout.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let child = self.child.as_mut()?;
+        let status = wait(child, timeout);
+        if status.is_some() {
+            self.child = None;
+        }
+        status
+    }
+
+    /// The log so far.
+    pub fn log_text(&self) -> String {
+        read(&self.log)
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// PostgreSQL processes whose command line names `dir` (leftovers of a data directory).
+pub fn postgres_processes_for(dir: &Path) -> Vec<i32> {
+    let needle = dir.to_string_lossy().to_string();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| {
+                    let s = String::from_utf8_lossy(&c).replace('\0', " ");
+                    s.contains("postgres") && s.contains(&needle)
+                })
+                .unwrap_or(false)
+        })
+        .collect()
+}
