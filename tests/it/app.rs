@@ -78,6 +78,7 @@ impl TestApp {
     }
 
     /// POST with a JSON body.
+    #[allow(dead_code, reason = "used by the schedule tests")]
     pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
         self.request("POST", path, Some(body.to_string())).await
     }

@@ -205,8 +205,13 @@ impl TestDb {
     }
 }
 
-impl Drop for TestDb {
-    fn drop(&mut self) {
+impl TestDb {
+    /// Drops the database now, closing every connection to it (simulates losing it).
+    pub fn drop_now(&self) {
+        self.drop_database();
+    }
+
+    fn drop_database(&self) {
         let admin = cluster().admin_url.clone();
         let name = self.name.clone();
         let _ = on_runtime(async move {

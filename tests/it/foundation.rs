@@ -195,3 +195,19 @@ async fn startup_records_the_instance_and_shutdown_clears_its_flags() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(flags, (false, false));
 }
+
+#[actix_web::test]
+async fn health_is_503_naming_the_database_when_it_is_gone() {
+    let app = TestApp::spawn().await;
+    let (status, _) = app.get("/api/health").await;
+    assert_eq!(status, StatusCode::OK);
+    app.db.drop_now();
+    let body = eventually(Duration::from_secs(20), "health 503", || async {
+        let (status, body) = app.get("/api/health").await;
+        (status == StatusCode::SERVICE_UNAVAILABLE).then_some(body)
+    })
+    .await;
+    assert_eq!(body["database"], "unreachable");
+    assert_eq!(body["failing"], serde_json::json!(["database"]));
+    assert_eq!(body["status"], "unavailable");
+}
