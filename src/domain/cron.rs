@@ -1,0 +1,424 @@
+//! Crontab expressions with crontab's meaning, evaluated by the `cron` crate.
+//!
+//! The `cron` crate needs a seconds field, numbers weekdays 1 = Sunday … 7 = Saturday, and ANDs
+//! day-of-month with day-of-week. Users write crontab: 5 fields (or 6 with leading seconds),
+//! weekdays 0–7 with 0 and 7 = Sunday, and a day matching *either* restricted day field fires.
+//! So every field is parsed and range-checked here, expanded to an explicit list (weekdays as
+//! names), and handed to the crate in its own syntax; OR semantics are two crate schedules merged.
+//! Evaluation runs over local wall-clock time (see [`CronSchedule::next_local_after`]); time
+//! zones and DST are applied by the caller ([`super::schedule`]).
+
+use std::collections::BTreeSet;
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+const WEEKDAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+const MONTHS: [&str; 12] = [
+    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+];
+
+/// One field's rules: name for messages, allowed range, optional names for values.
+struct FieldRule {
+    name: &'static str,
+    min: u32,
+    max: u32,
+    names: &'static [&'static str],
+    /// First value `names[0]` stands for.
+    names_base: u32,
+}
+
+const SECOND: FieldRule = FieldRule {
+    name: "second",
+    min: 0,
+    max: 59,
+    names: &[],
+    names_base: 0,
+};
+const MINUTE: FieldRule = FieldRule {
+    name: "minute",
+    min: 0,
+    max: 59,
+    names: &[],
+    names_base: 0,
+};
+const HOUR: FieldRule = FieldRule {
+    name: "hour",
+    min: 0,
+    max: 23,
+    names: &[],
+    names_base: 0,
+};
+const DAY_OF_MONTH: FieldRule = FieldRule {
+    name: "day-of-month",
+    min: 1,
+    max: 31,
+    names: &[],
+    names_base: 0,
+};
+const MONTH: FieldRule = FieldRule {
+    name: "month",
+    min: 1,
+    max: 12,
+    names: &MONTHS,
+    names_base: 1,
+};
+// 7 is accepted as Sunday and folded to 0 after parsing.
+const DAY_OF_WEEK: FieldRule = FieldRule {
+    name: "day-of-week",
+    min: 0,
+    max: 7,
+    names: &WEEKDAYS,
+    names_base: 0,
+};
+
+/// A parsed field: the matching values, and whether it was written as `*`/`?` (unrestricted,
+/// which decides crontab's day-of-month/day-of-week OR rule, as in Vixie cron).
+#[derive(Debug, Clone)]
+struct Field {
+    values: BTreeSet<u32>,
+    star: bool,
+}
+
+/// A validated crontab expression, ready to evaluate.
+#[derive(Debug, Clone)]
+pub struct CronSchedule {
+    /// One crate schedule, or two (day-of-month only, day-of-week only) for the OR rule.
+    parts: Vec<cron::Schedule>,
+}
+
+impl CronSchedule {
+    /// Parses a 5-field (minute resolution) or 6-field (leading seconds) crontab expression, or
+    /// a macro (`@hourly`, `@daily`/`@midnight`, `@weekly`, `@monthly`, `@yearly`/`@annually`).
+    pub fn parse(expression: &str) -> Result<CronSchedule, String> {
+        let expanded = expand_macro(expression.trim())?;
+        let raw: Vec<&str> = expanded.split_whitespace().collect();
+        let (sec, rest): (&str, &[&str]) = match raw.len() {
+            5 => ("0", &raw[..]),
+            6 => (raw[0], &raw[1..]),
+            n => {
+                return Err(format!(
+                    "expected 5 fields (minute hour day-of-month month day-of-week) or 6 (second first), got {n}"
+                ))
+            }
+        };
+        let second = parse_field(sec, &SECOND)?;
+        let minute = parse_field(rest[0], &MINUTE)?;
+        let hour = parse_field(rest[1], &HOUR)?;
+        let dom = parse_field(rest[2], &DAY_OF_MONTH)?;
+        let month = parse_field(rest[3], &MONTH)?;
+        let mut dow = parse_field(rest[4], &DAY_OF_WEEK)?;
+        if dow.values.remove(&7) {
+            dow.values.insert(0);
+        }
+
+        let head = format!(
+            "{} {} {}",
+            render(&second, &SECOND),
+            render(&minute, &MINUTE),
+            render(&hour, &HOUR)
+        );
+        let month_s = render(&month, &MONTH);
+        let dom_s = render(&dom, &DAY_OF_MONTH);
+        let dow_s = render_weekdays(&dow);
+        let sources = if !dom.star && !dow.star {
+            // crontab: either day field may match.
+            vec![
+                format!("{head} {dom_s} {month_s} *"),
+                format!("{head} * {month_s} {dow_s}"),
+            ]
+        } else {
+            vec![format!("{head} {dom_s} {month_s} {dow_s}")]
+        };
+        let parts = sources
+            .iter()
+            .map(|s| cron::Schedule::from_str(s).map_err(|e| format!("cannot be evaluated ({e})")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(CronSchedule { parts })
+    }
+
+    /// The first matching wall-clock time strictly after `after` (both naive local times).
+    pub fn next_local_after(&self, after: NaiveDateTime) -> Option<NaiveDateTime> {
+        // The crate iterates over a calendar; UTC has no DST, so it serves as a plain
+        // wall-clock calendar here.
+        let start: DateTime<Utc> = after.and_utc();
+        self.parts
+            .iter()
+            .filter_map(|p| p.after(&start).next())
+            .min()
+            .map(|t| t.naive_utc())
+    }
+}
+
+fn expand_macro(expr: &str) -> Result<String, String> {
+    if !expr.starts_with('@') {
+        return Ok(expr.to_string());
+    }
+    let fields = match expr.to_ascii_lowercase().as_str() {
+        "@yearly" | "@annually" => "0 0 1 1 *",
+        "@monthly" => "0 0 1 * *",
+        "@weekly" => "0 0 * * 0",
+        "@daily" | "@midnight" => "0 0 * * *",
+        "@hourly" => "0 * * * *",
+        other => {
+            return Err(format!(
+                "unknown macro `{other}` (use @hourly, @daily, @midnight, @weekly, @monthly, @yearly or @annually)"
+            ))
+        }
+    };
+    Ok(fields.to_string())
+}
+
+fn parse_field(text: &str, rule: &FieldRule) -> Result<Field, String> {
+    let bad = |why: String| format!("{} field `{text}`: {why}", rule.name);
+    if text == "*" || text == "?" {
+        return Ok(Field {
+            values: (rule.min..=rule.max).collect(),
+            star: true,
+        });
+    }
+    let mut values = BTreeSet::new();
+    for item in text.split(',') {
+        if item.is_empty() {
+            return Err(bad("empty list item".into()));
+        }
+        let (range, step) = match item.split_once('/') {
+            Some((r, s)) => {
+                let step: u32 = s
+                    .parse()
+                    .map_err(|_| bad(format!("step `{s}` is not a number")))?;
+                if step == 0 {
+                    return Err(bad("step must be at least 1".into()));
+                }
+                (r, step)
+            }
+            None => (item, 1),
+        };
+        let (lo, hi) = if range == "*" || range == "?" {
+            (rule.min, rule.max)
+        } else if let Some((a, b)) = range.split_once('-') {
+            let (a, b) = (value(a, rule).map_err(&bad)?, value(b, rule).map_err(&bad)?);
+            if a > b {
+                return Err(bad(format!("range {a}-{b} goes backwards")));
+            }
+            (a, b)
+        } else {
+            let v = value(range, rule).map_err(&bad)?;
+            // `5/15` means "from 5 to the end, every 15" (as in Vixie cron and Quartz).
+            if item.contains('/') {
+                (v, rule.max)
+            } else {
+                (v, v)
+            }
+        };
+        values.extend((lo..=hi).step_by(step as usize));
+    }
+    Ok(Field {
+        values,
+        star: text.starts_with('*') || text.starts_with('?'),
+    })
+}
+
+fn value(text: &str, rule: &FieldRule) -> Result<u32, String> {
+    if let Some(i) = rule.names.iter().position(|n| n.eq_ignore_ascii_case(text)) {
+        return Ok(rule.names_base + i as u32);
+    }
+    let v: u32 = text.parse().map_err(|_| {
+        if rule.names.is_empty() {
+            format!("`{text}` is not a number")
+        } else {
+            format!(
+                "`{text}` is not a number or a name ({})",
+                rule.names.join(", ")
+            )
+        }
+    })?;
+    if v < rule.min || v > rule.max {
+        return Err(format!("{v} is outside {}-{}", rule.min, rule.max));
+    }
+    Ok(v)
+}
+
+fn render(field: &Field, rule: &FieldRule) -> String {
+    if field.values.len() as u32 == rule.max - rule.min + 1 {
+        return "*".into();
+    }
+    field
+        .values
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn render_weekdays(field: &Field) -> String {
+    if field.values.len() == 7 {
+        return "*".into();
+    }
+    field
+        .values
+        .iter()
+        .filter_map(|d| WEEKDAYS.get(*d as usize).copied())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Datelike, NaiveDate, Timelike, Weekday};
+
+    fn at(y: i32, m: u32, d: u32, h: u32, min: u32, s: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(y, m, d)
+            .and_then(|d| d.and_hms_opt(h, min, s))
+            .unwrap_or_default()
+    }
+
+    fn next_n(expr: &str, from: NaiveDateTime, n: usize) -> Vec<NaiveDateTime> {
+        let s = CronSchedule::parse(expr).unwrap_or_else(|e| panic!("{expr}: {e}"));
+        let mut out = Vec::new();
+        let mut t = from;
+        while out.len() < n {
+            match s.next_local_after(t) {
+                Some(next) => {
+                    out.push(next);
+                    t = next;
+                }
+                None => break,
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn five_fields_have_minute_resolution() {
+        let runs = next_n("*/15 * * * *", at(2026, 11, 26, 10, 7, 30), 3);
+        assert_eq!(
+            runs,
+            vec![
+                at(2026, 11, 26, 10, 15, 0),
+                at(2026, 11, 26, 10, 30, 0),
+                at(2026, 11, 26, 10, 45, 0)
+            ]
+        );
+    }
+
+    #[test]
+    fn six_fields_lead_with_seconds() {
+        let runs = next_n("*/20 * * * * *", at(2026, 11, 26, 10, 0, 5), 3);
+        assert_eq!(
+            runs,
+            vec![
+                at(2026, 11, 26, 10, 0, 20),
+                at(2026, 11, 26, 10, 0, 40),
+                at(2026, 11, 26, 10, 1, 0)
+            ]
+        );
+    }
+
+    #[test]
+    fn weekday_numbers_follow_crontab() {
+        // 2026-11-26 is a Thursday.
+        let runs = next_n("0 9 * * 1-5", at(2026, 11, 26, 10, 0, 0), 5);
+        let days: Vec<Weekday> = runs.iter().map(|t| t.weekday()).collect();
+        assert_eq!(
+            days,
+            vec![
+                Weekday::Fri,
+                Weekday::Mon,
+                Weekday::Tue,
+                Weekday::Wed,
+                Weekday::Thu
+            ]
+        );
+        for sunday in ["0 9 * * 0", "0 9 * * 7", "0 9 * * SUN", "0 9 * * sun"] {
+            let runs = next_n(sunday, at(2026, 11, 26, 10, 0, 0), 2);
+            assert!(
+                runs.iter().all(|t| t.weekday() == Weekday::Sun),
+                "{sunday}: {runs:?}"
+            );
+        }
+        let runs = next_n("0 9 * * 5-7", at(2026, 11, 26, 10, 0, 0), 3);
+        let days: Vec<Weekday> = runs.iter().map(|t| t.weekday()).collect();
+        assert_eq!(days, vec![Weekday::Fri, Weekday::Sat, Weekday::Sun]);
+        let runs = next_n("0 9 * * MON-FRI/2", at(2026, 11, 26, 10, 0, 0), 3);
+        let days: Vec<Weekday> = runs.iter().map(|t| t.weekday()).collect();
+        assert_eq!(days, vec![Weekday::Fri, Weekday::Mon, Weekday::Wed]);
+    }
+
+    #[test]
+    fn restricted_day_fields_are_ored() {
+        // The 1st of the month OR any Monday, December 2026.
+        let runs = next_n("0 0 1 * MON", at(2026, 11, 30, 12, 0, 0), 4);
+        assert_eq!(
+            runs,
+            vec![
+                at(2026, 12, 1, 0, 0, 0),
+                at(2026, 12, 7, 0, 0, 0),
+                at(2026, 12, 14, 0, 0, 0),
+                at(2026, 12, 21, 0, 0, 0)
+            ]
+        );
+        // A star-led day-of-week keeps AND: the 13th only when it is a Friday.
+        let runs = next_n("0 0 13 * *", at(2026, 1, 1, 0, 0, 0), 2);
+        assert!(runs.iter().all(|t| t.day() == 13));
+    }
+
+    #[test]
+    fn macros_names_lists_and_steps() {
+        assert_eq!(
+            next_n("@daily", at(2026, 11, 26, 10, 0, 0), 1),
+            vec![at(2026, 11, 27, 0, 0, 0)]
+        );
+        assert_eq!(
+            next_n("@hourly", at(2026, 11, 26, 10, 0, 0), 1),
+            vec![at(2026, 11, 26, 11, 0, 0)]
+        );
+        assert_eq!(
+            next_n("@weekly", at(2026, 11, 26, 10, 0, 0), 1),
+            vec![at(2026, 11, 29, 0, 0, 0)]
+        );
+        assert_eq!(
+            next_n("@monthly", at(2026, 11, 26, 10, 0, 0), 1),
+            vec![at(2026, 12, 1, 0, 0, 0)]
+        );
+        assert_eq!(
+            next_n("@yearly", at(2026, 11, 26, 10, 0, 0), 1),
+            vec![at(2027, 1, 1, 0, 0, 0)]
+        );
+        let runs = next_n("30 2 * JAN,jul *", at(2026, 11, 26, 10, 0, 0), 1);
+        assert_eq!(runs, vec![at(2027, 1, 1, 2, 30, 0)]);
+        let runs = next_n("5/20 * * * *", at(2026, 11, 26, 10, 0, 0), 3);
+        assert_eq!(
+            runs.iter().map(|t| t.minute()).collect::<Vec<_>>(),
+            vec![5, 25, 45]
+        );
+        let runs = next_n("0 8-10 * * *", at(2026, 11, 26, 10, 0, 0), 2);
+        assert_eq!(
+            runs.iter().map(|t| t.hour()).collect::<Vec<_>>(),
+            vec![8, 9]
+        );
+    }
+
+    #[test]
+    fn invalid_expressions_say_what_is_wrong() {
+        let err = |e: &str| CronSchedule::parse(e).err().unwrap_or_default();
+        assert!(err("* * *").contains("expected 5 fields"));
+        assert!(err("61 * * * *").contains("minute field `61`: 61 is outside 0-59"));
+        assert!(err("* 24 * * *").contains("hour"));
+        assert!(err("* * 0 * *").contains("day-of-month"));
+        assert!(err("* * * 13 *").contains("month"));
+        assert!(err("* * * * 8").contains("day-of-week"));
+        assert!(err("* * * * FUNDAY").contains("not a number or a name"));
+        assert!(err("*/0 * * * *").contains("step must be at least 1"));
+        assert!(err("5-1 * * * *").contains("backwards"));
+        assert!(err("@often").contains("unknown macro"));
+        assert!(err("1,,2 * * * *").contains("empty list item"));
+    }
+
+    #[test]
+    fn impossible_dates_end_instead_of_looping() {
+        let s = CronSchedule::parse("0 0 30 2 *").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.next_local_after(at(2026, 1, 1, 0, 0, 0)), None);
+    }
+}
