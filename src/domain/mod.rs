@@ -2,5 +2,8 @@
 
 pub mod cron;
 pub mod event;
+pub mod retry;
 pub mod schedule;
+pub mod schedule_input;
 pub mod validate;
+pub mod task;

@@ -1,0 +1,101 @@
+//! Retry policy and backoff (SPEC §3 Rules): `min(backoffMaxMs, backoffBaseMs * 2^(attempts-1))`
+//! with jitter.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::validate::{FieldErrors, Obj};
+
+/// How a failing run chain is retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetryPolicy {
+    /// Executions in the chain, the first included (1 = never retry).
+    pub max_attempts: u32,
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            backoff_base_ms: 1_000,
+            backoff_max_ms: 3_600_000,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Validates `retryPolicy`, each missing key taking its default.
+    pub fn from_json(v: &Value, errors: &mut FieldErrors) -> Option<RetryPolicy> {
+        let before = errors.len();
+        let obj = Obj::new(v, "retryPolicy", errors)?;
+        obj.only(&["maxAttempts", "backoffBaseMs", "backoffMaxMs"], errors);
+        let d = RetryPolicy::default();
+        let max_attempts = obj.opt_int("maxAttempts", 1, 100, errors).unwrap_or(d.max_attempts.into());
+        let base = obj.opt_int("backoffBaseMs", 1, 86_400_000, errors).unwrap_or(d.backoff_base_ms as i64);
+        let max = obj.opt_int("backoffMaxMs", 1, 7 * 86_400_000, errors).unwrap_or(d.backoff_max_ms.max(base as u64) as i64);
+        if max < base {
+            errors.add("retryPolicy.backoffMaxMs", format!("must be at least backoffBaseMs ({base})"));
+        }
+        (errors.len() == before).then_some(RetryPolicy {
+            max_attempts: max_attempts as u32,
+            backoff_base_ms: base as u64,
+            backoff_max_ms: max as u64,
+        })
+    }
+
+    /// The delay before retry number `attempts` (attempts = failures so far, ≥ 1), before jitter.
+    pub fn base_delay_ms(&self, attempts: u32) -> u64 {
+        let exp = attempts.saturating_sub(1).min(63);
+        let factor = 1u64.checked_shl(exp).unwrap_or(u64::MAX);
+        self.backoff_base_ms.saturating_mul(factor).min(self.backoff_max_ms)
+    }
+
+    /// The delay with jitter: `unit` in [0, 1) moves it within ±10 %, never above the cap.
+    pub fn delay_ms(&self, attempts: u32, unit: f64) -> u64 {
+        let base = self.base_delay_ms(attempts) as f64;
+        let jittered = base * (0.9 + 0.2 * unit.clamp(0.0, 1.0));
+        (jittered.round() as u64).min(self.backoff_max_ms).max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn delays_double_and_cap() {
+        let p = RetryPolicy { max_attempts: 5, backoff_base_ms: 200, backoff_max_ms: 1_000 };
+        assert_eq!(p.base_delay_ms(1), 200);
+        assert_eq!(p.base_delay_ms(2), 400);
+        assert_eq!(p.base_delay_ms(3), 800);
+        assert_eq!(p.base_delay_ms(4), 1_000);
+        assert_eq!(p.base_delay_ms(200), 1_000);
+    }
+
+    #[test]
+    fn jitter_stays_within_bounds() {
+        let p = RetryPolicy { max_attempts: 5, backoff_base_ms: 1_000, backoff_max_ms: 3_000 };
+        for i in 0..=100 {
+            let u = f64::from(i) / 100.0;
+            let d = p.delay_ms(1, u);
+            assert!((900..=1_100).contains(&d), "{u} -> {d}");
+            assert!(p.delay_ms(3, u) <= 3_000);
+        }
+    }
+
+    #[test]
+    fn validation_names_fields_and_fills_defaults() {
+        let mut e = FieldErrors::default();
+        let p = RetryPolicy::from_json(&json!({"maxAttempts": 1}), &mut e);
+        assert_eq!(p.map(|p| p.max_attempts), Some(1));
+        let p = RetryPolicy::from_json(&json!({"maxAttempts": 0}), &mut e);
+        assert!(p.is_none());
+        let p = RetryPolicy::from_json(&json!({"backoffBaseMs": 500, "backoffMaxMs": 100}), &mut e);
+        assert!(p.is_none());
+        assert_eq!(e.fields(), vec!["retryPolicy.maxAttempts", "retryPolicy.backoffMaxMs"]);
+    }
+}

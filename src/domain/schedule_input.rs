@@ -1,0 +1,189 @@
+//! The create/replace body of a schedule, validated as a whole: every problem is reported with
+//! its field (`details`), the first one in the message.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::retry::RetryPolicy;
+use super::schedule::{ScheduleSpec, SCHEDULE_TYPES};
+use super::task::{TaskSpec, TASK_TYPES};
+use super::validate::{type_name, FieldErrors, Obj};
+
+/// Severities, lowest first.
+pub const SEVERITIES: [&str; 4] = ["low", "medium", "high", "critical"];
+const CONCURRENCY: [&str; 2] = ["allow", "forbid"];
+const MISFIRE: [&str; 2] = ["run_once", "skip"];
+const MAX_NAME: usize = 200;
+const MAX_DESCRIPTION: usize = 4_000;
+const MAX_TAGS: usize = 50;
+const MAX_TAG: usize = 100;
+
+/// A valid schedule body.
+#[derive(Debug, Clone)]
+pub struct ScheduleInput {
+    pub name: String,
+    pub description: Option<String>,
+    pub task: TaskSpec,
+    pub schedule_type: String,
+    pub spec: ScheduleSpec,
+    pub enabled: bool,
+    pub retry_policy: RetryPolicy,
+    pub severity: Option<String>,
+    pub concurrency_policy: String,
+    pub misfire_policy: String,
+    pub tags: Vec<String>,
+}
+
+/// Validates a create or replace body; `now` anchors intervals without `startAt`.
+pub fn validate(body: &Value, now: DateTime<Utc>) -> Result<ScheduleInput, FieldErrors> {
+    let mut e = FieldErrors::default();
+    let Some(obj) = Obj::new(body, "", &mut e) else {
+        return Err(e);
+    };
+    obj.only(
+        &[
+            "name", "description", "taskType", "taskConfig", "scheduleType", "scheduleConfig",
+            "enabled", "retryPolicy", "severity", "concurrencyPolicy", "misfirePolicy", "tags",
+        ],
+        &mut e,
+    );
+    let name = obj.req_str("name", &mut e).map(|n| n.trim().to_string());
+    if let Some(n) = &name {
+        if n.is_empty() || n.chars().count() > MAX_NAME {
+            e.add("name", format!("must be 1 to {MAX_NAME} characters"));
+        }
+    }
+    let description = obj.opt_str("description", &mut e);
+    if description.as_ref().is_some_and(|d| d.chars().count() > MAX_DESCRIPTION) {
+        e.add("description", format!("must be at most {MAX_DESCRIPTION} characters"));
+    }
+    let task_type = required_enum(&obj, "taskType", &TASK_TYPES, &mut e);
+    let schedule_type = required_enum(&obj, "scheduleType", &SCHEDULE_TYPES, &mut e);
+    let task = match (&task_type, obj.get("taskConfig")) {
+        (_, None) => {
+            e.add("taskConfig", "is required");
+            None
+        }
+        (Some(t), Some(cfg)) => TaskSpec::from_json(t, cfg, &mut e),
+        (None, Some(_)) => None,
+    };
+    let spec = match (&schedule_type, obj.get("scheduleConfig")) {
+        (_, None) => {
+            e.add("scheduleConfig", "is required");
+            None
+        }
+        (Some(t), Some(cfg)) => ScheduleSpec::from_json(t, cfg, now, &mut e),
+        (None, Some(_)) => None,
+    };
+    let enabled = obj.opt_bool("enabled", &mut e).unwrap_or(true);
+    let retry_policy = match obj.get("retryPolicy") {
+        Some(v) => RetryPolicy::from_json(v, &mut e),
+        None => Some(RetryPolicy::default()),
+    };
+    let severity = obj.opt_enum("severity", &SEVERITIES, &mut e);
+    let concurrency_policy = obj.opt_enum("concurrencyPolicy", &CONCURRENCY, &mut e).unwrap_or_else(|| "allow".into());
+    let misfire_policy = obj.opt_enum("misfirePolicy", &MISFIRE, &mut e).unwrap_or_else(|| "run_once".into());
+    let tags = tags(&obj, &mut e);
+
+    match (name, task, spec, retry_policy, schedule_type) {
+        (Some(name), Some(task), Some(spec), Some(retry_policy), Some(schedule_type)) if e.is_empty() => {
+            Ok(ScheduleInput {
+                name,
+                description,
+                task,
+                schedule_type,
+                spec,
+                enabled,
+                retry_policy,
+                severity,
+                concurrency_policy,
+                misfire_policy,
+                tags,
+            })
+        }
+        _ => Err(e),
+    }
+}
+
+fn required_enum(obj: &Obj<'_>, key: &str, choices: &[&str], e: &mut FieldErrors) -> Option<String> {
+    if obj.get(key).is_none() {
+        e.add(key, format!("is required (one of {})", choices.join(", ")));
+        return None;
+    }
+    obj.opt_enum(key, choices, e)
+}
+
+fn tags(obj: &Obj<'_>, e: &mut FieldErrors) -> Vec<String> {
+    let Some(v) = obj.get("tags") else {
+        return Vec::new();
+    };
+    let Value::Array(items) = v else {
+        e.add("tags", format!("must be an array of strings, got {}", type_name(v)));
+        return Vec::new();
+    };
+    if items.len() > MAX_TAGS {
+        e.add("tags", format!("at most {MAX_TAGS} tags"));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match item.as_str() {
+            Some(t) if !t.is_empty() && t.chars().count() <= MAX_TAG => {
+                if !out.iter().any(|x| x == t) {
+                    out.push(t.to_string());
+                }
+            }
+            _ => e.add(format!("tags[{i}]"), format!("must be a string of 1 to {MAX_TAG} characters")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn good() -> Value {
+        json!({
+            "name": "nightly",
+            "taskType": "shell",
+            "taskConfig": {"command": "echo hi"},
+            "scheduleType": "cron",
+            "scheduleConfig": {"expression": "0 2 * * *"}
+        })
+    }
+
+    #[test]
+    fn minimal_body_gets_defaults() {
+        let s = validate(&good(), Utc::now()).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(s.enabled);
+        assert_eq!(s.retry_policy, RetryPolicy::default());
+        assert_eq!(s.concurrency_policy, "allow");
+        assert_eq!(s.misfire_policy, "run_once");
+    }
+
+    #[test]
+    fn every_bad_field_is_listed() {
+        let mut b = good();
+        b["name"] = json!("");
+        b["taskType"] = json!("python");
+        b["scheduleConfig"] = json!({"expression": "bad"});
+        b["severity"] = json!("urgent");
+        b["tags"] = json!(["ok", 3]);
+        b["enabled"] = json!("yes");
+        let e = validate(&b, Utc::now()).err().unwrap_or_default();
+        assert_eq!(
+            e.fields(),
+            vec!["name", "taskType", "scheduleConfig.expression", "enabled", "severity", "tags[1]"]
+        );
+        assert!(e.summary().starts_with("name: "));
+    }
+
+    #[test]
+    fn missing_parts_are_required() {
+        let e = validate(&json!({}), Utc::now()).err().unwrap_or_default();
+        assert_eq!(e.fields(), vec!["name", "taskType", "scheduleType", "taskConfig", "scheduleConfig"]);
+        let e = validate(&json!([1]), Utc::now()).err().unwrap_or_default();
+        assert_eq!(e.fields(), vec!["body"]);
+    }
+}

@@ -1,0 +1,249 @@
+//! What a schedule runs: shell, HTTP or conductor tasks, validated from `taskConfig`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::validate::{type_name, FieldErrors, Obj};
+
+/// The wire names of the task types.
+pub const TASK_TYPES: [&str; 3] = ["shell", "http", "conductor"];
+
+/// Longest accepted task timeout: one day.
+const MAX_TIMEOUT_MS: i64 = 86_400_000;
+
+/// A validated task. Stored as `taskConfig` JSON (camelCase) and snapshotted on each execution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TaskSpec {
+    Shell(ShellTask),
+    Http(HttpTask),
+    Conductor(ConductorTask),
+}
+
+/// `/bin/sh -c command`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShellTask {
+    pub command: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "pairs")]
+    pub env: Vec<(String, String)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+}
+
+/// An HTTP request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpTask {
+    pub method: String,
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "pairs")]
+    pub headers: Vec<(String, String)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_status: Option<Vec<u16>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+}
+
+/// A message to the conductor (flow 5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConductorTask {
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thread_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+}
+
+/// Name/value pairs as a JSON object (keeps the order the user gave).
+mod pairs {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::Map;
+
+    pub fn serialize<S: Serializer>(v: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
+        let m: Map<String, serde_json::Value> =
+            v.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect();
+        m.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
+        let m = std::collections::BTreeMap::<String, String>::deserialize(d)?;
+        Ok(m.into_iter().collect())
+    }
+}
+
+impl TaskSpec {
+    /// Validates `taskConfig` for `task_type`; problems go to `errors` under `taskConfig.*`.
+    pub fn from_json(task_type: &str, config: &Value, errors: &mut FieldErrors) -> Option<TaskSpec> {
+        let before = errors.len();
+        let obj = Obj::new(config, "taskConfig", errors)?;
+        let timeout_ms = obj
+            .opt_int("timeoutMs", 1, MAX_TIMEOUT_MS, errors)
+            .map(|t| t as u64);
+        let spec = match task_type {
+            "shell" => {
+                obj.only(&["command", "workingDir", "env", "timeoutMs"], errors);
+                let command = non_empty(&obj, "command", errors)?;
+                let working_dir = obj.opt_str("workingDir", errors);
+                if working_dir.as_deref().is_some_and(|d| !d.starts_with('/')) {
+                    errors.add("taskConfig.workingDir", "must be an absolute path");
+                }
+                let env = obj.opt_string_map("env", errors).unwrap_or_default();
+                for (k, _) in &env {
+                    if k.is_empty() || k.contains('=') || k.contains('\0') {
+                        errors.add(format!("taskConfig.env.{k}"), "is not a valid variable name");
+                    }
+                }
+                Some(TaskSpec::Shell(ShellTask { command, working_dir, env, timeout_ms }))
+            }
+            "http" => {
+                obj.only(&["method", "url", "headers", "body", "expectedStatus", "timeoutMs"], errors);
+                let method = obj
+                    .opt_str("method", errors)
+                    .unwrap_or_else(|| "GET".into())
+                    .to_ascii_uppercase();
+                if !["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"].contains(&method.as_str()) {
+                    errors.add("taskConfig.method", format!("unsupported HTTP method `{method}`"));
+                }
+                let url = obj.req_str("url", errors)?;
+                if !(url.starts_with("http://") || url.starts_with("https://")) || url.parse::<awc::http::Uri>().is_err() {
+                    errors.add("taskConfig.url", format!("must be an http:// or https:// URL, got `{url}`"));
+                }
+                let headers = obj.opt_string_map("headers", errors).unwrap_or_default();
+                for (k, v) in &headers {
+                    if awc::http::header::HeaderName::from_bytes(k.as_bytes()).is_err()
+                        || awc::http::header::HeaderValue::from_str(v).is_err()
+                    {
+                        errors.add(format!("taskConfig.headers.{k}"), "is not a valid HTTP header");
+                    }
+                }
+                let expected_status = expected_status(&obj, errors);
+                let body = obj.get("body").cloned();
+                Some(TaskSpec::Http(HttpTask { method, url, headers, body, expected_status, timeout_ms }))
+            }
+            "conductor" => {
+                obj.only(&["message", "threadId", "timeoutMs"], errors);
+                let message = non_empty(&obj, "message", errors)?;
+                let thread_id = obj.opt_str("threadId", errors);
+                if thread_id.as_deref().is_some_and(|t| {
+                    t.is_empty() || !t.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                }) {
+                    errors.add("taskConfig.threadId", "may only hold letters, digits, '-', '_' and '.'");
+                }
+                Some(TaskSpec::Conductor(ConductorTask { message, thread_id, timeout_ms }))
+            }
+            _ => None,
+        };
+        spec.filter(|_| errors.len() == before)
+    }
+
+    /// The stored `taskConfig`.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// Reads back a stored `taskConfig` of `task_type`.
+    pub fn from_stored(task_type: &str, config: &Value) -> Result<TaskSpec, String> {
+        let r = match task_type {
+            "shell" => serde_json::from_value(config.clone()).map(TaskSpec::Shell),
+            "http" => serde_json::from_value(config.clone()).map(TaskSpec::Http),
+            "conductor" => serde_json::from_value(config.clone()).map(TaskSpec::Conductor),
+            other => return Err(format!("unknown task type `{other}`")),
+        };
+        r.map_err(|e| format!("stored taskConfig is unreadable: {e}"))
+    }
+
+    /// The wire name of this task's type.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            TaskSpec::Shell(_) => "shell",
+            TaskSpec::Http(_) => "http",
+            TaskSpec::Conductor(_) => "conductor",
+        }
+    }
+
+    /// The task's own timeout, if it set one.
+    pub fn timeout_ms(&self) -> Option<u64> {
+        match self {
+            TaskSpec::Shell(t) => t.timeout_ms,
+            TaskSpec::Http(t) => t.timeout_ms,
+            TaskSpec::Conductor(t) => t.timeout_ms,
+        }
+    }
+}
+
+fn non_empty(obj: &Obj<'_>, key: &str, errors: &mut FieldErrors) -> Option<String> {
+    let s = obj.req_str(key, errors)?;
+    if s.trim().is_empty() {
+        errors.add(obj.path(key), "must not be empty");
+        return None;
+    }
+    Some(s)
+}
+
+fn expected_status(obj: &Obj<'_>, errors: &mut FieldErrors) -> Option<Vec<u16>> {
+    let v = obj.get("expectedStatus")?;
+    let Value::Array(items) = v else {
+        errors.add("taskConfig.expectedStatus", format!("must be an array of status codes, got {}", type_name(v)));
+        return None;
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match item.as_u64().filter(|c| (100..=599).contains(c)) {
+            Some(c) => out.push(c as u16),
+            None => errors.add(format!("taskConfig.expectedStatus[{i}]"), "must be a status code 100-599"),
+        }
+    }
+    if out.is_empty() && items.is_empty() {
+        errors.add("taskConfig.expectedStatus", "must not be empty (omit it to accept any 2xx)");
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fields(t: &str, v: Value) -> Vec<String> {
+        let mut e = FieldErrors::default();
+        let r = TaskSpec::from_json(t, &v, &mut e);
+        assert!(r.is_none(), "{v} accepted");
+        e.fields()
+    }
+
+    #[test]
+    fn valid_tasks_round_trip() {
+        let mut e = FieldErrors::default();
+        for (t, v) in [
+            ("shell", json!({"command": "echo hi", "workingDir": "/tmp", "env": {"K": "V"}, "timeoutMs": 500})),
+            ("http", json!({"method": "post", "url": "http://127.0.0.1:1/x", "headers": {"X-A": "b"}, "body": {"a": 1}, "expectedStatus": [200, 201]})),
+            ("conductor", json!({"message": "hello", "threadId": "t-1"})),
+        ] {
+            let spec = TaskSpec::from_json(t, &v, &mut e).unwrap_or_else(|| panic!("{v}: {e:?}"));
+            assert_eq!(TaskSpec::from_stored(t, &spec.to_json()), Ok(spec.clone()));
+            assert_eq!(spec.type_name(), t);
+        }
+    }
+
+    #[test]
+    fn invalid_tasks_name_the_field() {
+        assert_eq!(fields("shell", json!({})), vec!["taskConfig.command"]);
+        assert_eq!(fields("shell", json!({"command": "  "})), vec!["taskConfig.command"]);
+        assert_eq!(fields("shell", json!({"command": "x", "workingDir": "rel"})), vec!["taskConfig.workingDir"]);
+        assert_eq!(fields("shell", json!({"command": "x", "env": {"A": 1}})), vec!["taskConfig.env.A"]);
+        assert_eq!(fields("shell", json!({"command": "x", "timeoutMs": 0})), vec!["taskConfig.timeoutMs"]);
+        assert_eq!(fields("shell", json!({"command": "x", "cmd": "y"})), vec!["taskConfig.cmd"]);
+        assert_eq!(fields("http", json!({"url": "ftp://x"})), vec!["taskConfig.url"]);
+        assert_eq!(fields("http", json!({"url": "http://x", "method": "BREW"})), vec!["taskConfig.method"]);
+        assert_eq!(fields("http", json!({"url": "http://x", "expectedStatus": [99]})), vec!["taskConfig.expectedStatus[0]"]);
+        assert_eq!(fields("http", json!({"url": "http://x", "headers": {"bad header": "v"}})), vec!["taskConfig.headers.bad header"]);
+        assert_eq!(fields("conductor", json!({"message": "m", "threadId": "a/b"})), vec!["taskConfig.threadId"]);
+        assert_eq!(fields("conductor", json!("text")), vec!["taskConfig"]);
+    }
+}
