@@ -8,3 +8,4 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod logging;
+pub mod executors;

@@ -16,6 +16,9 @@ CREATE TABLE task_schedules (
     next_run_at        TIMESTAMPTZ,
     last_run_at        TIMESTAMPTZ,
     last_execution_id  UUID,
+    -- Interval schedules without startAt fire at anchor_at + k * interval (k >= 1); set at
+    -- creation and on every replace.
+    anchor_at          TIMESTAMPTZ NOT NULL DEFAULT now(),
     created_at         TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at         TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT task_schedules_name_key UNIQUE (name)

@@ -1,7 +1,11 @@
 //! PostgreSQL access: the pool, migrations, the embedded cluster and one module per table.
 
 pub mod embedded;
+pub mod executions;
+pub mod fires;
 pub mod migrate;
+pub mod pagination;
+pub mod schedules;
 pub mod schema;
 pub mod system_state;
 pub mod ws_sessions;

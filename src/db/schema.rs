@@ -79,6 +79,7 @@ diesel::table! {
         next_run_at -> Nullable<Timestamptz>,
         last_run_at -> Nullable<Timestamptz>,
         last_execution_id -> Nullable<Uuid>,
+        anchor_at -> Timestamptz,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
     }

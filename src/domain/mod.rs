@@ -1,7 +1,9 @@
 //! Pure types and rules, no I/O.
 
+pub mod clock;
 pub mod cron;
 pub mod event;
+pub mod firing;
 pub mod retry;
 pub mod schedule;
 pub mod schedule_input;

@@ -1,0 +1,235 @@
+//! `task_executions`: the record of every run and its state transitions. Every transition
+//! is conditional on the state it leaves, so a late or duplicate writer changes nothing.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::pagination::{page, Cursor, Page};
+use super::schema::task_executions::{self, dsl as x};
+use super::{conn, DbError, DbPool};
+
+/// A stored execution.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = task_executions)]
+pub struct ExecutionRow {
+    pub id: Uuid,
+    pub schedule_id: Uuid,
+    pub status: String,
+    pub trigger: String,
+    pub attempt: i32,
+    pub scheduled_for: DateTime<Utc>,
+    pub task_type: String,
+    pub task_config: Value,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<i64>,
+    pub result: Option<Value>,
+    pub error: Option<String>,
+    pub error_type: Option<String>,
+    pub conductor_thread_id: Option<String>,
+    pub conductor_status: Option<String>,
+    pub error_record_id: Option<Uuid>,
+    pub owner_instance: Option<Uuid>,
+    pub fence: i64,
+}
+
+impl ExecutionRow {
+    /// The API object (SPEC §3).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "scheduleId": self.schedule_id,
+            "status": self.status,
+            "trigger": self.trigger,
+            "attempt": self.attempt,
+            "scheduledFor": self.scheduled_for,
+            "createdAt": self.created_at,
+            "startedAt": self.started_at,
+            "finishedAt": self.finished_at,
+            "durationMs": self.duration_ms,
+            "result": self.result,
+            "error": self.error,
+            "errorType": self.error_type,
+            "taskType": self.task_type,
+            "conductorThreadId": self.conductor_thread_id,
+            "conductorStatus": self.conductor_status,
+            "errorRecordId": self.error_record_id,
+        })
+    }
+
+    /// True once the execution reached a final status.
+    pub fn is_finished(&self) -> bool {
+        matches!(self.status.as_str(), "completed" | "failed" | "cancelled")
+    }
+}
+
+/// A new, pending execution.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = task_executions)]
+pub struct NewExecution {
+    pub id: Uuid,
+    pub schedule_id: Uuid,
+    pub status: String,
+    pub trigger: String,
+    pub attempt: i32,
+    pub scheduled_for: DateTime<Utc>,
+    pub task_type: String,
+    pub task_config: Value,
+    pub created_at: DateTime<Utc>,
+    pub owner_instance: Option<Uuid>,
+    pub error_record_id: Option<Uuid>,
+}
+
+/// Inserts one execution (manual trigger, retry).
+pub async fn insert(pool: &DbPool, new: &NewExecution) -> Result<ExecutionRow, DbError> {
+    let mut c = conn(pool).await?;
+    Ok(diesel::insert_into(x::task_executions)
+        .values(new)
+        .returning(ExecutionRow::as_returning())
+        .get_result(&mut c)
+        .await?)
+}
+
+/// pending → running, owned by `instance`. None when it is no longer pending (cancelled).
+pub async fn mark_running(pool: &DbPool, id: Uuid, instance: Uuid, now: DateTime<Utc>) -> Result<Option<ExecutionRow>, DbError> {
+    let mut c = conn(pool).await?;
+    Ok(diesel::update(x::task_executions.find(id).filter(x::status.eq("pending")))
+        .set((
+            x::status.eq("running"),
+            x::started_at.eq(Some(now)),
+            x::owner_instance.eq(Some(instance)),
+            x::fence.eq(x::fence + 1),
+        ))
+        .returning(ExecutionRow::as_returning())
+        .get_result(&mut c)
+        .await
+        .optional()?)
+}
+
+/// How an execution ended.
+#[derive(Debug, Clone)]
+pub struct Finish {
+    pub status: &'static str,
+    pub result: Option<Value>,
+    pub error: Option<String>,
+    pub error_type: Option<&'static str>,
+    pub conductor_thread_id: Option<String>,
+    pub conductor_status: Option<String>,
+    pub finished_at: DateTime<Utc>,
+    pub duration_ms: Option<i64>,
+}
+
+/// running → final, only for the attempt `fence` that `instance` started; a late result from
+/// an owner that lost the execution (recovered as interrupted, cancelled) changes nothing.
+pub async fn finish(pool: &DbPool, id: Uuid, instance: Uuid, fence: i64, f: &Finish) -> Result<Option<ExecutionRow>, DbError> {
+    let mut c = conn(pool).await?;
+    Ok(diesel::update(
+        x::task_executions
+            .find(id)
+            .filter(x::status.eq("running"))
+            .filter(x::owner_instance.eq(instance))
+            .filter(x::fence.eq(fence)),
+    )
+    .set((
+        x::status.eq(f.status),
+        x::result.eq(&f.result),
+        x::error.eq(&f.error),
+        x::error_type.eq(f.error_type),
+        x::conductor_thread_id.eq(&f.conductor_thread_id),
+        x::conductor_status.eq(&f.conductor_status),
+        x::finished_at.eq(Some(f.finished_at)),
+        x::duration_ms.eq(f.duration_ms),
+    ))
+    .returning(ExecutionRow::as_returning())
+    .get_result(&mut c)
+    .await
+    .optional()?)
+}
+
+/// pending/running → cancelled (for executions not running in this process).
+pub async fn cancel(pool: &DbPool, id: Uuid, now: DateTime<Utc>) -> Result<Option<ExecutionRow>, DbError> {
+    let mut c = conn(pool).await?;
+    Ok(diesel::update(x::task_executions.find(id).filter(x::status.eq_any(["pending", "running"])))
+        .set((
+            x::status.eq("cancelled"),
+            x::error.eq(Some("cancelled by request")),
+            x::finished_at.eq(Some(now)),
+            x::fence.eq(x::fence + 1),
+        ))
+        .returning(ExecutionRow::as_returning())
+        .get_result(&mut c)
+        .await
+        .optional()?)
+}
+
+/// One execution.
+pub async fn get(pool: &DbPool, id: Uuid) -> Result<Option<ExecutionRow>, DbError> {
+    let mut c = conn(pool).await?;
+    Ok(x::task_executions
+        .find(id)
+        .select(ExecutionRow::as_select())
+        .first(&mut c)
+        .await
+        .optional()?)
+}
+
+/// Pending executions owned by (or waiting for) this instance, oldest first: reloaded into the
+/// queue when the ExecutionActor (re)starts.
+pub async fn pending_for(pool: &DbPool, instance: Uuid) -> Result<Vec<ExecutionRow>, DbError> {
+    let mut c = conn(pool).await?;
+    Ok(x::task_executions
+        .filter(x::status.eq("pending"))
+        .filter(x::owner_instance.eq(instance))
+        .order(x::created_at.asc())
+        .select(ExecutionRow::as_select())
+        .load(&mut c)
+        .await?)
+}
+
+/// Filters of the execution list.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub schedule_id: Option<Uuid>,
+    pub status: Option<String>,
+    pub trigger: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// A page of executions, newest first.
+pub async fn list(pool: &DbPool, f: &ListFilter, limit: i64, cursor: Option<Cursor>) -> Result<Page<ExecutionRow>, DbError> {
+    let mut c = conn(pool).await?;
+    let mut q = x::task_executions.select(ExecutionRow::as_select()).into_boxed();
+    if let Some(id) = f.schedule_id {
+        q = q.filter(x::schedule_id.eq(id));
+    }
+    if let Some(st) = &f.status {
+        q = q.filter(x::status.eq(st.clone()));
+    }
+    if let Some(t) = &f.trigger {
+        q = q.filter(x::trigger.eq(t.clone()));
+    }
+    if let Some(since) = f.since {
+        q = q.filter(x::created_at.ge(since));
+    }
+    if let Some(until) = f.until {
+        q = q.filter(x::created_at.lt(until));
+    }
+    if let Some(cur) = cursor {
+        q = q.filter(
+            x::created_at
+                .lt(cur.created_at)
+                .or(x::created_at.eq(cur.created_at).and(x::id.lt(cur.id))),
+        );
+    }
+    let rows = q
+        .order((x::created_at.desc(), x::id.desc()))
+        .limit(limit + 1)
+        .load(&mut c)
+        .await?;
+    Ok(page(rows, limit, |r| Cursor { created_at: r.created_at, id: r.id }))
+}

@@ -1,0 +1,177 @@
+//! Claiming due fires: in one transaction, lock due schedules with `FOR UPDATE SKIP LOCKED`
+//! (so instances sharing the database split them), insert their executions in bulk, and advance
+//! `next_run_at`/`last_run_at` in bulk. The unique index on (schedule_id, scheduled_for) makes a
+//! double fire impossible even if two claims overlapped.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Nullable, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::executions::{ExecutionRow, NewExecution};
+use super::schedules::ScheduleRow;
+use super::schema::task_executions::dsl as x;
+use super::schema::task_schedules::dsl as s;
+use super::{conn, DbError, DbPool};
+use crate::domain::firing::{decide, Due, Skip};
+
+/// What one claim did.
+#[derive(Debug, Default)]
+pub struct FireReport {
+    /// Executions created (pending, owned by this instance), to run now.
+    pub executions: Vec<ExecutionRow>,
+    /// Due schedules handled (fired, skipped or advanced).
+    pub claimed: usize,
+    /// Fires skipped by `concurrencyPolicy: forbid`.
+    pub skipped_running: usize,
+    /// Missed fires skipped by `misfirePolicy: skip`.
+    pub skipped_misfire: usize,
+}
+
+/// Claims up to `batch` due schedules and creates their executions.
+pub async fn claim_due(
+    pool: &DbPool,
+    instance: Uuid,
+    now: DateTime<Utc>,
+    batch: i64,
+    threshold: Duration,
+) -> Result<FireReport, DbError> {
+    let mut c = conn(pool).await?;
+    let report = c
+        .transaction::<_, DbError, _>(async |c| {
+            let due: Vec<ScheduleRow> = s::task_schedules
+                .filter(s::enabled.eq(true))
+                .filter(s::next_run_at.le(now))
+                .order(s::next_run_at.asc())
+                .limit(batch)
+                .for_update()
+                .skip_locked()
+                .select(ScheduleRow::as_select())
+                .load(c)
+                .await?;
+            if due.is_empty() {
+                return Ok(FireReport::default());
+            }
+            let forbid: Vec<Uuid> = due
+                .iter()
+                .filter(|r| r.concurrency_policy == "forbid")
+                .map(|r| r.id)
+                .collect();
+            let busy: Vec<Uuid> = if forbid.is_empty() {
+                Vec::new()
+            } else {
+                x::task_executions
+                    .filter(x::schedule_id.eq_any(&forbid))
+                    .filter(x::status.eq_any(["pending", "running"]))
+                    .select(x::schedule_id)
+                    .distinct()
+                    .load(c)
+                    .await?
+            };
+
+            let mut report = FireReport { claimed: due.len(), ..Default::default() };
+            let mut new_execs = Vec::new();
+            let mut ids = Vec::with_capacity(due.len());
+            let mut nexts = Vec::with_capacity(due.len());
+            let mut lasts: Vec<Option<DateTime<Utc>>> = Vec::with_capacity(due.len());
+            let mut exec_ids: Vec<Option<Uuid>> = Vec::with_capacity(due.len());
+            for row in &due {
+                let Some(due_at) = row.next_run_at else { continue };
+                let (fire, next, skipped) = match row.spec() {
+                    Ok(spec) => {
+                        let d = decide(
+                            &Due {
+                                spec: &spec,
+                                due: due_at,
+                                anchor: row.anchor_at,
+                                skip_misfires: row.misfire_policy == "skip",
+                                blocked_by_running: busy.contains(&row.id),
+                            },
+                            now,
+                            threshold,
+                        );
+                        (d.fire, d.next, d.skipped)
+                    }
+                    Err(e) => {
+                        // Unreadable config: stop firing it rather than fail every claim.
+                        log::error!("schedule not fireable, disabling its timer: schedule={} {e}", row.id);
+                        (None, None, None)
+                    }
+                };
+                match skipped {
+                    Some(Skip::StillRunning) => {
+                        report.skipped_running += 1;
+                        log::info!("fire skipped: schedule={} scheduled_for={due_at} reason=concurrency forbid, previous run still active", row.id);
+                    }
+                    Some(Skip::Misfire) => {
+                        report.skipped_misfire += 1;
+                        log::info!("missed fires skipped: schedule={} due={due_at} reason=misfirePolicy skip", row.id);
+                    }
+                    None => {}
+                }
+                ids.push(row.id);
+                nexts.push(next);
+                match fire {
+                    Some((trigger, scheduled_for)) => {
+                        let id = Uuid::now_v7();
+                        new_execs.push(NewExecution {
+                            id,
+                            schedule_id: row.id,
+                            status: "pending".into(),
+                            trigger: trigger.into(),
+                            attempt: 1,
+                            scheduled_for,
+                            task_type: row.task_type.clone(),
+                            task_config: row.task_config.clone(),
+                            created_at: now,
+                            owner_instance: Some(instance),
+                            error_record_id: None,
+                        });
+                        lasts.push(Some(now));
+                        exec_ids.push(Some(id));
+                    }
+                    None => {
+                        lasts.push(None);
+                        exec_ids.push(None);
+                    }
+                }
+            }
+            if !new_execs.is_empty() {
+                report.executions = diesel::insert_into(x::task_executions)
+                    .values(&new_execs)
+                    .on_conflict_do_nothing()
+                    .returning(ExecutionRow::as_returning())
+                    .get_results(c)
+                    .await?;
+                // A fire that already existed (unique key) is not this claim's: do not point
+                // the schedule at an execution that was never inserted.
+                let inserted: std::collections::HashSet<Uuid> =
+                    report.executions.iter().map(|r| r.id).collect();
+                for (exec, last) in exec_ids.iter_mut().zip(lasts.iter_mut()) {
+                    if exec.is_some_and(|id| !inserted.contains(&id)) {
+                        *exec = None;
+                        *last = None;
+                    }
+                }
+            }
+            diesel::sql_query(
+                "UPDATE task_schedules AS s \
+                 SET next_run_at = v.next, \
+                     last_run_at = COALESCE(v.last, s.last_run_at), \
+                     last_execution_id = COALESCE(v.exec, s.last_execution_id) \
+                 FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::uuid[]) \
+                      AS v(id, next, last, exec) \
+                 WHERE s.id = v.id",
+            )
+            .bind::<Array<SqlUuid>, _>(&ids)
+            .bind::<Array<Nullable<Timestamptz>>, _>(&nexts)
+            .bind::<Array<Nullable<Timestamptz>>, _>(&lasts)
+            .bind::<Array<Nullable<SqlUuid>>, _>(&exec_ids)
+            .execute(c)
+            .await?;
+            Ok(report)
+        })
+        .await?;
+    Ok(report)
+}

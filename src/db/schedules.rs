@@ -1,0 +1,302 @@
+//! `task_schedules`: CRUD and the due-fire claim.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::pagination::{page, Cursor, Page};
+use super::schema::task_schedules::{self, dsl as s};
+use super::{conn, DbError, DbPool};
+use crate::domain::retry::RetryPolicy;
+use crate::domain::schedule::ScheduleSpec;
+use crate::domain::schedule_input::ScheduleInput;
+use crate::domain::task::TaskSpec;
+use crate::domain::validate::FieldErrors;
+
+/// A stored schedule.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = task_schedules)]
+pub struct ScheduleRow {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub task_type: String,
+    pub task_config: Value,
+    pub schedule_type: String,
+    pub schedule_config: Value,
+    pub enabled: bool,
+    pub retry_policy: Value,
+    pub severity: Option<String>,
+    pub concurrency_policy: String,
+    pub misfire_policy: String,
+    pub tags: Vec<String>,
+    pub next_run_at: Option<DateTime<Utc>>,
+    pub last_run_at: Option<DateTime<Utc>>,
+    pub last_execution_id: Option<Uuid>,
+    pub anchor_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ScheduleRow {
+    /// The API object (SPEC §3).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "taskType": self.task_type,
+            "taskConfig": self.task_config,
+            "scheduleType": self.schedule_type,
+            "scheduleConfig": self.schedule_config,
+            "enabled": self.enabled,
+            "retryPolicy": self.retry_policy,
+            "severity": self.severity,
+            "concurrencyPolicy": self.concurrency_policy,
+            "misfirePolicy": self.misfire_policy,
+            "tags": self.tags,
+            "nextRunAt": self.next_run_at,
+            "lastRunAt": self.last_run_at,
+            "lastExecutionId": self.last_execution_id,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+        })
+    }
+
+    /// The schedule's fire rule, as stored.
+    pub fn spec(&self) -> Result<ScheduleSpec, String> {
+        let mut e = FieldErrors::default();
+        ScheduleSpec::from_json(&self.schedule_type, &self.schedule_config, self.anchor_at, &mut e)
+            .ok_or_else(|| format!("stored scheduleConfig is invalid: {}", e.summary()))
+    }
+
+    /// The task, as stored.
+    pub fn task(&self) -> Result<TaskSpec, String> {
+        TaskSpec::from_stored(&self.task_type, &self.task_config)
+    }
+
+    /// The retry policy, as stored (defaults when unreadable).
+    pub fn retry(&self) -> RetryPolicy {
+        serde_json::from_value(self.retry_policy.clone()).unwrap_or_default()
+    }
+}
+
+/// Why a write was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("a schedule named `{0}` already exists")]
+    DuplicateName(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for WriteError {
+    fn from(e: diesel::result::Error) -> Self {
+        WriteError::Db(DbError::Query(e))
+    }
+}
+
+fn map_unique(name: &str) -> impl Fn(diesel::result::Error) -> WriteError + '_ {
+    move |e| match e {
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+            WriteError::DuplicateName(name.to_string())
+        }
+        other => WriteError::Db(DbError::Query(other)),
+    }
+}
+
+/// Inserts a new schedule.
+pub async fn insert(pool: &DbPool, id: Uuid, input: &ScheduleInput, now: DateTime<Utc>) -> Result<ScheduleRow, WriteError> {
+    let mut c = conn(pool).await?;
+    diesel::insert_into(s::task_schedules)
+        .values((
+            s::id.eq(id),
+            s::name.eq(&input.name),
+            s::description.eq(&input.description),
+            s::task_type.eq(input.task.type_name()),
+            s::task_config.eq(input.task.to_json()),
+            s::schedule_type.eq(&input.schedule_type),
+            s::schedule_config.eq(input.spec.to_json()),
+            s::enabled.eq(input.enabled),
+            s::retry_policy.eq(json!(input.retry_policy)),
+            s::severity.eq(&input.severity),
+            s::concurrency_policy.eq(&input.concurrency_policy),
+            s::misfire_policy.eq(&input.misfire_policy),
+            s::tags.eq(&input.tags),
+            s::next_run_at.eq(input.spec.first_run(now)),
+            s::anchor_at.eq(now),
+            s::created_at.eq(now),
+            s::updated_at.eq(now),
+        ))
+        .returning(ScheduleRow::as_returning())
+        .get_result(&mut c)
+        .await
+        .map_err(map_unique(&input.name))
+}
+
+/// Replaces the editable fields; `nextRunAt` is recomputed (a one-time schedule that already
+/// ran stays done unless its `runAt` moved).
+pub async fn replace(pool: &DbPool, id: Uuid, input: &ScheduleInput, now: DateTime<Utc>) -> Result<Option<ScheduleRow>, WriteError> {
+    let mut c = conn(pool).await?;
+    let name = input.name.clone();
+    let result = c
+        .transaction::<_, WriteError, _>(async |c| {
+            {
+                let Some(old) = s::task_schedules
+                    .find(id)
+                    .for_update()
+                    .select(ScheduleRow::as_select())
+                    .first(c)
+                    .await
+                    .optional()?
+                else {
+                    return Ok(None);
+                };
+                let next = match &input.spec {
+                    crate::domain::schedule::ScheduleSpec::Once { run_at } => {
+                        let same = old.schedule_type == "once" && old.schedule_config == input.spec.to_json();
+                        if same && old.next_run_at.is_none() && old.last_run_at.is_some() {
+                            None
+                        } else {
+                            Some(*run_at)
+                        }
+                    }
+                    spec => spec.first_run(now),
+                };
+                let row = diesel::update(s::task_schedules.find(id))
+                    .set((
+                        s::name.eq(&input.name),
+                        s::description.eq(&input.description),
+                        s::task_type.eq(input.task.type_name()),
+                        s::task_config.eq(input.task.to_json()),
+                        s::schedule_type.eq(&input.schedule_type),
+                        s::schedule_config.eq(input.spec.to_json()),
+                        s::enabled.eq(input.enabled),
+                        s::retry_policy.eq(json!(input.retry_policy)),
+                        s::severity.eq(&input.severity),
+                        s::concurrency_policy.eq(&input.concurrency_policy),
+                        s::misfire_policy.eq(&input.misfire_policy),
+                        s::tags.eq(&input.tags),
+                        s::next_run_at.eq(next),
+                        s::anchor_at.eq(now),
+                        s::updated_at.eq(now),
+                    ))
+                    .returning(ScheduleRow::as_returning())
+                    .get_result(c)
+                    .await?;
+                Ok(Some(row))
+            }
+        })
+        .await;
+    match result {
+        Err(WriteError::Db(DbError::Query(e))) => Err(map_unique(&name)(e)),
+        other => other,
+    }
+}
+
+/// One schedule.
+pub async fn get(pool: &DbPool, id: Uuid) -> Result<Option<ScheduleRow>, DbError> {
+    let mut c = conn(pool).await?;
+    Ok(s::task_schedules
+        .find(id)
+        .select(ScheduleRow::as_select())
+        .first(&mut c)
+        .await
+        .optional()?)
+}
+
+/// Deletes a schedule (its executions and errors stay); the deleted row, if it existed.
+pub async fn delete(pool: &DbPool, id: Uuid) -> Result<Option<ScheduleRow>, DbError> {
+    let mut c = conn(pool).await?;
+    Ok(diesel::delete(s::task_schedules.find(id))
+        .returning(ScheduleRow::as_returning())
+        .get_result(&mut c)
+        .await
+        .optional()?)
+}
+
+/// Pause (`enabled = false`) or resume (`enabled = true`, `nextRunAt` recomputed from now).
+pub async fn set_enabled(pool: &DbPool, id: Uuid, enabled: bool, now: DateTime<Utc>) -> Result<Option<ScheduleRow>, DbError> {
+    let mut c = conn(pool).await?;
+    let r = c
+        .transaction::<_, DbError, _>(async |c| {
+            {
+                let Some(old) = s::task_schedules
+                    .find(id)
+                    .for_update()
+                    .select(ScheduleRow::as_select())
+                    .first(c)
+                    .await
+                    .optional()?
+                else {
+                    return Ok(None);
+                };
+                let next = if !enabled || old.enabled {
+                    old.next_run_at
+                } else {
+                    match old.spec() {
+                        // A one-time schedule that has not run yet still runs; one that ran never does.
+                        Ok(ScheduleSpec::Once { run_at }) => old.last_run_at.is_none().then_some(run_at),
+                        Ok(spec) => spec.next_after(now),
+                        Err(_) => None,
+                    }
+                };
+                let row = diesel::update(s::task_schedules.find(id))
+                    .set((s::enabled.eq(enabled), s::next_run_at.eq(next), s::updated_at.eq(now)))
+                    .returning(ScheduleRow::as_returning())
+                    .get_result(c)
+                    .await?;
+                Ok(Some(row))
+            }
+        })
+        .await?;
+    Ok(r)
+}
+
+/// Filters of the schedule list.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub enabled: Option<bool>,
+    pub task_type: Option<String>,
+    pub tag: Option<String>,
+}
+
+/// A page of schedules, newest first.
+pub async fn list(pool: &DbPool, f: &ListFilter, limit: i64, cursor: Option<Cursor>) -> Result<Page<ScheduleRow>, DbError> {
+    let mut c = conn(pool).await?;
+    let mut q = s::task_schedules.select(ScheduleRow::as_select()).into_boxed();
+    if let Some(e) = f.enabled {
+        q = q.filter(s::enabled.eq(e));
+    }
+    if let Some(t) = &f.task_type {
+        q = q.filter(s::task_type.eq(t.clone()));
+    }
+    if let Some(tag) = &f.tag {
+        q = q.filter(s::tags.contains(vec![tag.clone()]));
+    }
+    if let Some(cur) = cursor {
+        q = q.filter(
+            s::created_at
+                .lt(cur.created_at)
+                .or(s::created_at.eq(cur.created_at).and(s::id.lt(cur.id))),
+        );
+    }
+    let rows = q
+        .order((s::created_at.desc(), s::id.desc()))
+        .limit(limit + 1)
+        .load(&mut c)
+        .await?;
+    Ok(page(rows, limit, |r| Cursor { created_at: r.created_at, id: r.id }))
+}
+
+/// The earliest `next_run_at` of an enabled schedule.
+pub async fn earliest_due(pool: &DbPool) -> Result<Option<DateTime<Utc>>, DbError> {
+    let mut c = conn(pool).await?;
+    Ok(s::task_schedules
+        .filter(s::enabled.eq(true))
+        .select(diesel::dsl::min(s::next_run_at))
+        .first(&mut c)
+        .await?)
+}

@@ -1,0 +1,96 @@
+//! Running one task. Each executor classifies its own failures into the SPEC's `errorType`.
+
+pub mod capture;
+pub mod conductor;
+pub mod http;
+pub mod shell;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use crate::domain::task::TaskSpec;
+
+/// The SPEC `errorType` of a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorType {
+    Timeout,
+    ExitCode,
+    HttpStatus,
+    Connection,
+    Conductor,
+    Spawn,
+    Interrupted,
+    Internal,
+}
+
+impl ErrorType {
+    /// The wire/SQL name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorType::Timeout => "timeout",
+            ErrorType::ExitCode => "exit_code",
+            ErrorType::HttpStatus => "http_status",
+            ErrorType::Connection => "connection",
+            ErrorType::Conductor => "conductor",
+            ErrorType::Spawn => "spawn",
+            ErrorType::Interrupted => "interrupted",
+            ErrorType::Internal => "internal",
+        }
+    }
+}
+
+/// How a task ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Completed {
+        result: Value,
+        conductor: Option<(String, String)>,
+    },
+    Failed {
+        error_type: ErrorType,
+        message: String,
+        result: Option<Value>,
+        conductor: Option<(String, String)>,
+    },
+    Cancelled {
+        result: Option<Value>,
+    },
+}
+
+impl Outcome {
+    /// A failure without a result.
+    pub fn failed(error_type: ErrorType, message: impl Into<String>) -> Outcome {
+        Outcome::Failed { error_type, message: message.into(), result: None, conductor: None }
+    }
+}
+
+/// What every executor needs besides the task.
+#[derive(Clone)]
+pub struct RunContext {
+    /// The task's timeout (its own `timeoutMs`, else the configured default).
+    pub timeout: Duration,
+    /// Cap on captured output per stream/body.
+    pub output_cap: usize,
+    /// Conductor base URL (flow 5).
+    pub conductor_url: String,
+    /// HTTP client (awc is !Send: built on the executing thread).
+    pub http: awc::Client,
+}
+
+/// Runs `task` until it ends, times out or `cancel` fires.
+pub async fn run(task: &TaskSpec, ctx: &RunContext, cancel: oneshot::Receiver<()>) -> Outcome {
+    match task {
+        TaskSpec::Shell(t) => shell::run(t, ctx, cancel).await,
+        TaskSpec::Http(t) => with_cancel(http::run(t, ctx), cancel).await,
+        TaskSpec::Conductor(t) => with_cancel(conductor::run(t, ctx), cancel).await,
+    }
+}
+
+async fn with_cancel(fut: impl std::future::Future<Output = Outcome>, cancel: oneshot::Receiver<()>) -> Outcome {
+    tokio::select! {
+        outcome = fut => outcome,
+        Ok(()) = cancel => Outcome::Cancelled { result: None },
+    }
+}

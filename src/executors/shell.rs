@@ -1,0 +1,122 @@
+//! Shell tasks: `/bin/sh -c` in its own process group, output captured with a cap. Timeout and
+//! cancel kill the whole group; so does a normal exit, so no background child outlives its run
+//! or holds its output pipes open.
+
+use std::process::{ExitStatus, Stdio};
+
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use serde_json::json;
+use tokio::sync::oneshot;
+
+use super::capture::{read_capped, Captured};
+use super::{ErrorType, Outcome, RunContext};
+use crate::domain::task::ShellTask;
+
+enum End {
+    Exited(ExitStatus),
+    TimedOut,
+    Cancelled,
+    WaitFailed(std::io::Error),
+}
+
+/// Runs the command to its end, timeout or cancellation.
+pub async fn run(t: &ShellTask, ctx: &RunContext, mut cancel: oneshot::Receiver<()>) -> Outcome {
+    if let Some(dir) = &t.working_dir {
+        if !std::path::Path::new(dir).is_dir() {
+            return Outcome::failed(ErrorType::Spawn, format!("working directory {dir} does not exist"));
+        }
+    }
+    let mut cmd = tokio::process::Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg(&t.command)
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .envs(t.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    if let Some(dir) = &t.working_dir {
+        cmd.current_dir(dir);
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return Outcome::failed(ErrorType::Spawn, format!("cannot start /bin/sh: {e}")),
+    };
+    let group = child.id().map(|id| Pid::from_raw(id as i32));
+    let cap = ctx.output_cap;
+    let stdout = child.stdout.take().map(|o| tokio::spawn(read_capped(o, cap)));
+    let stderr = child.stderr.take().map(|e| tokio::spawn(read_capped(e, cap)));
+
+    let end = tokio::select! {
+        status = child.wait() => match status {
+            Ok(s) => End::Exited(s),
+            Err(e) => End::WaitFailed(e),
+        },
+        _ = tokio::time::sleep(ctx.timeout) => End::TimedOut,
+        Ok(()) = &mut cancel => End::Cancelled,
+    };
+    if let Some(pg) = group {
+        // ESRCH (group already gone) is the normal case after a clean exit.
+        let _ = killpg(pg, Signal::SIGKILL);
+    }
+    if !matches!(end, End::Exited(_)) {
+        let _ = child.wait().await;
+    }
+    let out = join(stdout).await;
+    let err = join(stderr).await;
+    let result = |code: Option<i32>| {
+        json!({
+            "exitCode": code,
+            "stdout": out.text,
+            "stderr": err.text,
+            "truncated": out.truncated || err.truncated,
+        })
+    };
+    match end {
+        End::Exited(status) => match status.code() {
+            Some(0) => Outcome::Completed { result: result(Some(0)), conductor: None },
+            Some(code) => Outcome::Failed {
+                error_type: ErrorType::ExitCode,
+                message: format!("exit code {code}{}", tail(&err.text)),
+                result: Some(result(Some(code))),
+                conductor: None,
+            },
+            None => {
+                use std::os::unix::process::ExitStatusExt;
+                let sig = status.signal().unwrap_or(0);
+                Outcome::Failed {
+                    error_type: ErrorType::ExitCode,
+                    message: format!("killed by signal {sig}"),
+                    result: Some(result(None)),
+                    conductor: None,
+                }
+            }
+        },
+        End::TimedOut => Outcome::Failed {
+            error_type: ErrorType::Timeout,
+            message: format!("timed out after {} ms; process group killed", ctx.timeout.as_millis()),
+            result: Some(result(None)),
+            conductor: None,
+        },
+        End::Cancelled => Outcome::Cancelled { result: Some(result(None)) },
+        End::WaitFailed(e) => Outcome::failed(ErrorType::Internal, format!("waiting for the process failed: {e}")),
+    }
+}
+
+async fn join(h: Option<tokio::task::JoinHandle<Captured>>) -> Captured {
+    match h {
+        Some(h) => h.await.unwrap_or_default(),
+        None => Captured::default(),
+    }
+}
+
+/// `: <last line of stderr>` for the error message, when there is one.
+fn tail(stderr: &str) -> String {
+    stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| format!(": {}", l.chars().take(300).collect::<String>()))
+        .unwrap_or_default()
+}
