@@ -54,6 +54,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub embedded: EmbeddedConfig,
     pub scheduler: SchedulerConfig,
+    pub execution: ExecutionConfig,
     pub recovery: RecoveryConfig,
     pub supervisor: SupervisorConfig,
     pub websocket: WebsocketConfig,
@@ -100,6 +101,17 @@ pub struct EmbeddedConfig {
 #[serde(deny_unknown_fields)]
 pub struct SchedulerConfig {
     pub tick_ms: u64,
+    pub misfire_threshold_ms: u64,
+    pub claim_batch: i64,
+}
+
+/// `[execution]`: concurrency, timeouts and output caps.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutionConfig {
+    pub max_concurrent: usize,
+    pub default_timeout_ms: u64,
+    pub output_cap_bytes: usize,
 }
 
 /// `[recovery]`.
@@ -223,6 +235,22 @@ impl Config {
                 self.database.pool_recycle_timeout_ms,
             ),
             ("scheduler.tick_ms", self.scheduler.tick_ms),
+            (
+                "scheduler.claim_batch",
+                self.scheduler.claim_batch.max(0) as u64,
+            ),
+            (
+                "execution.max_concurrent",
+                self.execution.max_concurrent as u64,
+            ),
+            (
+                "execution.default_timeout_ms",
+                self.execution.default_timeout_ms,
+            ),
+            (
+                "execution.output_cap_bytes",
+                self.execution.output_cap_bytes as u64,
+            ),
             ("recovery.scan_interval_ms", self.recovery.scan_interval_ms),
             (
                 "supervisor.restart_backoff_base_ms",

@@ -7,5 +7,5 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
-pub mod logging;
 pub mod executors;
+pub mod logging;

@@ -36,6 +36,9 @@ pub struct InjectPanic(pub String);
 #[macro_export]
 macro_rules! impl_lifecycle_handlers {
     ($actor:ty) => {
+        $crate::impl_lifecycle_handlers!($actor, running);
+    };
+    ($actor:ty, $running:ident) => {
         impl actix::Handler<$crate::actors::lifecycle::GetStatus> for $actor {
             type Result = actix::MessageResult<$crate::actors::lifecycle::GetStatus>;
 
@@ -46,7 +49,7 @@ macro_rules! impl_lifecycle_handlers {
             ) -> Self::Result {
                 actix::MessageResult($crate::actors::lifecycle::ActorStatus {
                     name: self.tracker.name(),
-                    running: self.running,
+                    running: self.$running,
                     restarts: self.tracker.restarts(),
                 })
             }

@@ -2,7 +2,10 @@
 //! envelope for every extractor and routing failure. Handlers are thin: extract, send one
 //! typed message, map the reply.
 
+pub mod executions;
 pub mod health;
+pub mod params;
+pub mod schedules;
 pub mod ws;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -35,6 +38,39 @@ pub struct AppState {
 /// Mounts every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/api/health").route(web::get().to(health::health)))
+        .service(
+            web::resource("/api/scheduler/schedules")
+                .route(web::post().to(schedules::create))
+                .route(web::get().to(schedules::list)),
+        )
+        .service(
+            web::resource("/api/scheduler/schedules/{id}")
+                .route(web::get().to(schedules::get))
+                .route(web::put().to(schedules::replace))
+                .route(web::delete().to(schedules::delete)),
+        )
+        .service(
+            web::resource("/api/scheduler/schedules/{id}/pause")
+                .route(web::post().to(schedules::pause)),
+        )
+        .service(
+            web::resource("/api/scheduler/schedules/{id}/resume")
+                .route(web::post().to(schedules::resume)),
+        )
+        .service(
+            web::resource("/api/scheduler/schedules/{id}/trigger")
+                .route(web::post().to(schedules::trigger)),
+        )
+        .service(
+            web::resource("/api/scheduler/schedules/{id}/next-runs")
+                .route(web::get().to(schedules::next_runs)),
+        )
+        .service(web::resource("/api/scheduler/preview").route(web::post().to(schedules::preview)))
+        .service(web::resource("/api/executions").route(web::get().to(executions::list)))
+        .service(web::resource("/api/executions/{id}").route(web::get().to(executions::get)))
+        .service(
+            web::resource("/api/executions/{id}/cancel").route(web::post().to(executions::cancel)),
+        )
         .service(web::resource("/ws").route(web::get().to(ws::connect)));
 }
 

@@ -95,19 +95,26 @@ pub async fn insert(pool: &DbPool, new: &NewExecution) -> Result<ExecutionRow, D
 }
 
 /// pending → running, owned by `instance`. None when it is no longer pending (cancelled).
-pub async fn mark_running(pool: &DbPool, id: Uuid, instance: Uuid, now: DateTime<Utc>) -> Result<Option<ExecutionRow>, DbError> {
+pub async fn mark_running(
+    pool: &DbPool,
+    id: Uuid,
+    instance: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<ExecutionRow>, DbError> {
     let mut c = conn(pool).await?;
-    Ok(diesel::update(x::task_executions.find(id).filter(x::status.eq("pending")))
-        .set((
-            x::status.eq("running"),
-            x::started_at.eq(Some(now)),
-            x::owner_instance.eq(Some(instance)),
-            x::fence.eq(x::fence + 1),
-        ))
-        .returning(ExecutionRow::as_returning())
-        .get_result(&mut c)
-        .await
-        .optional()?)
+    Ok(
+        diesel::update(x::task_executions.find(id).filter(x::status.eq("pending")))
+            .set((
+                x::status.eq("running"),
+                x::started_at.eq(Some(now)),
+                x::owner_instance.eq(Some(instance)),
+                x::fence.eq(x::fence + 1),
+            ))
+            .returning(ExecutionRow::as_returning())
+            .get_result(&mut c)
+            .await
+            .optional()?,
+    )
 }
 
 /// How an execution ended.
@@ -125,7 +132,13 @@ pub struct Finish {
 
 /// running → final, only for the attempt `fence` that `instance` started; a late result from
 /// an owner that lost the execution (recovered as interrupted, cancelled) changes nothing.
-pub async fn finish(pool: &DbPool, id: Uuid, instance: Uuid, fence: i64, f: &Finish) -> Result<Option<ExecutionRow>, DbError> {
+pub async fn finish(
+    pool: &DbPool,
+    id: Uuid,
+    instance: Uuid,
+    fence: i64,
+    f: &Finish,
+) -> Result<Option<ExecutionRow>, DbError> {
     let mut c = conn(pool).await?;
     Ok(diesel::update(
         x::task_executions
@@ -151,19 +164,27 @@ pub async fn finish(pool: &DbPool, id: Uuid, instance: Uuid, fence: i64, f: &Fin
 }
 
 /// pending/running → cancelled (for executions not running in this process).
-pub async fn cancel(pool: &DbPool, id: Uuid, now: DateTime<Utc>) -> Result<Option<ExecutionRow>, DbError> {
+pub async fn cancel(
+    pool: &DbPool,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<ExecutionRow>, DbError> {
     let mut c = conn(pool).await?;
-    Ok(diesel::update(x::task_executions.find(id).filter(x::status.eq_any(["pending", "running"])))
-        .set((
-            x::status.eq("cancelled"),
-            x::error.eq(Some("cancelled by request")),
-            x::finished_at.eq(Some(now)),
-            x::fence.eq(x::fence + 1),
-        ))
-        .returning(ExecutionRow::as_returning())
-        .get_result(&mut c)
-        .await
-        .optional()?)
+    Ok(diesel::update(
+        x::task_executions
+            .find(id)
+            .filter(x::status.eq_any(["pending", "running"])),
+    )
+    .set((
+        x::status.eq("cancelled"),
+        x::error.eq(Some("cancelled by request")),
+        x::finished_at.eq(Some(now)),
+        x::fence.eq(x::fence + 1),
+    ))
+    .returning(ExecutionRow::as_returning())
+    .get_result(&mut c)
+    .await
+    .optional()?)
 }
 
 /// One execution.
@@ -201,9 +222,16 @@ pub struct ListFilter {
 }
 
 /// A page of executions, newest first.
-pub async fn list(pool: &DbPool, f: &ListFilter, limit: i64, cursor: Option<Cursor>) -> Result<Page<ExecutionRow>, DbError> {
+pub async fn list(
+    pool: &DbPool,
+    f: &ListFilter,
+    limit: i64,
+    cursor: Option<Cursor>,
+) -> Result<Page<ExecutionRow>, DbError> {
     let mut c = conn(pool).await?;
-    let mut q = x::task_executions.select(ExecutionRow::as_select()).into_boxed();
+    let mut q = x::task_executions
+        .select(ExecutionRow::as_select())
+        .into_boxed();
     if let Some(id) = f.schedule_id {
         q = q.filter(x::schedule_id.eq(id));
     }
@@ -231,5 +259,8 @@ pub async fn list(pool: &DbPool, f: &ListFilter, limit: i64, cursor: Option<Curs
         .limit(limit + 1)
         .load(&mut c)
         .await?;
-    Ok(page(rows, limit, |r| Cursor { created_at: r.created_at, id: r.id }))
+    Ok(page(rows, limit, |r| Cursor {
+        created_at: r.created_at,
+        id: r.id,
+    }))
 }

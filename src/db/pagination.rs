@@ -19,7 +19,11 @@ pub struct Cursor {
 impl Cursor {
     /// `<microseconds since epoch>_<uuid>`.
     pub fn encode(&self) -> String {
-        format!("{}_{}", self.created_at.timestamp_micros(), self.id.simple())
+        format!(
+            "{}_{}",
+            self.created_at.timestamp_micros(),
+            self.id.simple()
+        )
     }
 
     /// Parses what [`Cursor::encode`] produced.
@@ -49,7 +53,10 @@ pub fn page<T>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> Cursor) -> Page
     } else {
         None
     };
-    Page { items: rows, next_cursor }
+    Page {
+        items: rows,
+        next_cursor,
+    }
 }
 
 #[cfg(test)]
@@ -58,7 +65,10 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
-        let c = Cursor { created_at: crate::domain::clock::now(), id: Uuid::new_v4() };
+        let c = Cursor {
+            created_at: crate::domain::clock::now(),
+            id: Uuid::new_v4(),
+        };
         assert_eq!(Cursor::decode(&c.encode()), Ok(c));
         assert!(Cursor::decode("nope").is_err());
         assert!(Cursor::decode("12_notauuid").is_err());

@@ -68,8 +68,13 @@ impl ScheduleRow {
     /// The schedule's fire rule, as stored.
     pub fn spec(&self) -> Result<ScheduleSpec, String> {
         let mut e = FieldErrors::default();
-        ScheduleSpec::from_json(&self.schedule_type, &self.schedule_config, self.anchor_at, &mut e)
-            .ok_or_else(|| format!("stored scheduleConfig is invalid: {}", e.summary()))
+        ScheduleSpec::from_json(
+            &self.schedule_type,
+            &self.schedule_config,
+            self.anchor_at,
+            &mut e,
+        )
+        .ok_or_else(|| format!("stored scheduleConfig is invalid: {}", e.summary()))
     }
 
     /// The task, as stored.
@@ -100,15 +105,21 @@ impl From<diesel::result::Error> for WriteError {
 
 fn map_unique(name: &str) -> impl Fn(diesel::result::Error) -> WriteError + '_ {
     move |e| match e {
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-            WriteError::DuplicateName(name.to_string())
-        }
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => WriteError::DuplicateName(name.to_string()),
         other => WriteError::Db(DbError::Query(other)),
     }
 }
 
 /// Inserts a new schedule.
-pub async fn insert(pool: &DbPool, id: Uuid, input: &ScheduleInput, now: DateTime<Utc>) -> Result<ScheduleRow, WriteError> {
+pub async fn insert(
+    pool: &DbPool,
+    id: Uuid,
+    input: &ScheduleInput,
+    now: DateTime<Utc>,
+) -> Result<ScheduleRow, WriteError> {
     let mut c = conn(pool).await?;
     diesel::insert_into(s::task_schedules)
         .values((
@@ -138,56 +149,60 @@ pub async fn insert(pool: &DbPool, id: Uuid, input: &ScheduleInput, now: DateTim
 
 /// Replaces the editable fields; `nextRunAt` is recomputed (a one-time schedule that already
 /// ran stays done unless its `runAt` moved).
-pub async fn replace(pool: &DbPool, id: Uuid, input: &ScheduleInput, now: DateTime<Utc>) -> Result<Option<ScheduleRow>, WriteError> {
+pub async fn replace(
+    pool: &DbPool,
+    id: Uuid,
+    input: &ScheduleInput,
+    now: DateTime<Utc>,
+) -> Result<Option<ScheduleRow>, WriteError> {
     let mut c = conn(pool).await?;
     let name = input.name.clone();
     let result = c
         .transaction::<_, WriteError, _>(async |c| {
-            {
-                let Some(old) = s::task_schedules
-                    .find(id)
-                    .for_update()
-                    .select(ScheduleRow::as_select())
-                    .first(c)
-                    .await
-                    .optional()?
-                else {
-                    return Ok(None);
-                };
-                let next = match &input.spec {
-                    crate::domain::schedule::ScheduleSpec::Once { run_at } => {
-                        let same = old.schedule_type == "once" && old.schedule_config == input.spec.to_json();
-                        if same && old.next_run_at.is_none() && old.last_run_at.is_some() {
-                            None
-                        } else {
-                            Some(*run_at)
-                        }
+            let Some(old) = s::task_schedules
+                .find(id)
+                .for_update()
+                .select(ScheduleRow::as_select())
+                .first(c)
+                .await
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            let next = match &input.spec {
+                crate::domain::schedule::ScheduleSpec::Once { run_at } => {
+                    let same =
+                        old.schedule_type == "once" && old.schedule_config == input.spec.to_json();
+                    if same && old.next_run_at.is_none() && old.last_run_at.is_some() {
+                        None
+                    } else {
+                        Some(*run_at)
                     }
-                    spec => spec.first_run(now),
-                };
-                let row = diesel::update(s::task_schedules.find(id))
-                    .set((
-                        s::name.eq(&input.name),
-                        s::description.eq(&input.description),
-                        s::task_type.eq(input.task.type_name()),
-                        s::task_config.eq(input.task.to_json()),
-                        s::schedule_type.eq(&input.schedule_type),
-                        s::schedule_config.eq(input.spec.to_json()),
-                        s::enabled.eq(input.enabled),
-                        s::retry_policy.eq(json!(input.retry_policy)),
-                        s::severity.eq(&input.severity),
-                        s::concurrency_policy.eq(&input.concurrency_policy),
-                        s::misfire_policy.eq(&input.misfire_policy),
-                        s::tags.eq(&input.tags),
-                        s::next_run_at.eq(next),
-                        s::anchor_at.eq(now),
-                        s::updated_at.eq(now),
-                    ))
-                    .returning(ScheduleRow::as_returning())
-                    .get_result(c)
-                    .await?;
-                Ok(Some(row))
-            }
+                }
+                spec => spec.first_run(now),
+            };
+            let row = diesel::update(s::task_schedules.find(id))
+                .set((
+                    s::name.eq(&input.name),
+                    s::description.eq(&input.description),
+                    s::task_type.eq(input.task.type_name()),
+                    s::task_config.eq(input.task.to_json()),
+                    s::schedule_type.eq(&input.schedule_type),
+                    s::schedule_config.eq(input.spec.to_json()),
+                    s::enabled.eq(input.enabled),
+                    s::retry_policy.eq(json!(input.retry_policy)),
+                    s::severity.eq(&input.severity),
+                    s::concurrency_policy.eq(&input.concurrency_policy),
+                    s::misfire_policy.eq(&input.misfire_policy),
+                    s::tags.eq(&input.tags),
+                    s::next_run_at.eq(next),
+                    s::anchor_at.eq(now),
+                    s::updated_at.eq(now),
+                ))
+                .returning(ScheduleRow::as_returning())
+                .get_result(c)
+                .await?;
+            Ok(Some(row))
         })
         .await;
     match result {
@@ -218,7 +233,12 @@ pub async fn delete(pool: &DbPool, id: Uuid) -> Result<Option<ScheduleRow>, DbEr
 }
 
 /// Pause (`enabled = false`) or resume (`enabled = true`, `nextRunAt` recomputed from now).
-pub async fn set_enabled(pool: &DbPool, id: Uuid, enabled: bool, now: DateTime<Utc>) -> Result<Option<ScheduleRow>, DbError> {
+pub async fn set_enabled(
+    pool: &DbPool,
+    id: Uuid,
+    enabled: bool,
+    now: DateTime<Utc>,
+) -> Result<Option<ScheduleRow>, DbError> {
     let mut c = conn(pool).await?;
     let r = c
         .transaction::<_, DbError, _>(async |c| {
@@ -238,13 +258,19 @@ pub async fn set_enabled(pool: &DbPool, id: Uuid, enabled: bool, now: DateTime<U
                 } else {
                     match old.spec() {
                         // A one-time schedule that has not run yet still runs; one that ran never does.
-                        Ok(ScheduleSpec::Once { run_at }) => old.last_run_at.is_none().then_some(run_at),
+                        Ok(ScheduleSpec::Once { run_at }) => {
+                            old.last_run_at.is_none().then_some(run_at)
+                        }
                         Ok(spec) => spec.next_after(now),
                         Err(_) => None,
                     }
                 };
                 let row = diesel::update(s::task_schedules.find(id))
-                    .set((s::enabled.eq(enabled), s::next_run_at.eq(next), s::updated_at.eq(now)))
+                    .set((
+                        s::enabled.eq(enabled),
+                        s::next_run_at.eq(next),
+                        s::updated_at.eq(now),
+                    ))
                     .returning(ScheduleRow::as_returning())
                     .get_result(c)
                     .await?;
@@ -264,9 +290,16 @@ pub struct ListFilter {
 }
 
 /// A page of schedules, newest first.
-pub async fn list(pool: &DbPool, f: &ListFilter, limit: i64, cursor: Option<Cursor>) -> Result<Page<ScheduleRow>, DbError> {
+pub async fn list(
+    pool: &DbPool,
+    f: &ListFilter,
+    limit: i64,
+    cursor: Option<Cursor>,
+) -> Result<Page<ScheduleRow>, DbError> {
     let mut c = conn(pool).await?;
-    let mut q = s::task_schedules.select(ScheduleRow::as_select()).into_boxed();
+    let mut q = s::task_schedules
+        .select(ScheduleRow::as_select())
+        .into_boxed();
     if let Some(e) = f.enabled {
         q = q.filter(s::enabled.eq(e));
     }
@@ -288,7 +321,10 @@ pub async fn list(pool: &DbPool, f: &ListFilter, limit: i64, cursor: Option<Curs
         .limit(limit + 1)
         .load(&mut c)
         .await?;
-    Ok(page(rows, limit, |r| Cursor { created_at: r.created_at, id: r.id }))
+    Ok(page(rows, limit, |r| Cursor {
+        created_at: r.created_at,
+        id: r.id,
+    }))
 }
 
 /// The earliest `next_run_at` of an enabled schedule.
@@ -299,4 +335,22 @@ pub async fn earliest_due(pool: &DbPool) -> Result<Option<DateTime<Utc>>, DbErro
         .select(diesel::dsl::min(s::next_run_at))
         .first(&mut c)
         .await?)
+}
+
+/// Records a manual run as the schedule's latest run.
+pub async fn record_run(
+    pool: &DbPool,
+    id: Uuid,
+    execution_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), DbError> {
+    let mut c = conn(pool).await?;
+    diesel::update(s::task_schedules.find(id))
+        .set((
+            s::last_run_at.eq(Some(at)),
+            s::last_execution_id.eq(Some(execution_id)),
+        ))
+        .execute(&mut c)
+        .await?;
+    Ok(())
 }

@@ -46,30 +46,62 @@ pub fn decide(d: &Due<'_>, now: DateTime<Utc>, threshold: Duration) -> Decision 
     let late = now - d.due > threshold;
     if let ScheduleSpec::Once { .. } = d.spec {
         // A one-time schedule always runs once; late only changes how it is labelled.
-        let trigger = if late && d.due >= d.anchor { "catch_up" } else { "schedule" };
-        return if d.blocked_by_running {
-            Decision { fire: None, skipped: Some(Skip::StillRunning), next: None }
+        let trigger = if late && d.due >= d.anchor {
+            "catch_up"
         } else {
-            Decision { fire: Some((trigger, d.due)), skipped: None, next: None }
+            "schedule"
+        };
+        return if d.blocked_by_running {
+            Decision {
+                fire: None,
+                skipped: Some(Skip::StillRunning),
+                next: None,
+            }
+        } else {
+            Decision {
+                fire: Some((trigger, d.due)),
+                skipped: None,
+                next: None,
+            }
         };
     }
     if !late {
         let next = d.spec.next_after(d.due);
         return if d.blocked_by_running {
-            Decision { fire: None, skipped: Some(Skip::StillRunning), next }
+            Decision {
+                fire: None,
+                skipped: Some(Skip::StillRunning),
+                next,
+            }
         } else {
-            Decision { fire: Some(("schedule", d.due)), skipped: None, next }
+            Decision {
+                fire: Some(("schedule", d.due)),
+                skipped: None,
+                next,
+            }
         };
     }
     // Missed fires: never a burst. One catch-up for the latest missed slot, or none.
     let next = d.spec.next_after(now);
     if d.skip_misfires {
-        return Decision { fire: None, skipped: Some(Skip::Misfire), next };
+        return Decision {
+            fire: None,
+            skipped: Some(Skip::Misfire),
+            next,
+        };
     }
     if d.blocked_by_running {
-        return Decision { fire: None, skipped: Some(Skip::StillRunning), next };
+        return Decision {
+            fire: None,
+            skipped: Some(Skip::StillRunning),
+            next,
+        };
     }
-    Decision { fire: Some(("catch_up", latest_missed(d.spec, d.due, now))), skipped: None, next }
+    Decision {
+        fire: Some(("catch_up", latest_missed(d.spec, d.due, now))),
+        skipped: None,
+        next,
+    }
 }
 
 /// The last fire time ≤ `now`, starting from the due one.
@@ -91,17 +123,30 @@ mod tests {
     use serde_json::json;
 
     fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default()
     }
 
     fn every_minute() -> ScheduleSpec {
         let mut e = FieldErrors::default();
-        ScheduleSpec::from_json("cron", &json!({"expression": "* * * * *"}), Utc::now(), &mut e)
-            .unwrap_or_else(|| panic!("{e:?}"))
+        ScheduleSpec::from_json(
+            "cron",
+            &json!({"expression": "* * * * *"}),
+            Utc::now(),
+            &mut e,
+        )
+        .unwrap_or_else(|| panic!("{e:?}"))
     }
 
     fn due<'a>(spec: &'a ScheduleSpec, due: &str) -> Due<'a> {
-        Due { spec, due: t(due), anchor: t("2026-01-01T00:00:00Z"), skip_misfires: false, blocked_by_running: false }
+        Due {
+            spec,
+            due: t(due),
+            anchor: t("2026-01-01T00:00:00Z"),
+            skip_misfires: false,
+            blocked_by_running: false,
+        }
     }
 
     const TH: Duration = Duration::seconds(5);
@@ -109,7 +154,11 @@ mod tests {
     #[test]
     fn on_time_fires_and_advances() {
         let s = every_minute();
-        let d = decide(&due(&s, "2026-11-26T10:00:00Z"), t("2026-11-26T10:00:00.002Z"), TH);
+        let d = decide(
+            &due(&s, "2026-11-26T10:00:00Z"),
+            t("2026-11-26T10:00:00.002Z"),
+            TH,
+        );
         assert_eq!(d.fire, Some(("schedule", t("2026-11-26T10:00:00Z"))));
         assert_eq!(d.next, Some(t("2026-11-26T10:01:00Z")));
     }
@@ -140,8 +189,14 @@ mod tests {
 
     #[test]
     fn once_runs_once_even_when_late() {
-        let s = ScheduleSpec::Once { run_at: t("2026-11-26T10:00:00Z") };
-        let d = decide(&due(&s, "2026-11-26T10:00:00Z"), t("2026-11-26T11:00:00Z"), TH);
+        let s = ScheduleSpec::Once {
+            run_at: t("2026-11-26T10:00:00Z"),
+        };
+        let d = decide(
+            &due(&s, "2026-11-26T10:00:00Z"),
+            t("2026-11-26T11:00:00Z"),
+            TH,
+        );
         assert_eq!(d.fire, Some(("catch_up", t("2026-11-26T10:00:00Z"))));
         assert_eq!(d.next, None);
         // Created with a past runAt: runs now, as an ordinary fire.

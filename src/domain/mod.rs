@@ -7,5 +7,5 @@ pub mod firing;
 pub mod retry;
 pub mod schedule;
 pub mod schedule_input;
-pub mod validate;
 pub mod task;
+pub mod validate;

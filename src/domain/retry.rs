@@ -33,11 +33,20 @@ impl RetryPolicy {
         let obj = Obj::new(v, "retryPolicy", errors)?;
         obj.only(&["maxAttempts", "backoffBaseMs", "backoffMaxMs"], errors);
         let d = RetryPolicy::default();
-        let max_attempts = obj.opt_int("maxAttempts", 1, 100, errors).unwrap_or(d.max_attempts.into());
-        let base = obj.opt_int("backoffBaseMs", 1, 86_400_000, errors).unwrap_or(d.backoff_base_ms as i64);
-        let max = obj.opt_int("backoffMaxMs", 1, 7 * 86_400_000, errors).unwrap_or(d.backoff_max_ms.max(base as u64) as i64);
+        let max_attempts = obj
+            .opt_int("maxAttempts", 1, 100, errors)
+            .unwrap_or(d.max_attempts.into());
+        let base = obj
+            .opt_int("backoffBaseMs", 1, 86_400_000, errors)
+            .unwrap_or(d.backoff_base_ms as i64);
+        let max = obj
+            .opt_int("backoffMaxMs", 1, 7 * 86_400_000, errors)
+            .unwrap_or(d.backoff_max_ms.max(base as u64) as i64);
         if max < base {
-            errors.add("retryPolicy.backoffMaxMs", format!("must be at least backoffBaseMs ({base})"));
+            errors.add(
+                "retryPolicy.backoffMaxMs",
+                format!("must be at least backoffBaseMs ({base})"),
+            );
         }
         (errors.len() == before).then_some(RetryPolicy {
             max_attempts: max_attempts as u32,
@@ -50,7 +59,9 @@ impl RetryPolicy {
     pub fn base_delay_ms(&self, attempts: u32) -> u64 {
         let exp = attempts.saturating_sub(1).min(63);
         let factor = 1u64.checked_shl(exp).unwrap_or(u64::MAX);
-        self.backoff_base_ms.saturating_mul(factor).min(self.backoff_max_ms)
+        self.backoff_base_ms
+            .saturating_mul(factor)
+            .min(self.backoff_max_ms)
     }
 
     /// The delay with jitter: `unit` in [0, 1) moves it within ±10 %, never above the cap.
@@ -68,7 +79,11 @@ mod tests {
 
     #[test]
     fn delays_double_and_cap() {
-        let p = RetryPolicy { max_attempts: 5, backoff_base_ms: 200, backoff_max_ms: 1_000 };
+        let p = RetryPolicy {
+            max_attempts: 5,
+            backoff_base_ms: 200,
+            backoff_max_ms: 1_000,
+        };
         assert_eq!(p.base_delay_ms(1), 200);
         assert_eq!(p.base_delay_ms(2), 400);
         assert_eq!(p.base_delay_ms(3), 800);
@@ -78,7 +93,11 @@ mod tests {
 
     #[test]
     fn jitter_stays_within_bounds() {
-        let p = RetryPolicy { max_attempts: 5, backoff_base_ms: 1_000, backoff_max_ms: 3_000 };
+        let p = RetryPolicy {
+            max_attempts: 5,
+            backoff_base_ms: 1_000,
+            backoff_max_ms: 3_000,
+        };
         for i in 0..=100 {
             let u = f64::from(i) / 100.0;
             let d = p.delay_ms(1, u);
@@ -96,6 +115,9 @@ mod tests {
         assert!(p.is_none());
         let p = RetryPolicy::from_json(&json!({"backoffBaseMs": 500, "backoffMaxMs": 100}), &mut e);
         assert!(p.is_none());
-        assert_eq!(e.fields(), vec!["retryPolicy.maxAttempts", "retryPolicy.backoffMaxMs"]);
+        assert_eq!(
+            e.fields(),
+            vec!["retryPolicy.maxAttempts", "retryPolicy.backoffMaxMs"]
+        );
     }
 }

@@ -42,8 +42,18 @@ pub fn validate(body: &Value, now: DateTime<Utc>) -> Result<ScheduleInput, Field
     };
     obj.only(
         &[
-            "name", "description", "taskType", "taskConfig", "scheduleType", "scheduleConfig",
-            "enabled", "retryPolicy", "severity", "concurrencyPolicy", "misfirePolicy", "tags",
+            "name",
+            "description",
+            "taskType",
+            "taskConfig",
+            "scheduleType",
+            "scheduleConfig",
+            "enabled",
+            "retryPolicy",
+            "severity",
+            "concurrencyPolicy",
+            "misfirePolicy",
+            "tags",
         ],
         &mut e,
     );
@@ -54,8 +64,14 @@ pub fn validate(body: &Value, now: DateTime<Utc>) -> Result<ScheduleInput, Field
         }
     }
     let description = obj.opt_str("description", &mut e);
-    if description.as_ref().is_some_and(|d| d.chars().count() > MAX_DESCRIPTION) {
-        e.add("description", format!("must be at most {MAX_DESCRIPTION} characters"));
+    if description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION)
+    {
+        e.add(
+            "description",
+            format!("must be at most {MAX_DESCRIPTION} characters"),
+        );
     }
     let task_type = required_enum(&obj, "taskType", &TASK_TYPES, &mut e);
     let schedule_type = required_enum(&obj, "scheduleType", &SCHEDULE_TYPES, &mut e);
@@ -81,12 +97,18 @@ pub fn validate(body: &Value, now: DateTime<Utc>) -> Result<ScheduleInput, Field
         None => Some(RetryPolicy::default()),
     };
     let severity = obj.opt_enum("severity", &SEVERITIES, &mut e);
-    let concurrency_policy = obj.opt_enum("concurrencyPolicy", &CONCURRENCY, &mut e).unwrap_or_else(|| "allow".into());
-    let misfire_policy = obj.opt_enum("misfirePolicy", &MISFIRE, &mut e).unwrap_or_else(|| "run_once".into());
+    let concurrency_policy = obj
+        .opt_enum("concurrencyPolicy", &CONCURRENCY, &mut e)
+        .unwrap_or_else(|| "allow".into());
+    let misfire_policy = obj
+        .opt_enum("misfirePolicy", &MISFIRE, &mut e)
+        .unwrap_or_else(|| "run_once".into());
     let tags = tags(&obj, &mut e);
 
     match (name, task, spec, retry_policy, schedule_type) {
-        (Some(name), Some(task), Some(spec), Some(retry_policy), Some(schedule_type)) if e.is_empty() => {
+        (Some(name), Some(task), Some(spec), Some(retry_policy), Some(schedule_type))
+            if e.is_empty() =>
+        {
             Ok(ScheduleInput {
                 name,
                 description,
@@ -105,7 +127,12 @@ pub fn validate(body: &Value, now: DateTime<Utc>) -> Result<ScheduleInput, Field
     }
 }
 
-fn required_enum(obj: &Obj<'_>, key: &str, choices: &[&str], e: &mut FieldErrors) -> Option<String> {
+fn required_enum(
+    obj: &Obj<'_>,
+    key: &str,
+    choices: &[&str],
+    e: &mut FieldErrors,
+) -> Option<String> {
     if obj.get(key).is_none() {
         e.add(key, format!("is required (one of {})", choices.join(", ")));
         return None;
@@ -118,7 +145,10 @@ fn tags(obj: &Obj<'_>, e: &mut FieldErrors) -> Vec<String> {
         return Vec::new();
     };
     let Value::Array(items) = v else {
-        e.add("tags", format!("must be an array of strings, got {}", type_name(v)));
+        e.add(
+            "tags",
+            format!("must be an array of strings, got {}", type_name(v)),
+        );
         return Vec::new();
     };
     if items.len() > MAX_TAGS {
@@ -132,7 +162,10 @@ fn tags(obj: &Obj<'_>, e: &mut FieldErrors) -> Vec<String> {
                     out.push(t.to_string());
                 }
             }
-            _ => e.add(format!("tags[{i}]"), format!("must be a string of 1 to {MAX_TAG} characters")),
+            _ => e.add(
+                format!("tags[{i}]"),
+                format!("must be a string of 1 to {MAX_TAG} characters"),
+            ),
         }
     }
     out
@@ -174,7 +207,14 @@ mod tests {
         let e = validate(&b, Utc::now()).err().unwrap_or_default();
         assert_eq!(
             e.fields(),
-            vec!["name", "taskType", "scheduleConfig.expression", "enabled", "severity", "tags[1]"]
+            vec![
+                "name",
+                "taskType",
+                "scheduleConfig.expression",
+                "enabled",
+                "severity",
+                "tags[1]"
+            ]
         );
         assert!(e.summary().starts_with("name: "));
     }
@@ -182,7 +222,16 @@ mod tests {
     #[test]
     fn missing_parts_are_required() {
         let e = validate(&json!({}), Utc::now()).err().unwrap_or_default();
-        assert_eq!(e.fields(), vec!["name", "taskType", "scheduleType", "taskConfig", "scheduleConfig"]);
+        assert_eq!(
+            e.fields(),
+            vec![
+                "name",
+                "taskType",
+                "scheduleType",
+                "taskConfig",
+                "scheduleConfig"
+            ]
+        );
         let e = validate(&json!([1]), Utc::now()).err().unwrap_or_default();
         assert_eq!(e.fields(), vec!["body"]);
     }

@@ -66,8 +66,10 @@ mod pairs {
     use serde_json::Map;
 
     pub fn serialize<S: Serializer>(v: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
-        let m: Map<String, serde_json::Value> =
-            v.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect();
+        let m: Map<String, serde_json::Value> = v
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into()))
+            .collect();
         m.serialize(s)
     }
 
@@ -79,7 +81,11 @@ mod pairs {
 
 impl TaskSpec {
     /// Validates `taskConfig` for `task_type`; problems go to `errors` under `taskConfig.*`.
-    pub fn from_json(task_type: &str, config: &Value, errors: &mut FieldErrors) -> Option<TaskSpec> {
+    pub fn from_json(
+        task_type: &str,
+        config: &Value,
+        errors: &mut FieldErrors,
+    ) -> Option<TaskSpec> {
         let before = errors.len();
         let obj = Obj::new(config, "taskConfig", errors)?;
         let timeout_ms = obj
@@ -96,46 +102,94 @@ impl TaskSpec {
                 let env = obj.opt_string_map("env", errors).unwrap_or_default();
                 for (k, _) in &env {
                     if k.is_empty() || k.contains('=') || k.contains('\0') {
-                        errors.add(format!("taskConfig.env.{k}"), "is not a valid variable name");
+                        errors.add(
+                            format!("taskConfig.env.{k}"),
+                            "is not a valid variable name",
+                        );
                     }
                 }
-                Some(TaskSpec::Shell(ShellTask { command, working_dir, env, timeout_ms }))
+                Some(TaskSpec::Shell(ShellTask {
+                    command,
+                    working_dir,
+                    env,
+                    timeout_ms,
+                }))
             }
             "http" => {
-                obj.only(&["method", "url", "headers", "body", "expectedStatus", "timeoutMs"], errors);
+                obj.only(
+                    &[
+                        "method",
+                        "url",
+                        "headers",
+                        "body",
+                        "expectedStatus",
+                        "timeoutMs",
+                    ],
+                    errors,
+                );
                 let method = obj
                     .opt_str("method", errors)
                     .unwrap_or_else(|| "GET".into())
                     .to_ascii_uppercase();
-                if !["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"].contains(&method.as_str()) {
-                    errors.add("taskConfig.method", format!("unsupported HTTP method `{method}`"));
+                if !["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+                    .contains(&method.as_str())
+                {
+                    errors.add(
+                        "taskConfig.method",
+                        format!("unsupported HTTP method `{method}`"),
+                    );
                 }
                 let url = obj.req_str("url", errors)?;
-                if !(url.starts_with("http://") || url.starts_with("https://")) || url.parse::<awc::http::Uri>().is_err() {
-                    errors.add("taskConfig.url", format!("must be an http:// or https:// URL, got `{url}`"));
+                if !(url.starts_with("http://") || url.starts_with("https://"))
+                    || url.parse::<awc::http::Uri>().is_err()
+                {
+                    errors.add(
+                        "taskConfig.url",
+                        format!("must be an http:// or https:// URL, got `{url}`"),
+                    );
                 }
                 let headers = obj.opt_string_map("headers", errors).unwrap_or_default();
                 for (k, v) in &headers {
                     if awc::http::header::HeaderName::from_bytes(k.as_bytes()).is_err()
                         || awc::http::header::HeaderValue::from_str(v).is_err()
                     {
-                        errors.add(format!("taskConfig.headers.{k}"), "is not a valid HTTP header");
+                        errors.add(
+                            format!("taskConfig.headers.{k}"),
+                            "is not a valid HTTP header",
+                        );
                     }
                 }
                 let expected_status = expected_status(&obj, errors);
                 let body = obj.get("body").cloned();
-                Some(TaskSpec::Http(HttpTask { method, url, headers, body, expected_status, timeout_ms }))
+                Some(TaskSpec::Http(HttpTask {
+                    method,
+                    url,
+                    headers,
+                    body,
+                    expected_status,
+                    timeout_ms,
+                }))
             }
             "conductor" => {
                 obj.only(&["message", "threadId", "timeoutMs"], errors);
                 let message = non_empty(&obj, "message", errors)?;
                 let thread_id = obj.opt_str("threadId", errors);
                 if thread_id.as_deref().is_some_and(|t| {
-                    t.is_empty() || !t.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                    t.is_empty()
+                        || !t
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
                 }) {
-                    errors.add("taskConfig.threadId", "may only hold letters, digits, '-', '_' and '.'");
+                    errors.add(
+                        "taskConfig.threadId",
+                        "may only hold letters, digits, '-', '_' and '.'",
+                    );
                 }
-                Some(TaskSpec::Conductor(ConductorTask { message, thread_id, timeout_ms }))
+                Some(TaskSpec::Conductor(ConductorTask {
+                    message,
+                    thread_id,
+                    timeout_ms,
+                }))
             }
             _ => None,
         };
@@ -189,18 +243,27 @@ fn non_empty(obj: &Obj<'_>, key: &str, errors: &mut FieldErrors) -> Option<Strin
 fn expected_status(obj: &Obj<'_>, errors: &mut FieldErrors) -> Option<Vec<u16>> {
     let v = obj.get("expectedStatus")?;
     let Value::Array(items) = v else {
-        errors.add("taskConfig.expectedStatus", format!("must be an array of status codes, got {}", type_name(v)));
+        errors.add(
+            "taskConfig.expectedStatus",
+            format!("must be an array of status codes, got {}", type_name(v)),
+        );
         return None;
     };
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         match item.as_u64().filter(|c| (100..=599).contains(c)) {
             Some(c) => out.push(c as u16),
-            None => errors.add(format!("taskConfig.expectedStatus[{i}]"), "must be a status code 100-599"),
+            None => errors.add(
+                format!("taskConfig.expectedStatus[{i}]"),
+                "must be a status code 100-599",
+            ),
         }
     }
     if out.is_empty() && items.is_empty() {
-        errors.add("taskConfig.expectedStatus", "must not be empty (omit it to accept any 2xx)");
+        errors.add(
+            "taskConfig.expectedStatus",
+            "must not be empty (omit it to accept any 2xx)",
+        );
     }
     Some(out)
 }
@@ -221,8 +284,14 @@ mod tests {
     fn valid_tasks_round_trip() {
         let mut e = FieldErrors::default();
         for (t, v) in [
-            ("shell", json!({"command": "echo hi", "workingDir": "/tmp", "env": {"K": "V"}, "timeoutMs": 500})),
-            ("http", json!({"method": "post", "url": "http://127.0.0.1:1/x", "headers": {"X-A": "b"}, "body": {"a": 1}, "expectedStatus": [200, 201]})),
+            (
+                "shell",
+                json!({"command": "echo hi", "workingDir": "/tmp", "env": {"K": "V"}, "timeoutMs": 500}),
+            ),
+            (
+                "http",
+                json!({"method": "post", "url": "http://127.0.0.1:1/x", "headers": {"X-A": "b"}, "body": {"a": 1}, "expectedStatus": [200, 201]}),
+            ),
             ("conductor", json!({"message": "hello", "threadId": "t-1"})),
         ] {
             let spec = TaskSpec::from_json(t, &v, &mut e).unwrap_or_else(|| panic!("{v}: {e:?}"));
@@ -234,16 +303,49 @@ mod tests {
     #[test]
     fn invalid_tasks_name_the_field() {
         assert_eq!(fields("shell", json!({})), vec!["taskConfig.command"]);
-        assert_eq!(fields("shell", json!({"command": "  "})), vec!["taskConfig.command"]);
-        assert_eq!(fields("shell", json!({"command": "x", "workingDir": "rel"})), vec!["taskConfig.workingDir"]);
-        assert_eq!(fields("shell", json!({"command": "x", "env": {"A": 1}})), vec!["taskConfig.env.A"]);
-        assert_eq!(fields("shell", json!({"command": "x", "timeoutMs": 0})), vec!["taskConfig.timeoutMs"]);
-        assert_eq!(fields("shell", json!({"command": "x", "cmd": "y"})), vec!["taskConfig.cmd"]);
-        assert_eq!(fields("http", json!({"url": "ftp://x"})), vec!["taskConfig.url"]);
-        assert_eq!(fields("http", json!({"url": "http://x", "method": "BREW"})), vec!["taskConfig.method"]);
-        assert_eq!(fields("http", json!({"url": "http://x", "expectedStatus": [99]})), vec!["taskConfig.expectedStatus[0]"]);
-        assert_eq!(fields("http", json!({"url": "http://x", "headers": {"bad header": "v"}})), vec!["taskConfig.headers.bad header"]);
-        assert_eq!(fields("conductor", json!({"message": "m", "threadId": "a/b"})), vec!["taskConfig.threadId"]);
+        assert_eq!(
+            fields("shell", json!({"command": "  "})),
+            vec!["taskConfig.command"]
+        );
+        assert_eq!(
+            fields("shell", json!({"command": "x", "workingDir": "rel"})),
+            vec!["taskConfig.workingDir"]
+        );
+        assert_eq!(
+            fields("shell", json!({"command": "x", "env": {"A": 1}})),
+            vec!["taskConfig.env.A"]
+        );
+        assert_eq!(
+            fields("shell", json!({"command": "x", "timeoutMs": 0})),
+            vec!["taskConfig.timeoutMs"]
+        );
+        assert_eq!(
+            fields("shell", json!({"command": "x", "cmd": "y"})),
+            vec!["taskConfig.cmd"]
+        );
+        assert_eq!(
+            fields("http", json!({"url": "ftp://x"})),
+            vec!["taskConfig.url"]
+        );
+        assert_eq!(
+            fields("http", json!({"url": "http://x", "method": "BREW"})),
+            vec!["taskConfig.method"]
+        );
+        assert_eq!(
+            fields("http", json!({"url": "http://x", "expectedStatus": [99]})),
+            vec!["taskConfig.expectedStatus[0]"]
+        );
+        assert_eq!(
+            fields(
+                "http",
+                json!({"url": "http://x", "headers": {"bad header": "v"}})
+            ),
+            vec!["taskConfig.headers.bad header"]
+        );
+        assert_eq!(
+            fields("conductor", json!({"message": "m", "threadId": "a/b"})),
+            vec!["taskConfig.threadId"]
+        );
         assert_eq!(fields("conductor", json!("text")), vec!["taskConfig"]);
     }
 }

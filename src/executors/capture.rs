@@ -26,7 +26,10 @@ pub async fn read_capped<R: AsyncRead + Unpin>(mut r: R, cap: usize) -> Captured
             }
         }
     }
-    Captured { text: lossy(kept), truncated }
+    Captured {
+        text: lossy(kept),
+        truncated,
+    }
 }
 
 /// Keeps the first `cap` bytes of `bytes`.

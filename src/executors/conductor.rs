@@ -13,7 +13,10 @@ const FAILED_STATUSES: [&str; 5] = ["failed", "error", "cancelled", "canceled", 
 
 /// Sends the message and waits for the conductor's reply.
 pub async fn run(t: &ConductorTask, ctx: &RunContext) -> Outcome {
-    let thread_id = t.thread_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let thread_id = t
+        .thread_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let url = format!(
         "{}/api/threads/{thread_id}/messages",
         ctx.conductor_url.trim_end_matches('/')
@@ -36,15 +39,27 @@ pub async fn run(t: &ConductorTask, ctx: &RunContext) -> Outcome {
             }
         }
         Err(e) => {
-            return Outcome::failed(ErrorType::Conductor, format!("conductor unreachable at {url}: {e}"))
+            return Outcome::failed(
+                ErrorType::Conductor,
+                format!("conductor unreachable at {url}: {e}"),
+            )
         }
     };
     let status = resp.status();
     let body: Value = match resp.body().limit(ctx.output_cap.max(1 << 20)).await {
-        Ok(b) => serde_json::from_slice(&b).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&b).into_owned())),
-        Err(e) => return Outcome::failed(ErrorType::Conductor, format!("reading the conductor reply failed: {e}")),
+        Ok(b) => serde_json::from_slice(&b)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&b).into_owned())),
+        Err(e) => {
+            return Outcome::failed(
+                ErrorType::Conductor,
+                format!("reading the conductor reply failed: {e}"),
+            )
+        }
     };
-    let reply_thread = body["threadId"].as_str().map(str::to_string).unwrap_or(thread_id);
+    let reply_thread = body["threadId"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or(thread_id);
     let reply_status = body["status"].as_str().unwrap_or("unknown").to_string();
     let result = body.get("result").cloned().unwrap_or(Value::Null);
     let conductor = Some((reply_thread, reply_status.clone()));

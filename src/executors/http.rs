@@ -35,13 +35,23 @@ pub async fn run(t: &HttpTask, ctx: &RunContext) -> Outcome {
     let headers: Map<String, Value> = resp
         .headers()
         .iter()
-        .map(|(k, v)| (k.to_string(), Value::String(v.to_str().unwrap_or("<binary>").to_string())))
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                Value::String(v.to_str().unwrap_or("<binary>").to_string()),
+            )
+        })
         .collect();
     // Read up to the cap (+1 to know it was cut), within the same total timeout.
     let body = match resp.body().limit(ctx.output_cap + 1).await {
         Ok(b) => b.to_vec(),
         Err(awc::error::PayloadError::Overflow) => Vec::new(),
-        Err(e) => return Outcome::failed(ErrorType::Connection, format!("reading the response body failed: {e}")),
+        Err(e) => {
+            return Outcome::failed(
+                ErrorType::Connection,
+                format!("reading the response body failed: {e}"),
+            )
+        }
     };
     let captured = cap_bytes(&body, ctx.output_cap);
     let body_value = serde_json::from_str::<Value>(&captured.text)
@@ -54,7 +64,10 @@ pub async fn run(t: &HttpTask, ctx: &RunContext) -> Outcome {
         None => (200..300).contains(&status),
     };
     if accepted {
-        Outcome::Completed { result, conductor: None }
+        Outcome::Completed {
+            result,
+            conductor: None,
+        }
     } else {
         Outcome::Failed {
             error_type: ErrorType::HttpStatus,
@@ -73,9 +86,14 @@ fn classify(e: SendRequestError, ctx: &RunContext) -> Outcome {
         ),
         SendRequestError::Connect(ConnectError::Timeout) => Outcome::failed(
             ErrorType::Timeout,
-            format!("connect timed out after {} ms", CONNECT_TIMEOUT.min(ctx.timeout).as_millis()),
+            format!(
+                "connect timed out after {} ms",
+                CONNECT_TIMEOUT.min(ctx.timeout).as_millis()
+            ),
         ),
-        SendRequestError::Connect(c) => Outcome::failed(ErrorType::Connection, format!("connection failed: {c}")),
+        SendRequestError::Connect(c) => {
+            Outcome::failed(ErrorType::Connection, format!("connection failed: {c}"))
+        }
         other => Outcome::failed(ErrorType::Connection, format!("request failed: {other}")),
     }
 }

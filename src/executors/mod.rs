@@ -62,7 +62,12 @@ pub enum Outcome {
 impl Outcome {
     /// A failure without a result.
     pub fn failed(error_type: ErrorType, message: impl Into<String>) -> Outcome {
-        Outcome::Failed { error_type, message: message.into(), result: None, conductor: None }
+        Outcome::Failed {
+            error_type,
+            message: message.into(),
+            result: None,
+            conductor: None,
+        }
     }
 }
 
@@ -88,7 +93,10 @@ pub async fn run(task: &TaskSpec, ctx: &RunContext, cancel: oneshot::Receiver<()
     }
 }
 
-async fn with_cancel(fut: impl std::future::Future<Output = Outcome>, cancel: oneshot::Receiver<()>) -> Outcome {
+async fn with_cancel(
+    fut: impl std::future::Future<Output = Outcome>,
+    cancel: oneshot::Receiver<()>,
+) -> Outcome {
     tokio::select! {
         outcome = fut => outcome,
         Ok(()) = cancel => Outcome::Cancelled { result: None },

@@ -24,7 +24,10 @@ enum End {
 pub async fn run(t: &ShellTask, ctx: &RunContext, mut cancel: oneshot::Receiver<()>) -> Outcome {
     if let Some(dir) = &t.working_dir {
         if !std::path::Path::new(dir).is_dir() {
-            return Outcome::failed(ErrorType::Spawn, format!("working directory {dir} does not exist"));
+            return Outcome::failed(
+                ErrorType::Spawn,
+                format!("working directory {dir} does not exist"),
+            );
         }
     }
     let mut cmd = tokio::process::Command::new("/bin/sh");
@@ -45,8 +48,14 @@ pub async fn run(t: &ShellTask, ctx: &RunContext, mut cancel: oneshot::Receiver<
     };
     let group = child.id().map(|id| Pid::from_raw(id as i32));
     let cap = ctx.output_cap;
-    let stdout = child.stdout.take().map(|o| tokio::spawn(read_capped(o, cap)));
-    let stderr = child.stderr.take().map(|e| tokio::spawn(read_capped(e, cap)));
+    let stdout = child
+        .stdout
+        .take()
+        .map(|o| tokio::spawn(read_capped(o, cap)));
+    let stderr = child
+        .stderr
+        .take()
+        .map(|e| tokio::spawn(read_capped(e, cap)));
 
     let end = tokio::select! {
         status = child.wait() => match status {
@@ -75,7 +84,10 @@ pub async fn run(t: &ShellTask, ctx: &RunContext, mut cancel: oneshot::Receiver<
     };
     match end {
         End::Exited(status) => match status.code() {
-            Some(0) => Outcome::Completed { result: result(Some(0)), conductor: None },
+            Some(0) => Outcome::Completed {
+                result: result(Some(0)),
+                conductor: None,
+            },
             Some(code) => Outcome::Failed {
                 error_type: ErrorType::ExitCode,
                 message: format!("exit code {code}{}", tail(&err.text)),
@@ -95,12 +107,20 @@ pub async fn run(t: &ShellTask, ctx: &RunContext, mut cancel: oneshot::Receiver<
         },
         End::TimedOut => Outcome::Failed {
             error_type: ErrorType::Timeout,
-            message: format!("timed out after {} ms; process group killed", ctx.timeout.as_millis()),
+            message: format!(
+                "timed out after {} ms; process group killed",
+                ctx.timeout.as_millis()
+            ),
             result: Some(result(None)),
             conductor: None,
         },
-        End::Cancelled => Outcome::Cancelled { result: Some(result(None)) },
-        End::WaitFailed(e) => Outcome::failed(ErrorType::Internal, format!("waiting for the process failed: {e}")),
+        End::Cancelled => Outcome::Cancelled {
+            result: Some(result(None)),
+        },
+        End::WaitFailed(e) => Outcome::failed(
+            ErrorType::Internal,
+            format!("waiting for the process failed: {e}"),
+        ),
     }
 }
 

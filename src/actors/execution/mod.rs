@@ -1,26 +1,51 @@
-//! ExecutionActor: creates executions and runs them (shell, HTTP, conductor) as futures and
-//! processes it owns, persisting each transition before publishing its event (flows 1, 2, 5).
+//! ExecutionActor: owns the queue of pending executions and the running ones (flows 1, 2, 5).
+//! Each execution runs as its own task outside the mailbox (see [`job`]), bounded by
+//! `execution.max_concurrent`; the rest wait in `pending`, in memory and in PostgreSQL.
+//! Running tasks survive an actor restart: the queue and the running set live in the actor
+//! struct, which actix reuses, and pending rows are reloaded from PostgreSQL.
 
+mod job;
+pub mod messages;
+
+use std::collections::{HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use actix::prelude::*;
+use futures_util::FutureExt;
+use tokio::sync::oneshot;
+use uuid::Uuid;
 
-use crate::actors::supervisor::RestartTracker;
-use crate::actors::ws::hub::WsHub;
+use self::job::Job;
+use self::messages::*;
+use crate::actors::supervisor::{guard, guard_future, panic_message, RestartTracker};
+use crate::actors::ws::hub::{Publish, WsHub};
 use crate::actors::Services;
+use crate::db::executions::{self, ExecutionRow};
+use crate::db::DbError;
+use crate::domain::clock;
+use crate::domain::event::{Event, EventKind};
+use crate::executors::{self, RunContext};
 use crate::impl_lifecycle_handlers;
 
 /// Name in logs and health.
 pub const NAME: &str = "execution";
 
+struct Running {
+    cancel: Option<oneshot::Sender<()>>,
+    waiters: Vec<oneshot::Sender<()>>,
+}
+
 /// See the module docs.
 pub struct ExecutionActor {
-    #[allow(dead_code)]
     services: Services,
-    #[allow(dead_code)]
     hub: Addr<WsHub>,
+    failure_sink: Option<Recipient<ExecutionFailed>>,
+    http: Option<awc::Client>,
+    queue: VecDeque<ExecutionRow>,
+    running: HashMap<Uuid, Running>,
     tracker: RestartTracker,
-    running: bool,
+    running_flag: bool,
     restart_delay: Duration,
 }
 
@@ -36,10 +61,100 @@ impl ExecutionActor {
         ExecutionActor {
             services,
             hub,
+            failure_sink: None,
+            http: None,
+            queue: VecDeque::new(),
+            running: HashMap::new(),
             tracker,
-            running: false,
+            running_flag: false,
             restart_delay: Duration::ZERO,
         }
+    }
+
+    fn enqueue(&mut self, rows: Vec<ExecutionRow>, ctx: &mut Context<Self>) {
+        for row in rows {
+            if !self.running.contains_key(&row.id) && !self.queue.iter().any(|q| q.id == row.id) {
+                self.queue.push_back(row);
+            }
+        }
+        self.pump(ctx);
+    }
+
+    fn pump(&mut self, ctx: &mut Context<Self>) {
+        let max = self.services.config.execution.max_concurrent;
+        while self.running.len() < max {
+            let Some(row) = self.queue.pop_front() else {
+                break;
+            };
+            self.launch(row, ctx);
+        }
+    }
+
+    fn launch(&mut self, row: ExecutionRow, ctx: &mut Context<Self>) {
+        let http = self
+            .http
+            .get_or_insert_with(executors::http::client)
+            .clone();
+        let cfg = &self.services.config;
+        let (cancel_tx, cancel_rx) = oneshot::channel();
+        self.running.insert(
+            row.id,
+            Running {
+                cancel: Some(cancel_tx),
+                waiters: Vec::new(),
+            },
+        );
+        let job = Job {
+            pool: self.services.pool.clone(),
+            instance: self.services.instance_id,
+            hub: self.hub.clone(),
+            failure_sink: self.failure_sink.clone(),
+            run: RunContext {
+                timeout: Duration::from_millis(cfg.execution.default_timeout_ms),
+                output_cap: cfg.execution.output_cap_bytes,
+                conductor_url: cfg.conductor.base_url.clone(),
+                http,
+            },
+            default_timeout: Duration::from_millis(cfg.execution.default_timeout_ms),
+        };
+        let me = ctx.address();
+        let id = row.id;
+        // Outside the actor's context: a restart of this actor must not kill running tasks.
+        actix::spawn(async move {
+            if let Err(p) = AssertUnwindSafe(job.execute(row, cancel_rx))
+                .catch_unwind()
+                .await
+            {
+                log::error!(
+                    "execution task failed: execution={id} {}",
+                    panic_message(p.as_ref())
+                );
+            }
+            me.do_send(Finished(id));
+        });
+    }
+
+    /// Reloads pending executions of this instance that are not in memory (after a restart).
+    fn reload(&mut self, ctx: &mut Context<Self>) {
+        let pool = self.services.pool.clone();
+        let instance = self.services.instance_id;
+        ctx.spawn(
+            guard_future(async move { executions::pending_for(&pool, instance).await }).map(
+                |res, act: &mut Self, ctx| match res {
+                    Some(Ok(rows)) => {
+                        if !rows.is_empty() {
+                            log::info!("execution queue reloaded: pending={}", rows.len());
+                        }
+                        act.enqueue(rows, ctx);
+                    }
+                    Some(Err(e)) => {
+                        log::warn!("execution queue reload failed, retrying in 1s: {e}");
+                        ctx.run_later(Duration::from_secs(1), |act, ctx| act.reload(ctx));
+                    }
+                    None => {}
+                },
+            ),
+        );
     }
 }
 
@@ -47,19 +162,151 @@ impl Actor for ExecutionActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        // Bounded mailbox so a flood of triggers queues in callers, not without limit here.
+        ctx.set_mailbox_capacity(4096);
         let delay = std::mem::take(&mut self.restart_delay);
         if !delay.is_zero() {
             ctx.wait(actix::fut::wrap_future(tokio::time::sleep(delay)));
         }
-        self.running = true;
+        self.running_flag = true;
+        self.reload(ctx);
     }
 }
 
 impl Supervised for ExecutionActor {
     fn restarting(&mut self, _: &mut Context<Self>) {
-        self.running = false;
+        self.running_flag = false;
         self.restart_delay = self.tracker.on_restart();
     }
 }
 
-impl_lifecycle_handlers!(ExecutionActor);
+impl_lifecycle_handlers!(ExecutionActor, running_flag);
+
+impl Handler<SetFailureSink> for ExecutionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetFailureSink, _: &mut Context<Self>) {
+        self.failure_sink = Some(msg.0);
+    }
+}
+
+impl Handler<RunExecutions> for ExecutionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: RunExecutions, ctx: &mut Context<Self>) {
+        guard(self, ctx, |act, ctx| act.enqueue(msg.0, ctx));
+    }
+}
+
+impl Handler<StartExecution> for ExecutionActor {
+    type Result = ResponseActFuture<Self, Result<ExecutionRow, DbError>>;
+
+    fn handle(&mut self, msg: StartExecution, _: &mut Context<Self>) -> Self::Result {
+        let pool = self.services.pool.clone();
+        Box::pin(
+            actix::fut::wrap_future(async move { executions::insert(&pool, &msg.0).await }).map(
+                |res, act: &mut Self, ctx| {
+                    if let Ok(row) = &res {
+                        act.enqueue(vec![row.clone()], ctx);
+                    }
+                    res
+                },
+            ),
+        )
+    }
+}
+
+impl Handler<Finished> for ExecutionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Finished, ctx: &mut Context<Self>) {
+        if let Some(r) = self.running.remove(&msg.0) {
+            for w in r.waiters {
+                let _ = w.send(());
+            }
+        }
+        self.pump(ctx);
+    }
+}
+
+impl Handler<CancelExecution> for ExecutionActor {
+    type Result = ResponseActFuture<Self, Result<ExecutionRow, CancelError>>;
+
+    fn handle(&mut self, msg: CancelExecution, _: &mut Context<Self>) -> Self::Result {
+        let id = msg.0;
+        let pool = self.services.pool.clone();
+        let hub = self.hub.clone();
+        // Running here: signal it and wait until its final state is persisted.
+        if let Some(r) = self.running.get_mut(&id) {
+            if let Some(tx) = r.cancel.take() {
+                let _ = tx.send(());
+            }
+            let (tx, rx) = oneshot::channel();
+            r.waiters.push(tx);
+            return Box::pin(actix::fut::wrap_future(async move {
+                let _ = tokio::time::timeout(Duration::from_secs(30), rx).await;
+                let row = executions::get(&pool, id)
+                    .await?
+                    .ok_or(CancelError::NotFound(id))?;
+                match row.status.as_str() {
+                    "cancelled" => Ok(row),
+                    _ => Err(CancelError::Finished {
+                        id,
+                        status: row.status,
+                    }),
+                }
+            }));
+        }
+        // Queued here, or pending/running elsewhere: a conditional update decides.
+        self.queue.retain(|q| q.id != id);
+        Box::pin(actix::fut::wrap_future(async move {
+            match executions::cancel(&pool, id, clock::now()).await? {
+                Some(row) => {
+                    log::info!(
+                        "execution cancelled: execution={id} schedule={}",
+                        row.schedule_id
+                    );
+                    hub.do_send(Publish(Event::new(
+                        EventKind::ExecutionCancelled,
+                        Some(row.schedule_id),
+                        row.to_json(),
+                    )));
+                    Ok(row)
+                }
+                None => match executions::get(&pool, id).await? {
+                    None => Err(CancelError::NotFound(id)),
+                    Some(row) => Err(CancelError::Finished {
+                        id,
+                        status: row.status,
+                    }),
+                },
+            }
+        }))
+    }
+}
+
+impl Handler<GetExecution> for ExecutionActor {
+    type Result = ResponseFuture<Result<Option<ExecutionRow>, DbError>>;
+
+    fn handle(&mut self, msg: GetExecution, _: &mut Context<Self>) -> Self::Result {
+        let pool = self.services.pool.clone();
+        Box::pin(async move { executions::get(&pool, msg.0).await })
+    }
+}
+
+impl Handler<ListExecutions> for ExecutionActor {
+    type Result = ResponseFuture<Result<crate::db::pagination::Page<ExecutionRow>, DbError>>;
+
+    fn handle(&mut self, msg: ListExecutions, _: &mut Context<Self>) -> Self::Result {
+        let pool = self.services.pool.clone();
+        Box::pin(async move { executions::list(&pool, &msg.filter, msg.limit, msg.cursor).await })
+    }
+}
+
+impl Handler<Load> for ExecutionActor {
+    type Result = MessageResult<Load>;
+
+    fn handle(&mut self, _: Load, _: &mut Context<Self>) -> Self::Result {
+        MessageResult((self.queue.len(), self.running.len()))
+    }
+}

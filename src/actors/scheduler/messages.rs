@@ -1,1 +1,89 @@
-//! Messages the SchedulerActor answers (schedule CRUD and firing arrive with issue 3's API).
+//! Messages the SchedulerActor answers.
+
+use actix::prelude::*;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::db::executions::ExecutionRow;
+use crate::db::pagination::{Cursor, Page};
+use crate::db::schedules::{ListFilter, ScheduleRow};
+use crate::db::DbError;
+use crate::domain::schedule_input::ScheduleInput;
+
+/// Why a schedule request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("schedule {0} not found")]
+    NotFound(Uuid),
+    #[error("a schedule named `{0}` already exists")]
+    DuplicateName(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Creates a schedule.
+#[derive(Message)]
+#[rtype(result = "Result<ScheduleRow, ScheduleError>")]
+pub struct CreateSchedule(pub ScheduleInput);
+
+/// Replaces a schedule's editable fields.
+#[derive(Message)]
+#[rtype(result = "Result<ScheduleRow, ScheduleError>")]
+pub struct ReplaceSchedule {
+    pub id: Uuid,
+    pub input: ScheduleInput,
+}
+
+/// Deletes a schedule (history stays).
+#[derive(Message)]
+#[rtype(result = "Result<(), ScheduleError>")]
+pub struct DeleteSchedule(pub Uuid);
+
+/// Pauses (`false`) or resumes (`true`) a schedule.
+#[derive(Message)]
+#[rtype(result = "Result<ScheduleRow, ScheduleError>")]
+pub struct SetEnabled {
+    pub id: Uuid,
+    pub enabled: bool,
+}
+
+/// Reads one schedule.
+#[derive(Message)]
+#[rtype(result = "Result<ScheduleRow, ScheduleError>")]
+pub struct GetSchedule(pub Uuid);
+
+/// Reads a page of schedules.
+#[derive(Message)]
+#[rtype(result = "Result<Page<ScheduleRow>, DbError>")]
+pub struct ListSchedules {
+    pub filter: ListFilter,
+    pub limit: i64,
+    pub cursor: Option<Cursor>,
+}
+
+/// Runs a schedule now (`trigger: manual`); answers the pending execution.
+#[derive(Message)]
+#[rtype(result = "Result<ExecutionRow, ScheduleError>")]
+pub struct TriggerNow(pub Uuid);
+
+/// The next `count` fires of a stored schedule strictly after `from`.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<DateTime<Utc>>, ScheduleError>")]
+pub struct NextRuns {
+    pub id: Uuid,
+    pub from: DateTime<Utc>,
+    pub count: usize,
+}
+
+/// Fire counters since start, for tests and metrics.
+#[derive(Message)]
+#[rtype(result = "FireStats")]
+pub struct GetFireStats;
+
+/// Counters of the firing loop.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FireStats {
+    pub fired: u64,
+    pub skipped_running: u64,
+    pub skipped_misfire: u64,
+}

@@ -1,0 +1,183 @@
+//! One execution's life outside the actor's mailbox: pending → running → final, each state
+//! persisted before its event is published.
+
+use std::time::Duration;
+
+use actix::prelude::*;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use super::messages::ExecutionFailed;
+use crate::actors::ws::hub::{Publish, WsHub};
+use crate::db::executions::{self, ExecutionRow, Finish};
+use crate::db::DbPool;
+use crate::domain::clock;
+use crate::domain::event::{Event, EventKind};
+use crate::domain::task::TaskSpec;
+use crate::executors::{self, ErrorType, Outcome, RunContext};
+
+/// Attempts to persist a final state while the database is unreachable.
+const FINISH_RETRIES: u32 = 30;
+
+/// Everything a running execution needs.
+pub struct Job {
+    pub pool: DbPool,
+    pub instance: Uuid,
+    pub hub: Addr<WsHub>,
+    pub failure_sink: Option<Recipient<ExecutionFailed>>,
+    pub run: RunContext,
+    pub default_timeout: Duration,
+}
+
+impl Job {
+    /// Runs `row` to its end.
+    pub async fn execute(self, row: ExecutionRow, cancel: oneshot::Receiver<()>) {
+        let id = row.id;
+        let started =
+            match executions::mark_running(&self.pool, id, self.instance, clock::now()).await {
+                Ok(Some(r)) => r,
+                Ok(None) => {
+                    log::info!("execution not started (no longer pending): execution={id}");
+                    return;
+                }
+                Err(e) => {
+                    log::warn!("execution not started, left pending: execution={id} {e}");
+                    return;
+                }
+            };
+        log::info!(
+            "execution started: execution={id} schedule={} trigger={} attempt={}",
+            started.schedule_id,
+            started.trigger,
+            started.attempt
+        );
+        self.publish(EventKind::ExecutionStarted, &started);
+
+        let outcome = match TaskSpec::from_stored(&started.task_type, &started.task_config) {
+            Ok(task) => {
+                let mut run = self.run.clone();
+                run.timeout = task
+                    .timeout_ms()
+                    .map(Duration::from_millis)
+                    .unwrap_or(self.default_timeout);
+                executors::run(&task, &run, cancel).await
+            }
+            Err(e) => Outcome::failed(ErrorType::Internal, e),
+        };
+        let finish = finish_of(outcome, &started);
+        self.persist(&started, finish).await;
+    }
+
+    async fn persist(&self, started: &ExecutionRow, finish: Finish) {
+        let id = started.id;
+        for attempt in 0..=FINISH_RETRIES {
+            match executions::finish(&self.pool, id, self.instance, started.fence, &finish).await {
+                Ok(Some(row)) => {
+                    log::info!(
+                        "execution {}: execution={id} schedule={} duration_ms={}{}",
+                        row.status,
+                        row.schedule_id,
+                        row.duration_ms.unwrap_or(0),
+                        row.error
+                            .as_deref()
+                            .map(|e| format!(
+                                " error_type={} error={e}",
+                                row.error_type.as_deref().unwrap_or("-")
+                            ))
+                            .unwrap_or_default()
+                    );
+                    let kind = match row.status.as_str() {
+                        "completed" => EventKind::ExecutionCompleted,
+                        "cancelled" => EventKind::ExecutionCancelled,
+                        _ => EventKind::ExecutionFailed,
+                    };
+                    self.publish(kind, &row);
+                    if row.status == "failed" {
+                        if let Some(sink) = &self.failure_sink {
+                            sink.do_send(ExecutionFailed(row));
+                        }
+                    }
+                    return;
+                }
+                Ok(None) => {
+                    // Fenced: cancelled or recovered as interrupted by someone else meanwhile.
+                    log::info!(
+                        "late execution result ignored (execution was taken over): execution={id}"
+                    );
+                    return;
+                }
+                Err(e) => {
+                    log::warn!(
+                        "execution result not saved yet (attempt {}): execution={id} {e}",
+                        attempt + 1
+                    );
+                    tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt.min(4) + 1)))
+                        .await;
+                }
+            }
+        }
+        log::error!("execution result lost after {FINISH_RETRIES} retries: execution={id}; orphan recovery will record it");
+    }
+
+    fn publish(&self, kind: EventKind, row: &ExecutionRow) {
+        self.hub.do_send(Publish(Event::new(
+            kind,
+            Some(row.schedule_id),
+            row.to_json(),
+        )));
+    }
+}
+
+fn finish_of(outcome: Outcome, started: &ExecutionRow) -> Finish {
+    let now = clock::now();
+    let duration_ms = started
+        .started_at
+        .map(|s| (now - s).num_milliseconds().max(0));
+    let split = |c: Option<(String, String)>| match c {
+        Some((t, s)) => (Some(t), Some(s)),
+        None => (None, None),
+    };
+    match outcome {
+        Outcome::Completed { result, conductor } => {
+            let (thread, status) = split(conductor);
+            Finish {
+                status: "completed",
+                result: Some(result),
+                error: None,
+                error_type: None,
+                conductor_thread_id: thread,
+                conductor_status: status,
+                finished_at: now,
+                duration_ms,
+            }
+        }
+        Outcome::Failed {
+            error_type,
+            message,
+            result,
+            conductor,
+        } => {
+            let (thread, status) = split(conductor);
+            Finish {
+                status: "failed",
+                result,
+                error: Some(message),
+                error_type: Some(error_type.as_str()),
+                conductor_thread_id: thread,
+                conductor_status: status,
+                finished_at: now,
+                duration_ms,
+            }
+        }
+        Outcome::Cancelled { result } => Finish {
+            status: "cancelled",
+            result,
+            error: Some("cancelled by request".into()),
+            error_type: None,
+            conductor_thread_id: None,
+            conductor_status: None,
+            finished_at: now,
+            duration_ms,
+        },
+    }
+}

@@ -1,0 +1,70 @@
+//! Messages the ExecutionActor answers.
+
+use actix::prelude::*;
+use uuid::Uuid;
+
+use crate::db::executions::{ExecutionRow, ListFilter, NewExecution};
+use crate::db::pagination::{Cursor, Page};
+use crate::db::DbError;
+
+/// Runs executions the scheduler already inserted (pending, owned by this instance).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RunExecutions(pub Vec<ExecutionRow>);
+
+/// Inserts one execution (manual trigger, retry) and runs it; answers the pending row.
+#[derive(Message)]
+#[rtype(result = "Result<ExecutionRow, DbError>")]
+pub struct StartExecution(pub NewExecution);
+
+/// Cancels a pending or running execution; answers the cancelled row.
+#[derive(Message)]
+#[rtype(result = "Result<ExecutionRow, CancelError>")]
+pub struct CancelExecution(pub Uuid);
+
+/// Why a cancel was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CancelError {
+    #[error("execution {0} not found")]
+    NotFound(Uuid),
+    #[error(
+        "execution {id} is already {status}; only pending or running executions can be cancelled"
+    )]
+    Finished { id: Uuid, status: String },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Reads one execution.
+#[derive(Message)]
+#[rtype(result = "Result<Option<ExecutionRow>, DbError>")]
+pub struct GetExecution(pub Uuid);
+
+/// Reads a page of executions.
+#[derive(Message)]
+#[rtype(result = "Result<Page<ExecutionRow>, DbError>")]
+pub struct ListExecutions {
+    pub filter: ListFilter,
+    pub limit: i64,
+    pub cursor: Option<Cursor>,
+}
+
+/// A failed execution, for error recovery (flow 2).
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub struct ExecutionFailed(pub ExecutionRow);
+
+/// Where failed executions are reported (wired after both actors start).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetFailureSink(pub Recipient<ExecutionFailed>);
+
+/// Number of executions queued and running here.
+#[derive(Message)]
+#[rtype(result = "(usize, usize)")]
+pub struct Load;
+
+/// Internal: a launched execution ended (its final state is persisted).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(super) struct Finished(pub Uuid);

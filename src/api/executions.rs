@@ -1,0 +1,71 @@
+//! `/api/executions`: list, read, cancel (SPEC §3).
+
+use actix_web::{web, HttpResponse};
+
+use super::params::{self, Query};
+use super::AppState;
+use crate::actors::execution::messages::{
+    CancelError, CancelExecution, GetExecution, ListExecutions,
+};
+use crate::db::executions::ListFilter;
+use crate::error::ApiError;
+
+const STATUSES: [&str; 5] = ["pending", "running", "completed", "failed", "cancelled"];
+const TRIGGERS: [&str; 4] = ["schedule", "manual", "retry", "catch_up"];
+
+impl From<CancelError> for ApiError {
+    fn from(e: CancelError) -> Self {
+        match e {
+            CancelError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            CancelError::Finished { .. } => ApiError::Conflict(e.to_string()),
+            CancelError::Db(db) => db.into(),
+        }
+    }
+}
+
+/// GET /api/executions
+pub async fn list(
+    state: web::Data<AppState>,
+    q: web::Query<Query>,
+) -> Result<HttpResponse, ApiError> {
+    let (limit, cursor) = params::paging(&q)?;
+    let filter = ListFilter {
+        schedule_id: params::opt_uuid(&q, "scheduleId")?,
+        status: params::opt_choice(&q, "status", &STATUSES)?,
+        trigger: params::opt_choice(&q, "trigger", &TRIGGERS)?,
+        since: params::opt_time(&q, "since")?,
+        until: params::opt_time(&q, "until")?,
+    };
+    let page = state
+        .actors
+        .execution
+        .send(ListExecutions {
+            filter,
+            limit,
+            cursor,
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(params::page_json(&page, |r| r.to_json())))
+}
+
+/// GET /api/executions/{id}
+pub async fn get(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = params::path_id(&id)?;
+    match state.actors.execution.send(GetExecution(id)).await?? {
+        Some(row) => Ok(HttpResponse::Ok().json(row.to_json())),
+        None => Err(ApiError::NotFound(format!("execution {id} not found"))),
+    }
+}
+
+/// POST /api/executions/{id}/cancel
+pub async fn cancel(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = params::path_id(&id)?;
+    let row = state.actors.execution.send(CancelExecution(id)).await??;
+    Ok(HttpResponse::Ok().json(row.to_json()))
+}

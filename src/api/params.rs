@@ -1,0 +1,105 @@
+//! Query-string and path parameters, parsed by hand so each 400 names the parameter.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::db::pagination::{Cursor, Page, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::domain::validate::parse_time;
+use crate::error::ApiError;
+
+/// The raw query string as a map.
+pub type Query = HashMap<String, String>;
+
+/// A UUID from the path.
+pub fn path_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw)
+        .map_err(|_| ApiError::invalid("id", format!("`{raw}` is not a valid UUID")))
+}
+
+/// `limit` (default 50, 1..=500) and `cursor`.
+pub fn paging(q: &Query) -> Result<(i64, Option<Cursor>), ApiError> {
+    let limit = match q.get("limit") {
+        None => DEFAULT_LIMIT,
+        Some(s) => match s.parse::<i64>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => {
+                return Err(ApiError::invalid(
+                    "limit",
+                    format!("must be an integer from 1 to {MAX_LIMIT}, got `{s}`"),
+                ))
+            }
+        },
+    };
+    let cursor = match q.get("cursor").filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => Some(Cursor::decode(c).map_err(|m| ApiError::invalid("cursor", m))?),
+    };
+    Ok((limit, cursor))
+}
+
+/// An optional UUID parameter.
+pub fn opt_uuid(q: &Query, key: &str) -> Result<Option<Uuid>, ApiError> {
+    q.get(key)
+        .map(|s| {
+            Uuid::parse_str(s)
+                .map_err(|_| ApiError::invalid(key, format!("`{s}` is not a valid UUID")))
+        })
+        .transpose()
+}
+
+/// An optional RFC 3339 parameter.
+pub fn opt_time(q: &Query, key: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
+    q.get(key)
+        .map(|s| parse_time(s).map_err(|m| ApiError::invalid(key, m)))
+        .transpose()
+}
+
+/// An optional parameter restricted to `choices`.
+pub fn opt_choice(q: &Query, key: &str, choices: &[&str]) -> Result<Option<String>, ApiError> {
+    match q.get(key) {
+        None => Ok(None),
+        Some(s) if choices.contains(&s.as_str()) => Ok(Some(s.clone())),
+        Some(s) => Err(ApiError::invalid(
+            key,
+            format!("must be one of {}, got `{s}`", choices.join(", ")),
+        )),
+    }
+}
+
+/// An optional boolean parameter.
+pub fn opt_bool(q: &Query, key: &str) -> Result<Option<bool>, ApiError> {
+    match q.get(key).map(String::as_str) {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(s) => Err(ApiError::invalid(
+            key,
+            format!("must be true or false, got `{s}`"),
+        )),
+    }
+}
+
+/// An optional integer parameter within `min..=max`.
+pub fn opt_int(q: &Query, key: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {
+    match q.get(key) {
+        None => Ok(None),
+        Some(s) => match s.parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+            _ => Err(ApiError::invalid(
+                key,
+                format!("must be an integer from {min} to {max}, got `{s}`"),
+            )),
+        },
+    }
+}
+
+/// `{"items": [...], "nextCursor": ...}`.
+pub fn page_json<T>(page: &Page<T>, item: impl Fn(&T) -> Value) -> Value {
+    json!({
+        "items": page.items.iter().map(item).collect::<Vec<_>>(),
+        "nextCursor": page.next_cursor.map(|c| c.encode()),
+    })
+}

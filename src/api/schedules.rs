@@ -1,0 +1,209 @@
+//! `/api/scheduler/*`: schedules (SPEC §3). Handlers validate, send one message, map the reply.
+
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Value};
+
+use super::params::{self, Query};
+use super::AppState;
+use crate::actors::scheduler::messages::*;
+use crate::db::schedules::ListFilter;
+use crate::domain::clock;
+use crate::domain::schedule::{ScheduleSpec, SCHEDULE_TYPES};
+use crate::domain::schedule_input::{self, ScheduleInput};
+use crate::domain::task::TASK_TYPES;
+use crate::domain::validate::{FieldErrors, Obj};
+use crate::error::ApiError;
+
+const MAX_RUNS: i64 = 100;
+const DEFAULT_RUNS: i64 = 5;
+
+impl From<ScheduleError> for ApiError {
+    fn from(e: ScheduleError) -> Self {
+        match e {
+            ScheduleError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            ScheduleError::DuplicateName(_) => ApiError::Conflict(e.to_string()),
+            ScheduleError::Db(db) => db.into(),
+        }
+    }
+}
+
+fn invalid(e: FieldErrors) -> ApiError {
+    ApiError::Validation {
+        message: e.summary(),
+        details: Some(e.details()),
+    }
+}
+
+fn input(body: &Value) -> Result<ScheduleInput, ApiError> {
+    schedule_input::validate(body, clock::now()).map_err(invalid)
+}
+
+/// POST /api/scheduler/schedules
+pub async fn create(
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let input = input(&body)?;
+    let row = state.actors.scheduler.send(CreateSchedule(input)).await??;
+    Ok(HttpResponse::Created().json(row.to_json()))
+}
+
+/// GET /api/scheduler/schedules
+pub async fn list(
+    state: web::Data<AppState>,
+    q: web::Query<Query>,
+) -> Result<HttpResponse, ApiError> {
+    let (limit, cursor) = params::paging(&q)?;
+    let filter = ListFilter {
+        enabled: params::opt_bool(&q, "enabled")?,
+        task_type: params::opt_choice(&q, "taskType", &TASK_TYPES)?,
+        tag: q.get("tag").cloned(),
+    };
+    let page = state
+        .actors
+        .scheduler
+        .send(ListSchedules {
+            filter,
+            limit,
+            cursor,
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(params::page_json(&page, |r| r.to_json())))
+}
+
+/// GET /api/scheduler/schedules/{id}
+pub async fn get(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = params::path_id(&id)?;
+    let row = state.actors.scheduler.send(GetSchedule(id)).await??;
+    Ok(HttpResponse::Ok().json(row.to_json()))
+}
+
+/// PUT /api/scheduler/schedules/{id}
+pub async fn replace(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let id = params::path_id(&id)?;
+    let input = input(&body)?;
+    let row = state
+        .actors
+        .scheduler
+        .send(ReplaceSchedule { id, input })
+        .await??;
+    Ok(HttpResponse::Ok().json(row.to_json()))
+}
+
+/// DELETE /api/scheduler/schedules/{id}
+pub async fn delete(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = params::path_id(&id)?;
+    state.actors.scheduler.send(DeleteSchedule(id)).await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// POST /api/scheduler/schedules/{id}/pause
+pub async fn pause(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    set_enabled(state, &id, false).await
+}
+
+/// POST /api/scheduler/schedules/{id}/resume
+pub async fn resume(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    set_enabled(state, &id, true).await
+}
+
+async fn set_enabled(
+    state: web::Data<AppState>,
+    id: &str,
+    enabled: bool,
+) -> Result<HttpResponse, ApiError> {
+    let id = params::path_id(id)?;
+    let row = state
+        .actors
+        .scheduler
+        .send(SetEnabled { id, enabled })
+        .await??;
+    Ok(HttpResponse::Ok().json(row.to_json()))
+}
+
+/// POST /api/scheduler/schedules/{id}/trigger
+pub async fn trigger(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = params::path_id(&id)?;
+    let exec = state.actors.scheduler.send(TriggerNow(id)).await??;
+    Ok(HttpResponse::Accepted().json(json!({ "executionId": exec.id })))
+}
+
+/// GET /api/scheduler/schedules/{id}/next-runs?count=N&from=T
+pub async fn next_runs(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    q: web::Query<Query>,
+) -> Result<HttpResponse, ApiError> {
+    let id = params::path_id(&id)?;
+    let count = params::opt_int(&q, "count", 1, MAX_RUNS)?.unwrap_or(DEFAULT_RUNS) as usize;
+    let from = params::opt_time(&q, "from")?.unwrap_or_else(clock::now);
+    let runs = state
+        .actors
+        .scheduler
+        .send(NextRuns { id, from, count })
+        .await??;
+    Ok(HttpResponse::Ok().json(json!({ "runs": runs })))
+}
+
+/// POST /api/scheduler/preview: next runs of an unsaved `{scheduleType, scheduleConfig, count, from}`.
+/// Pure computation on the domain rules the scheduler uses, so no actor is involved.
+pub async fn preview(body: web::Json<Value>) -> Result<HttpResponse, ApiError> {
+    let mut e = FieldErrors::default();
+    let obj = Obj::new(&body, "", &mut e).ok_or_else(|| invalid(std::mem::take(&mut e)))?;
+    obj.only(&["scheduleType", "scheduleConfig", "count", "from"], &mut e);
+    let now = clock::now();
+    let count = obj
+        .opt_int("count", 1, MAX_RUNS, &mut e)
+        .unwrap_or(DEFAULT_RUNS) as usize;
+    let from = obj.opt_time("from", &mut e).unwrap_or(now);
+    let schedule_type = match obj.get("scheduleType") {
+        None => {
+            e.add(
+                "scheduleType",
+                format!("is required (one of {})", SCHEDULE_TYPES.join(", ")),
+            );
+            None
+        }
+        Some(_) => obj.opt_enum("scheduleType", &SCHEDULE_TYPES, &mut e),
+    };
+    let spec = match (schedule_type, obj.get("scheduleConfig")) {
+        (_, None) => {
+            e.add("scheduleConfig", "is required");
+            None
+        }
+        (Some(t), Some(cfg)) => ScheduleSpec::from_json(&t, cfg, now, &mut e),
+        (None, Some(_)) => None,
+    };
+    match spec {
+        Some(spec) if e.is_empty() => {
+            // An unsaved one-time schedule with a past runAt would run at once.
+            let runs = match &spec {
+                ScheduleSpec::Once { run_at } => {
+                    vec![*run_at].into_iter().filter(|t| *t > from).collect()
+                }
+                _ => spec.next_runs(from, count),
+            };
+            Ok(HttpResponse::Ok().json(json!({ "runs": runs })))
+        }
+        _ => Err(invalid(e)),
+    }
+}
