@@ -16,7 +16,7 @@ use crate::logcap;
 pub struct TestApp {
     pub app: Option<RunningApp>,
     pub base: String,
-    pub db: TestDb,
+    pub db: Arc<TestDb>,
 }
 
 /// The configuration tests start from: defaults, any free port, short grace.
@@ -40,8 +40,17 @@ impl TestApp {
 
     /// Boots with a config adjusted by `f`.
     pub async fn spawn_with(f: impl FnOnce(&mut Config)) -> TestApp {
+        Self::spawn_on(Arc::new(TestDb::new()), f).await
+    }
+
+    /// A second instance on this app's database.
+    pub async fn spawn_sharing(&self) -> TestApp {
+        Self::spawn_on(self.db.clone(), |_| {}).await
+    }
+
+    /// Boots on `db` with a config adjusted by `f`.
+    pub async fn spawn_on(db: Arc<TestDb>, f: impl FnOnce(&mut Config)) -> TestApp {
         logcap::install();
-        let db = TestDb::new();
         let mut config = test_config();
         f(&mut config);
         let app = match app::start(Arc::new(config), db.url()).await {
@@ -78,9 +87,51 @@ impl TestApp {
     }
 
     /// POST with a JSON body.
-    #[allow(dead_code, reason = "used by the schedule tests")]
     pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
         self.request("POST", path, Some(body.to_string())).await
+    }
+
+    /// PUT with a JSON body.
+    pub async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.request("PUT", path, Some(body.to_string())).await
+    }
+
+    /// Creates a schedule, asserting 201; returns it.
+    pub async fn create_schedule(&self, body: Value) -> Value {
+        let (status, created) = self.post("/api/scheduler/schedules", &body).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        created
+    }
+
+    /// Executions of a schedule, newest first (up to 500).
+    pub async fn executions_of(&self, schedule_id: &str) -> Vec<Value> {
+        let (status, body) = self
+            .get(&format!(
+                "/api/executions?scheduleId={schedule_id}&limit=500"
+            ))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// One execution.
+    pub async fn execution(&self, id: &str) -> Value {
+        let (status, body) = self.get(&format!("/api/executions/{id}")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// Polls until execution `id` reaches a final status; returns it.
+    pub async fn finished_execution(&self, id: &str) -> Value {
+        eventually(Duration::from_secs(30), "execution to finish", || async {
+            let e = self.execution(id).await;
+            matches!(
+                e["status"].as_str(),
+                Some("completed" | "failed" | "cancelled")
+            )
+            .then_some(e)
+        })
+        .await
     }
 
     /// Any method with an optional raw JSON body.

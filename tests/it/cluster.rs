@@ -224,3 +224,24 @@ impl TestDb {
         });
     }
 }
+
+/// Runs a query returning one bigint (`SELECT count(*) ... AS n`).
+pub async fn query_i64(url: &str, sql: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut c = connect(url).await.unwrap_or_else(|e| panic!("{e}"));
+    let rows: Vec<N> = diesel::sql_query(sql)
+        .load(&mut c)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    rows.iter().map(|r| r.n).next().unwrap_or(0)
+}
+
+/// Runs a statement.
+pub async fn execute(url: &str, sql: &str) {
+    let mut c = connect(url).await.unwrap_or_else(|e| panic!("{e}"));
+    exec(&mut c, sql).await.unwrap_or_else(|e| panic!("{e}"));
+}

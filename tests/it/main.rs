@@ -2,8 +2,11 @@
 
 mod app;
 mod cluster;
+mod fakes;
 mod logcap;
 mod process;
 
+mod firing;
 mod foundation;
 mod lifecycle;
+mod schedules_api;
