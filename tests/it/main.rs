@@ -10,3 +10,4 @@ mod firing;
 mod foundation;
 mod lifecycle;
 mod schedules_api;
+mod shutdown;
