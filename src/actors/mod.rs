@@ -41,16 +41,21 @@ pub fn start_all(services: &Services) -> Actors {
         let s = services.clone();
         move |_| ws::hub::WsHub::new(&s)
     });
-    let recovery = Supervisor::start({
-        let s = services.clone();
-        let hub = hub.clone();
-        move |_| recovery::ErrorRecoveryActor::new(s, hub)
-    });
     let execution = Supervisor::start({
         let s = services.clone();
         let hub = hub.clone();
         move |_| execution::ExecutionActor::new(s, hub)
     });
+    let recovery = Supervisor::start({
+        let s = services.clone();
+        let hub = hub.clone();
+        let execution = execution.clone();
+        move |_| recovery::ErrorRecoveryActor::new(s, hub, execution)
+    });
+    // Failures flow execution → recovery; retries flow back by address.
+    execution.do_send(execution::messages::SetFailureSink(
+        recovery.clone().recipient(),
+    ));
     let scheduler = Supervisor::start({
         let s = services.clone();
         let hub = hub.clone();

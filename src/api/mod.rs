@@ -2,6 +2,7 @@
 //! envelope for every extractor and routing failure. Handlers are thin: extract, send one
 //! typed message, map the reply.
 
+pub mod errors;
 pub mod executions;
 pub mod health;
 pub mod params;
@@ -70,6 +71,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/api/executions/{id}").route(web::get().to(executions::get)))
         .service(
             web::resource("/api/executions/{id}/cancel").route(web::post().to(executions::cancel)),
+        )
+        .service(web::resource("/api/errors/errors").route(web::get().to(errors::list)))
+        .service(web::resource("/api/errors/errors/{id}").route(web::get().to(errors::get)))
+        .service(
+            web::resource("/api/errors/errors/{id}/retry").route(web::post().to(errors::retry)),
+        )
+        .service(
+            web::resource("/api/errors/errors/{id}/resolve").route(web::post().to(errors::resolve)),
+        )
+        .service(
+            web::resource("/api/errors/errors/{id}/ignore").route(web::post().to(errors::ignore)),
+        )
+        .service(
+            web::resource("/api/errors/errors/{id}/escalate")
+                .route(web::post().to(errors::escalate)),
         )
         .service(web::resource("/ws").route(web::get().to(ws::connect)));
 }

@@ -1,6 +1,7 @@
 //! PostgreSQL access: the pool, migrations, the embedded cluster and one module per table.
 
 pub mod embedded;
+pub mod error_records;
 pub mod executions;
 pub mod fires;
 pub mod migrate;

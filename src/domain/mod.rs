@@ -4,6 +4,7 @@ pub mod clock;
 pub mod cron;
 pub mod event;
 pub mod firing;
+pub mod recovery;
 pub mod retry;
 pub mod schedule;
 pub mod schedule_input;

@@ -9,5 +9,6 @@ mod process;
 mod firing;
 mod foundation;
 mod lifecycle;
+mod recovery;
 mod schedules_api;
 mod shutdown;

@@ -7,7 +7,7 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-use super::messages::ExecutionFailed;
+use super::messages::ExecutionEnded;
 use crate::actors::ws::hub::{Publish, WsHub};
 use crate::db::executions::{self, ExecutionRow, Finish};
 use crate::db::DbPool;
@@ -24,7 +24,7 @@ pub struct Job {
     pub pool: DbPool,
     pub instance: Uuid,
     pub hub: Addr<WsHub>,
-    pub failure_sink: Option<Recipient<ExecutionFailed>>,
+    pub failure_sink: Option<Recipient<ExecutionEnded>>,
     pub run: RunContext,
     pub default_timeout: Duration,
 }
@@ -92,9 +92,9 @@ impl Job {
                         _ => EventKind::ExecutionFailed,
                     };
                     self.publish(kind, &row);
-                    if row.status == "failed" {
+                    if row.status == "failed" || row.error_record_id.is_some() {
                         if let Some(sink) = &self.failure_sink {
-                            sink.do_send(ExecutionFailed(row));
+                            sink.do_send(ExecutionEnded(row));
                         }
                     }
                     return;

@@ -49,15 +49,15 @@ pub struct ListExecutions {
     pub cursor: Option<Cursor>,
 }
 
-/// A failed execution, for error recovery (flow 2).
+/// An execution that failed, or that ended a retry chain: error recovery's input (flow 2).
 #[derive(Message, Clone)]
 #[rtype(result = "()")]
-pub struct ExecutionFailed(pub ExecutionRow);
+pub struct ExecutionEnded(pub ExecutionRow);
 
-/// Where failed executions are reported (wired after both actors start).
+/// Where ended executions are reported (wired after both actors start).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct SetFailureSink(pub Recipient<ExecutionFailed>);
+pub struct SetFailureSink(pub Recipient<ExecutionEnded>);
 
 /// Number of executions queued and running here.
 #[derive(Message)]

@@ -40,7 +40,7 @@ struct Running {
 pub struct ExecutionActor {
     services: Services,
     hub: Addr<WsHub>,
-    failure_sink: Option<Recipient<ExecutionFailed>>,
+    failure_sink: Option<Recipient<ExecutionEnded>>,
     http: Option<awc::Client>,
     queue: VecDeque<ExecutionRow>,
     running: HashMap<Uuid, Running>,

@@ -1,38 +1,60 @@
-//! ErrorRecoveryActor: owns the error records' retry timers, records failures, retries with
-//! backoff and escalates (flows 2, 4 and 8). PostgreSQL is the truth; timers are rebuilt on
-//! every (re)start.
+//! ErrorRecoveryActor: records failures, retries with backoff, escalates (flows 2, 4 and 8).
+//!
+//! Like the scheduler it sleeps until the earliest `next_retry_at` (never longer than
+//! `recovery.scan_interval_ms`), claims due retries with `SKIP LOCKED` and hands their
+//! executions to the ExecutionActor. PostgreSQL holds every record; only timers live here.
+
+pub mod messages;
+mod webhook;
 
 use std::time::Duration;
 
 use actix::prelude::*;
+use chrono::{DateTime, Utc};
 
+use self::messages::*;
+use crate::actors::execution::messages::{ExecutionEnded, RunExecutions};
+use crate::actors::execution::ExecutionActor;
 use crate::actors::lifecycle::StopWork;
 use crate::actors::supervisor::{guard_future, RestartTracker};
-use crate::actors::ws::hub::WsHub;
+use crate::actors::ws::hub::{Publish, WsHub};
 use crate::actors::Services;
+use crate::db::error_records::{self, ActionError, ErrorRecordRow};
 use crate::db::system_state::{self, Component};
 use crate::db::DbError;
+use crate::domain::clock;
+use crate::domain::event::{Event, EventKind};
+use crate::domain::recovery::Action;
 use crate::impl_lifecycle_handlers;
 
 /// Name in logs and health.
 pub const NAME: &str = "error_recovery";
 
+/// Due retries claimed per transaction.
+const CLAIM_BATCH: i64 = 200;
+
 /// See the module docs.
 pub struct ErrorRecoveryActor {
     services: Services,
-    #[allow(dead_code)]
     hub: Addr<WsHub>,
+    execution: Addr<ExecutionActor>,
     tracker: RestartTracker,
-    /// True once state is loaded and until flow 7 stops error recovery.
     running: bool,
-    /// Set by [`StopWork`]; survives restarts so a restart during shutdown stays stopped.
     stopped: bool,
     restart_delay: Duration,
+    timer: Option<SpawnHandle>,
+    claiming: bool,
+    again: bool,
+}
+
+/// A uniform number in [0, 1) for retry jitter.
+fn jitter() -> f64 {
+    (uuid::Uuid::new_v4().as_u128() >> 75) as f64 / (1u64 << 53) as f64
 }
 
 impl ErrorRecoveryActor {
-    /// Error recovery over `services`, publishing to `hub`.
-    pub fn new(services: Services, hub: Addr<WsHub>) -> Self {
+    /// Error recovery over `services`, publishing to `hub`, retrying through `execution`.
+    pub fn new(services: Services, hub: Addr<WsHub>, execution: Addr<ExecutionActor>) -> Self {
         let sup = &services.config.supervisor;
         let tracker = RestartTracker::new(
             NAME,
@@ -42,15 +64,17 @@ impl ErrorRecoveryActor {
         ErrorRecoveryActor {
             services,
             hub,
+            execution,
             tracker,
             running: false,
             stopped: false,
             restart_delay: Duration::ZERO,
+            timer: None,
+            claiming: false,
+            again: false,
         }
     }
 
-    /// Reloads state from PostgreSQL and marks error recovery running; retried on failure
-    /// instead of crash-looping while the database is away.
     fn load(&mut self, ctx: &mut Context<Self>) {
         if self.stopped {
             return;
@@ -67,6 +91,7 @@ impl ErrorRecoveryActor {
                     "error recovery running: instance={}",
                     act.services.instance_id
                 );
+                act.process_retries(ctx);
             }
             Some(Err(e)) => {
                 log::warn!("error recovery: loading state failed, retrying in 1s: {e}");
@@ -74,6 +99,131 @@ impl ErrorRecoveryActor {
             }
             None => {}
         }));
+    }
+
+    /// Claims due retries, starts their executions, sleeps until the next one.
+    fn process_retries(&mut self, ctx: &mut Context<Self>) {
+        if self.stopped || !self.running {
+            return;
+        }
+        if self.claiming {
+            self.again = true;
+            return;
+        }
+        self.claiming = true;
+        if let Some(h) = self.timer.take() {
+            ctx.cancel_future(h);
+        }
+        let pool = self.services.pool.clone();
+        let instance = self.services.instance_id;
+        let execution = self.execution.clone();
+        let hub = self.hub.clone();
+        let fut = async move {
+            loop {
+                let claimed =
+                    error_records::claim_due_retries(&pool, instance, clock::now(), CLAIM_BATCH)
+                        .await?;
+                let n = claimed.len();
+                let mut execs = Vec::new();
+                for (rec, exec) in claimed {
+                    match &exec {
+                        Some(e) => log::info!(
+                            "retry started: error={} execution={} attempt={}",
+                            rec.id,
+                            e.id,
+                            e.attempt
+                        ),
+                        None => log::info!(
+                            "retry not run: error={} {}",
+                            rec.id,
+                            rec.note.as_deref().unwrap_or("")
+                        ),
+                    }
+                    hub.do_send(Publish(Event::new(
+                        EventKind::ErrorUpdated,
+                        Some(rec.schedule_id),
+                        rec.to_json(),
+                    )));
+                    execs.extend(exec);
+                }
+                if !execs.is_empty() {
+                    execution.do_send(RunExecutions(execs));
+                }
+                if (n as i64) < CLAIM_BATCH {
+                    break;
+                }
+            }
+            error_records::earliest_retry(&pool).await
+        };
+        ctx.spawn(guard_future(fut).map(|res, act: &mut Self, ctx| {
+            act.claiming = false;
+            match res {
+                Some(Ok(earliest)) => act.arm(ctx, earliest),
+                Some(Err(e)) => {
+                    log::warn!(
+                        "error recovery: claiming retries failed, retrying at the next scan: {e}"
+                    );
+                    act.arm(ctx, None);
+                }
+                None => return,
+            }
+            if std::mem::take(&mut act.again) {
+                act.process_retries(ctx);
+            }
+        }));
+    }
+
+    fn arm(&mut self, ctx: &mut Context<Self>, earliest: Option<DateTime<Utc>>) {
+        if self.stopped {
+            return;
+        }
+        if let Some(h) = self.timer.take() {
+            ctx.cancel_future(h);
+        }
+        let scan = Duration::from_millis(self.services.config.recovery.scan_interval_ms);
+        let delay = match earliest {
+            Some(t) if t <= Utc::now() => Duration::from_millis(25),
+            Some(t) => (t - Utc::now()).to_std().unwrap_or(Duration::ZERO),
+            None => scan,
+        }
+        .min(scan);
+        self.timer = Some(ctx.run_later(delay, |act, ctx| {
+            act.timer = None;
+            act.process_retries(ctx);
+        }));
+    }
+
+    /// Publishes a record change; escalations are logged at ERROR and notified.
+    fn announce(&self, rec: &ErrorRecordRow, created: bool) {
+        let kind = if created {
+            EventKind::ErrorRecorded
+        } else {
+            EventKind::ErrorUpdated
+        };
+        self.hub.do_send(Publish(Event::new(
+            kind,
+            Some(rec.schedule_id),
+            rec.to_json(),
+        )));
+        if rec.recovery_status == "escalated" {
+            self.escalated(rec);
+        }
+    }
+
+    fn escalated(&self, rec: &ErrorRecordRow) {
+        log::error!(
+            "error escalated: error={} schedule={} execution={} severity={} attempts={}/{} error_type={} message={}",
+            rec.id, rec.schedule_id, rec.last_execution_id, rec.severity, rec.attempts, rec.max_attempts, rec.error_type, rec.message
+        );
+        self.hub.do_send(Publish(Event::new(
+            EventKind::ErrorEscalated,
+            Some(rec.schedule_id),
+            rec.to_json(),
+        )));
+        let url = &self.services.config.notifications.webhook_url;
+        if !url.is_empty() {
+            webhook::notify_escalated(url.clone(), rec.to_json());
+        }
     }
 }
 
@@ -92,6 +242,8 @@ impl Actor for ErrorRecoveryActor {
 impl Supervised for ErrorRecoveryActor {
     fn restarting(&mut self, _: &mut Context<Self>) {
         self.running = false;
+        self.claiming = false;
+        self.timer = None;
         self.restart_delay = self.tracker.on_restart();
     }
 }
@@ -101,14 +253,139 @@ impl_lifecycle_handlers!(ErrorRecoveryActor);
 impl Handler<StopWork> for ErrorRecoveryActor {
     type Result = ResponseActFuture<Self, Result<(), DbError>>;
 
-    fn handle(&mut self, _: StopWork, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, _: StopWork, ctx: &mut Context<Self>) -> Self::Result {
         self.stopped = true;
         self.running = false;
+        if let Some(h) = self.timer.take() {
+            ctx.cancel_future(h);
+        }
         let pool = self.services.pool.clone();
         let instance = self.services.instance_id;
         log::info!("error recovery stopping: instance={instance}");
         Box::pin(actix::fut::wrap_future(async move {
             system_state::set_running(&pool, instance, Component::ErrorRecovery, false).await
         }))
+    }
+}
+
+impl Handler<ExecutionEnded> for ErrorRecoveryActor {
+    type Result = ResponseActFuture<Self, ()>;
+
+    fn handle(&mut self, msg: ExecutionEnded, _: &mut Context<Self>) -> Self::Result {
+        let pool = self.services.pool.clone();
+        let exec = msg.0;
+        Box::pin(
+            guard_future(async move {
+                let now = clock::now();
+                match exec.status.as_str() {
+                    "failed" => error_records::record_failure(&pool, &exec, now, jitter())
+                        .await
+                        .map(|r| r.map(|r| (r.record, r.created))),
+                    "completed" => error_records::record_success(&pool, &exec, now)
+                        .await
+                        .map(|r| r.map(|r| (r, false))),
+                    "cancelled" => error_records::record_cancelled(&pool, &exec, now)
+                        .await
+                        .map(|r| r.map(|r| (r, false))),
+                    _ => Ok(None),
+                }
+                .map_err(|e| (exec.id, e))
+            })
+            .map(|res, act: &mut Self, ctx| match res {
+                Some(Ok(Some((rec, created)))) => {
+                    log::info!(
+                        "error {}: error={} execution={} status={} severity={} attempts={}/{}",
+                        if created { "recorded" } else { "updated" },
+                        rec.id,
+                        rec.last_execution_id,
+                        rec.recovery_status,
+                        rec.severity,
+                        rec.attempts,
+                        rec.max_attempts
+                    );
+                    act.announce(&rec, created);
+                    if rec.recovery_status == "retry_scheduled" {
+                        act.process_retries(ctx);
+                    }
+                }
+                Some(Ok(None)) => {}
+                // Not lost: orphan recovery re-examines failed executions without a record.
+                Some(Err((id, e))) => log::error!("failure not recorded: execution={id} {e}"),
+                None => {}
+            }),
+        )
+    }
+}
+
+impl Handler<ApplyAction> for ErrorRecoveryActor {
+    type Result = ResponseActFuture<Self, Result<ActionOutcome, ActionError>>;
+
+    fn handle(&mut self, msg: ApplyAction, _: &mut Context<Self>) -> Self::Result {
+        let pool = self.services.pool.clone();
+        let instance = self.services.instance_id;
+        let ApplyAction { id, action, note } = msg;
+        Box::pin(
+            actix::fut::wrap_future(async move {
+                let now = clock::now();
+                match action {
+                    Action::Retry => {
+                        error_records::start_manual_retry(&pool, id, instance, note, now)
+                            .await
+                            .map(|(record, exec)| ActionOutcome {
+                                record,
+                                execution: Some(exec),
+                            })
+                    }
+                    other => error_records::apply_action(&pool, id, other, note, now)
+                        .await
+                        .map(|record| ActionOutcome {
+                            record,
+                            execution: None,
+                        }),
+                }
+            })
+            .map(move |res, act: &mut Self, _| {
+                if let Ok(out) = &res {
+                    log::info!(
+                        "error {}: error={} by operator",
+                        action.target(),
+                        out.record.id
+                    );
+                    act.announce(&out.record, false);
+                    if let Some(exec) = &out.execution {
+                        act.execution.do_send(RunExecutions(vec![exec.clone()]));
+                    }
+                }
+                res
+            }),
+        )
+    }
+}
+
+impl Handler<GetError> for ErrorRecoveryActor {
+    type Result = ResponseFuture<
+        Result<Option<(ErrorRecordRow, Vec<crate::db::executions::ExecutionRow>)>, DbError>,
+    >;
+
+    fn handle(&mut self, msg: GetError, _: &mut Context<Self>) -> Self::Result {
+        let pool = self.services.pool.clone();
+        Box::pin(async move {
+            let Some(rec) = error_records::get(&pool, msg.0).await? else {
+                return Ok(None);
+            };
+            let attempts = error_records::attempts(&pool, &rec).await?;
+            Ok(Some((rec, attempts)))
+        })
+    }
+}
+
+impl Handler<ListErrors> for ErrorRecoveryActor {
+    type Result = ResponseFuture<Result<crate::db::pagination::Page<ErrorRecordRow>, DbError>>;
+
+    fn handle(&mut self, msg: ListErrors, _: &mut Context<Self>) -> Self::Result {
+        let pool = self.services.pool.clone();
+        Box::pin(
+            async move { error_records::list(&pool, &msg.filter, msg.limit, msg.cursor).await },
+        )
     }
 }

@@ -1,0 +1,41 @@
+//! Messages the ErrorRecoveryActor answers.
+
+use actix::prelude::*;
+use uuid::Uuid;
+
+use crate::db::error_records::{ActionError, ErrorRecordRow, ListFilter};
+use crate::db::executions::ExecutionRow;
+use crate::db::pagination::{Cursor, Page};
+use crate::db::DbError;
+use crate::domain::recovery::Action;
+
+/// Flow 4: retry now, resolve, ignore or escalate, with an optional note.
+#[derive(Message)]
+#[rtype(result = "Result<ActionOutcome, ActionError>")]
+pub struct ApplyAction {
+    pub id: Uuid,
+    pub action: Action,
+    pub note: Option<String>,
+}
+
+/// What an action produced.
+#[derive(Debug, Clone)]
+pub struct ActionOutcome {
+    pub record: ErrorRecordRow,
+    /// The execution a retry started.
+    pub execution: Option<ExecutionRow>,
+}
+
+/// One record with the executions of its chain.
+#[derive(Message)]
+#[rtype(result = "Result<Option<(ErrorRecordRow, Vec<ExecutionRow>)>, DbError>")]
+pub struct GetError(pub Uuid);
+
+/// A page of records.
+#[derive(Message)]
+#[rtype(result = "Result<Page<ErrorRecordRow>, DbError>")]
+pub struct ListErrors {
+    pub filter: ListFilter,
+    pub limit: i64,
+    pub cursor: Option<Cursor>,
+}

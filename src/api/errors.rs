@@ -1,0 +1,165 @@
+//! `/api/errors/errors`: the error dashboard's API (flow 4).
+
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Value};
+
+use super::params::{self, Query};
+use super::AppState;
+use crate::actors::recovery::messages::{ApplyAction, GetError, ListErrors};
+use crate::db::error_records::{ActionError, ListFilter};
+use crate::domain::recovery::Action;
+use crate::domain::schedule_input::SEVERITIES;
+use crate::domain::validate::{FieldErrors, Obj};
+use crate::error::ApiError;
+
+const STATUSES: [&str; 6] = [
+    "unresolved",
+    "retry_scheduled",
+    "retrying",
+    "resolved",
+    "ignored",
+    "escalated",
+];
+const MAX_NOTE: usize = 4_000;
+
+impl From<ActionError> for ApiError {
+    fn from(e: ActionError) -> Self {
+        match e {
+            ActionError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            ActionError::Conflict(m) => ApiError::Conflict(m),
+            ActionError::Db(db) => db.into(),
+        }
+    }
+}
+
+/// GET /api/errors/errors
+pub async fn list(
+    state: web::Data<AppState>,
+    q: web::Query<Query>,
+) -> Result<HttpResponse, ApiError> {
+    let (limit, cursor) = params::paging(&q)?;
+    let filter = ListFilter {
+        recovery_status: params::opt_choice(&q, "recoveryStatus", &STATUSES)?,
+        severity: params::opt_choice(&q, "severity", &SEVERITIES)?,
+        schedule_id: params::opt_uuid(&q, "scheduleId")?,
+    };
+    let page = state
+        .actors
+        .recovery
+        .send(ListErrors {
+            filter,
+            limit,
+            cursor,
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(params::page_json(&page, |r| r.to_json())))
+}
+
+/// GET /api/errors/errors/{id}: the record with its chain's executions (`executions`).
+pub async fn get(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = params::path_id(&id)?;
+    let (rec, attempts) = state
+        .actors
+        .recovery
+        .send(GetError(id))
+        .await??
+        .ok_or_else(|| ApiError::NotFound(format!("error record {id} not found")))?;
+    let mut body = rec.to_json();
+    body["executions"] = Value::Array(attempts.iter().map(|e| e.to_json()).collect());
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// The optional `{"note": "..."}` of an action body (an empty body is fine).
+fn note(body: &web::Bytes) -> Result<Option<String>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid("body", format!("malformed JSON: {e}")))?;
+    let mut e = FieldErrors::default();
+    let note = Obj::new(&value, "", &mut e).and_then(|o| {
+        o.only(&["note"], &mut e);
+        o.opt_str("note", &mut e)
+    });
+    if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE) {
+        e.add("note", format!("must be at most {MAX_NOTE} characters"));
+    }
+    if e.is_empty() {
+        Ok(note)
+    } else {
+        Err(ApiError::Validation {
+            message: e.summary(),
+            details: Some(e.details()),
+        })
+    }
+}
+
+async fn act(
+    state: &AppState,
+    id: &str,
+    action: Action,
+    body: &web::Bytes,
+) -> Result<crate::actors::recovery::messages::ActionOutcome, ApiError> {
+    let id = params::path_id(id)?;
+    let note = note(body)?;
+    Ok(state
+        .actors
+        .recovery
+        .send(ApplyAction { id, action, note })
+        .await??)
+}
+
+/// POST /api/errors/errors/{id}/retry → 202 {"executionId"}
+pub async fn retry(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let out = act(&state, &id, Action::Retry, &body).await?;
+    Ok(HttpResponse::Accepted().json(json!({ "executionId": out.execution.map(|e| e.id) })))
+}
+
+/// POST /api/errors/errors/{id}/resolve
+pub async fn resolve(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(
+        act(&state, &id, Action::Resolve, &body)
+            .await?
+            .record
+            .to_json(),
+    ))
+}
+
+/// POST /api/errors/errors/{id}/ignore
+pub async fn ignore(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(
+        act(&state, &id, Action::Ignore, &body)
+            .await?
+            .record
+            .to_json(),
+    ))
+}
+
+/// POST /api/errors/errors/{id}/escalate
+pub async fn escalate(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(
+        act(&state, &id, Action::Escalate, &body)
+            .await?
+            .record
+            .to_json(),
+    ))
+}

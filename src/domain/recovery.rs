@@ -1,0 +1,214 @@
+//! Error-record rules (SPEC §3 Rules, flows 2 and 4): severity, what a failure or a success
+//! does to a record, and which operator actions each status allows. Pure: no clock, no I/O.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::retry::RetryPolicy;
+
+/// The part of an error record the rules read and write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryState {
+    pub status: String,
+    pub severity: String,
+    /// Failed executions in the chain.
+    pub attempts: i32,
+    /// Executions allowed in the chain, the first included.
+    pub max_attempts: i32,
+    pub next_retry_at: Option<DateTime<Utc>>,
+}
+
+/// Severity: the schedule's override, else by error type (HTTP 5xx high, 4xx medium).
+pub fn severity(
+    schedule_override: Option<&str>,
+    error_type: &str,
+    http_status: Option<u64>,
+) -> String {
+    if let Some(s) = schedule_override {
+        return s.to_string();
+    }
+    let s = match error_type {
+        "timeout" | "connection" | "conductor" | "interrupted" => "high",
+        "http_status" => match http_status {
+            Some(code) if code >= 500 => "high",
+            _ => "medium",
+        },
+        _ => "medium",
+    };
+    s.to_string()
+}
+
+/// True for severities that are retried automatically.
+pub fn auto_retried(severity: &str) -> bool {
+    matches!(severity, "high" | "critical")
+}
+
+/// Where a record goes after a failure: high and critical retry with backoff while attempts
+/// remain, else escalate; medium and low wait for a person (`unresolved`) until the chain has
+/// used its attempts, then escalate. `jitter` is in [0, 1).
+pub fn after_failure(
+    current: &RecoveryState,
+    policy: &RetryPolicy,
+    now: DateTime<Utc>,
+    jitter: f64,
+    first_failure: bool,
+) -> RecoveryState {
+    let attempts = if first_failure {
+        1
+    } else {
+        current.attempts + 1
+    };
+    let mut next = RecoveryState {
+        attempts,
+        next_retry_at: None,
+        ..current.clone()
+    };
+    if attempts >= current.max_attempts {
+        next.status = "escalated".into();
+    } else if !auto_retried(&current.severity) {
+        next.status = "unresolved".into();
+    } else {
+        let delay = policy.delay_ms(attempts.max(1) as u32, jitter);
+        next.status = "retry_scheduled".into();
+        next.next_retry_at = Some(now + Duration::milliseconds(delay as i64));
+    }
+    next
+}
+
+/// Operator actions (flow 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Retry,
+    Resolve,
+    Ignore,
+    Escalate,
+}
+
+impl Action {
+    /// The status an action leads to.
+    pub fn target(self) -> &'static str {
+        match self {
+            Action::Retry => "retrying",
+            Action::Resolve => "resolved",
+            Action::Ignore => "ignored",
+            Action::Escalate => "escalated",
+        }
+    }
+}
+
+/// Whether `action` is allowed from `status`; the error names the current status.
+pub fn check_action(status: &str, action: Action) -> Result<(), String> {
+    let allowed = !matches!(
+        (status, action),
+        ("resolved" | "ignored", _) | ("retrying", Action::Retry) | ("escalated", Action::Escalate)
+    );
+    if allowed {
+        Ok(())
+    } else {
+        Err(format!(
+            "error record is {status}; {} is not allowed from {status}",
+            match action {
+                Action::Retry => "retry",
+                Action::Resolve => "resolve",
+                Action::Ignore => "ignore",
+                Action::Escalate => "escalate",
+            }
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(severity: &str, attempts: i32, max: i32) -> RecoveryState {
+        RecoveryState {
+            status: "retrying".into(),
+            severity: severity.into(),
+            attempts,
+            max_attempts: max,
+            next_retry_at: None,
+        }
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn severity_by_type_and_override() {
+        assert_eq!(severity(None, "timeout", None), "high");
+        assert_eq!(severity(None, "interrupted", None), "high");
+        assert_eq!(severity(None, "http_status", Some(503)), "high");
+        assert_eq!(severity(None, "http_status", Some(404)), "medium");
+        assert_eq!(severity(None, "exit_code", None), "medium");
+        assert_eq!(severity(None, "spawn", None), "medium");
+        assert_eq!(severity(Some("critical"), "exit_code", None), "critical");
+    }
+
+    #[test]
+    fn high_failures_retry_with_backoff_then_escalate() {
+        let p = RetryPolicy {
+            max_attempts: 3,
+            backoff_base_ms: 200,
+            backoff_max_ms: 10_000,
+        };
+        let now = at("2026-11-26T10:00:00Z");
+        let first = after_failure(&state("high", 0, 3), &p, now, 0.5, true);
+        assert_eq!(
+            (first.status.as_str(), first.attempts),
+            ("retry_scheduled", 1)
+        );
+        assert_eq!(first.next_retry_at, Some(now + Duration::milliseconds(200)));
+        let second = after_failure(&first, &p, now, 0.5, false);
+        assert_eq!(
+            (second.status.as_str(), second.attempts),
+            ("retry_scheduled", 2)
+        );
+        assert_eq!(
+            second.next_retry_at,
+            Some(now + Duration::milliseconds(400))
+        );
+        let third = after_failure(&second, &p, now, 0.5, false);
+        assert_eq!(
+            (third.status.as_str(), third.attempts, third.next_retry_at),
+            ("escalated", 3, None)
+        );
+    }
+
+    #[test]
+    fn medium_waits_for_a_person_and_one_attempt_escalates() {
+        let p = RetryPolicy::default();
+        let now = at("2026-11-26T10:00:00Z");
+        let m = after_failure(&state("medium", 0, 3), &p, now, 0.0, true);
+        assert_eq!(m.status, "unresolved");
+        let h = after_failure(&state("high", 0, 1), &p, now, 0.0, true);
+        assert_eq!(h.status, "escalated");
+        // A manual retry of a medium chain that fails again waits for a person again...
+        let again = after_failure(&state("medium", 1, 3), &p, now, 0.0, false);
+        assert_eq!((again.status.as_str(), again.attempts), ("unresolved", 2));
+        // ...until the chain has used its attempts.
+        let last = after_failure(&again, &p, now, 0.0, false);
+        assert_eq!((last.status.as_str(), last.attempts), ("escalated", 3));
+    }
+
+    #[test]
+    fn final_states_refuse_actions() {
+        for action in [
+            Action::Retry,
+            Action::Resolve,
+            Action::Ignore,
+            Action::Escalate,
+        ] {
+            assert!(check_action("resolved", action).is_err());
+            assert!(check_action("ignored", action).is_err());
+        }
+        assert!(check_action("escalated", Action::Retry).is_ok());
+        assert!(check_action("unresolved", Action::Escalate).is_ok());
+        assert!(check_action("retrying", Action::Retry).is_err());
+        assert!(check_action("escalated", Action::Escalate)
+            .err()
+            .is_some_and(|m| m.contains("escalated")));
+    }
+}
