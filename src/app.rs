@@ -10,6 +10,7 @@ use actix_web::middleware::{from_fn, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use uuid::Uuid;
 
+use crate::actors::conductor_process::StopConductor;
 use crate::actors::lifecycle::StopWork;
 use crate::actors::ws::hub::ShutdownSessions;
 use crate::actors::{self, Services};
@@ -62,12 +63,19 @@ pub async fn start(config: Arc<Config>, db_url: &str) -> Result<RunningApp, Star
         .await
         .map_err(|e| StartupError(format!("registering this instance: {e}")))?;
 
+    let (ready_tx, ready_rx) = if config.conductor.command.is_empty() {
+        (None, None)
+    } else {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        (Some(tx), Some(rx))
+    };
     let services = Services {
         pool,
         config: config.clone(),
         instance_id,
+        conductor_ready: ready_rx,
     };
-    let actors = actors::start_all(&services);
+    let actors = actors::start_all(&services, ready_tx);
     log::info!("actors started: instance={instance_id}");
 
     let state = web::Data::new(AppState {
@@ -140,6 +148,9 @@ impl RunningApp {
                 Ok(Err(e)) => log::warn!("shutdown: {name} stopped, state not recorded: {e}"),
                 Err(e) => log::warn!("shutdown: {name} unavailable: {e}"),
             }
+        }
+        if let Some(conductor) = &state.actors.conductor {
+            let _ = conductor.send(StopConductor).await;
         }
         let sessions = state.actors.hub.send(ShutdownSessions).await.unwrap_or(0);
         log::info!("shutdown: server_shutdown sent to {sessions} websocket sessions");

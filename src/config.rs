@@ -38,6 +38,7 @@ const STRING_KEYS: &[&str] = &[
     "embedded.os_user",
     "embedded.database",
     "conductor.base_url",
+    "conductor.command",
     "notifications.webhook_url",
 ];
 
@@ -143,6 +144,7 @@ pub struct WebsocketConfig {
 #[serde(deny_unknown_fields)]
 pub struct ConductorConfig {
     pub base_url: String,
+    pub command: String,
 }
 
 /// `[notifications]`.

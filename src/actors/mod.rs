@@ -1,5 +1,6 @@
 //! The actor system (SPEC §1): a supervisor per actor, typed messages between them.
 
+pub mod conductor_process;
 pub mod execution;
 pub mod lifecycle;
 pub mod recovery;
@@ -9,7 +10,7 @@ pub mod ws;
 
 use std::sync::Arc;
 
-use actix::{Addr, Supervisor};
+use actix::{Actor, Addr, Supervisor};
 use uuid::Uuid;
 
 use crate::config::Config;
@@ -24,6 +25,8 @@ pub struct Services {
     pub config: Arc<Config>,
     /// This process's id in `system_state`.
     pub instance_id: Uuid,
+    /// Whether the managed conductor process answers (None: no managed process).
+    pub conductor_ready: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 /// Addresses of the started actors; handlers talk to them only through these.
@@ -33,10 +36,27 @@ pub struct Actors {
     pub execution: Addr<execution::ExecutionActor>,
     pub recovery: Addr<recovery::ErrorRecoveryActor>,
     pub hub: Addr<ws::hub::WsHub>,
+    /// The managed conductor subprocess, when `conductor.command` is set.
+    pub conductor: Option<Addr<conductor_process::ConductorProcess>>,
 }
 
-/// Starts each actor once, under its own supervisor, in flow 6's order.
-pub fn start_all(services: &Services) -> Actors {
+/// Starts each actor once, under its own supervisor, in flow 6's order. `conductor_ready` is
+/// the sending half of `services.conductor_ready`.
+pub fn start_all(
+    services: &Services,
+    conductor_ready: Option<tokio::sync::watch::Sender<bool>>,
+) -> Actors {
+    let sup = &services.config.supervisor;
+    let conductor = conductor_ready.map(|ready| {
+        conductor_process::ConductorProcess::new(
+            services.config.conductor.command.clone(),
+            services.config.conductor.base_url.clone(),
+            ready,
+            std::time::Duration::from_millis(sup.restart_backoff_base_ms),
+            std::time::Duration::from_millis(sup.restart_backoff_max_ms),
+        )
+        .start()
+    });
     let hub = Supervisor::start({
         let s = services.clone();
         move |_| ws::hub::WsHub::new(&s)
@@ -67,5 +87,6 @@ pub fn start_all(services: &Services) -> Actors {
         execution,
         recovery,
         hub,
+        conductor,
     }
 }

@@ -22,6 +22,19 @@ pub async fn run(t: &ConductorTask, ctx: &RunContext) -> Outcome {
         ctx.conductor_url.trim_end_matches('/')
     );
     let timeout_ms = ctx.timeout.as_millis() as u64;
+    if let Some(ready) = &ctx.conductor_ready {
+        // A managed conductor that is (re)starting gets the task's timeout to come up.
+        let mut ready = ready.clone();
+        if tokio::time::timeout(ctx.timeout, ready.wait_for(|r| *r))
+            .await
+            .is_err()
+        {
+            return Outcome::failed(
+                ErrorType::Conductor,
+                format!("conductor process not ready within {timeout_ms} ms"),
+            );
+        }
+    }
     let sent = ctx
         .http
         .post(&url)

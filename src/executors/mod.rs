@@ -82,6 +82,8 @@ pub struct RunContext {
     pub conductor_url: String,
     /// HTTP client (awc is !Send: built on the executing thread).
     pub http: awc::Client,
+    /// Readiness of a managed conductor process (None: not managed here).
+    pub conductor_ready: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 /// Runs `task` until it ends, times out or `cancel` fires.

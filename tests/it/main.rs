@@ -2,6 +2,7 @@
 
 mod app;
 mod cluster;
+mod conductor_process;
 mod fakes;
 mod logcap;
 mod process;

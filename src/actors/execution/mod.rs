@@ -114,6 +114,7 @@ impl ExecutionActor {
                 output_cap: cfg.execution.output_cap_bytes,
                 conductor_url: cfg.conductor.base_url.clone(),
                 http,
+                conductor_ready: self.services.conductor_ready.clone(),
             },
             default_timeout: Duration::from_millis(cfg.execution.default_timeout_ms),
         };
