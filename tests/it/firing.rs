@@ -467,3 +467,35 @@ async fn pagination_walk_sees_every_item_once_while_rows_arrive() {
     }
     assert_eq!(seen.len(), 237, "after {pages} pages");
 }
+
+#[actix_web::test]
+async fn executions_beyond_the_concurrency_limit_wait_in_pending() {
+    let app = TestApp::spawn_with(|c| c.execution.max_concurrent = 1).await;
+    let s = app
+        .create_schedule(json!({"name": "queued", "taskType": "shell", "taskConfig": {"command": "sleep 0.3"}, "scheduleType": "cron", "scheduleConfig": {"expression": "0 0 1 1 *"}}))
+        .await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let (status, t) = app
+            .post(
+                &format!("/api/scheduler/schedules/{}/trigger", id_of(&s)),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        ids.push(t["executionId"].as_str().unwrap_or_default().to_string());
+    }
+    let mut spans = Vec::new();
+    for id in &ids {
+        let e = app.finished_execution(id).await;
+        assert_eq!(e["status"], "completed", "{e}");
+        spans.push((time(&e["startedAt"]), time(&e["finishedAt"])));
+    }
+    spans.sort();
+    for w in spans.windows(2) {
+        assert!(
+            w[1].0 >= w[0].1,
+            "ran at the same time with max_concurrent = 1: {w:?}"
+        );
+    }
+}
