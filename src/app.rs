@@ -73,6 +73,7 @@ pub async fn start(config: Arc<Config>, db_url: &str) -> Result<RunningApp, Star
         pool,
         config: config.clone(),
         instance_id,
+        db_url: Arc::from(db_url),
         conductor_ready: ready_rx,
     };
     let actors = actors::start_all(&services, ready_tx);
@@ -86,6 +87,8 @@ pub async fn start(config: Arc<Config>, db_url: &str) -> Result<RunningApp, Star
         started_at: Instant::now(),
     });
     let body_limit = config.server.body_limit_bytes;
+    let user_timeout_ms =
+        u32::try_from(config.server.tcp_user_timeout_secs.saturating_mul(1000)).unwrap_or(u32::MAX);
     let app_state = state.clone();
     let mut server = HttpServer::new(move || {
         App::new()
@@ -94,6 +97,18 @@ pub async fn start(config: Arc<Config>, db_url: &str) -> Result<RunningApp, Star
             .configure(api::routes)
             .wrap(from_fn(api::gate))
             .wrap(ErrorHandlers::new().default_handler(api::envelope))
+    })
+    .on_connect(move |conn, _| {
+        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            // Kernel-enforced bound on a peer that stops reading (zero window).
+            if let Err(e) = nix::sys::socket::setsockopt(
+                tcp,
+                nix::sys::socket::sockopt::TcpUserTimeout,
+                &user_timeout_ms,
+            ) {
+                log::debug!("TCP_USER_TIMEOUT not set: {e}");
+            }
+        }
     })
     .disable_signals()
     // The drain below already waited for in-flight requests; this bounds the final close.

@@ -71,6 +71,7 @@ pub struct ServerConfig {
     pub body_limit_bytes: usize,
     pub shutdown_grace_secs: u64,
     pub workers: usize,
+    pub tcp_user_timeout_secs: u64,
     pub api_token: String,
 }
 

@@ -25,6 +25,8 @@ pub struct Services {
     pub config: Arc<Config>,
     /// This process's id in `system_state`.
     pub instance_id: Uuid,
+    /// The database URL, for connections outside the pool (LISTEN).
+    pub db_url: Arc<str>,
     /// Whether the managed conductor process answers (None: no managed process).
     pub conductor_ready: Option<tokio::sync::watch::Receiver<bool>>,
 }
@@ -36,6 +38,7 @@ pub struct Actors {
     pub execution: Addr<execution::ExecutionActor>,
     pub recovery: Addr<recovery::ErrorRecoveryActor>,
     pub hub: Addr<ws::hub::WsHub>,
+    pub bridge: Addr<ws::bridge::EventBridge>,
     /// The managed conductor subprocess, when `conductor.command` is set.
     pub conductor: Option<Addr<conductor_process::ConductorProcess>>,
 }
@@ -61,6 +64,12 @@ pub fn start_all(
         let s = services.clone();
         move |_| ws::hub::WsHub::new(&s)
     });
+    let bridge = Supervisor::start({
+        let s = services.clone();
+        let hub = hub.clone();
+        move |_| ws::bridge::EventBridge::new(s, hub)
+    });
+    hub.do_send(ws::hub::SetBridge(bridge.clone().recipient()));
     let execution = Supervisor::start({
         let s = services.clone();
         let hub = hub.clone();
@@ -87,6 +96,7 @@ pub fn start_all(
         execution,
         recovery,
         hub,
+        bridge,
         conductor,
     }
 }

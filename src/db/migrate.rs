@@ -8,7 +8,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::schema::{
-    error_records, system_state, task_executions, task_schedules, websocket_sessions,
+    error_records, event_outbox, system_state, task_executions, task_schedules, websocket_sessions,
 };
 use super::{conn, DbError, DbPool};
 
@@ -89,6 +89,12 @@ pub async fn verify_schema(pool: &DbPool) -> Result<(), DbError> {
         diesel::debug_query::<Pg, _>(
             &websocket_sessions::table
                 .select(websocket_sessions::all_columns)
+                .limit(0),
+        )
+        .to_string(),
+        diesel::debug_query::<Pg, _>(
+            &event_outbox::table
+                .select(event_outbox::all_columns)
                 .limit(0),
         )
         .to_string(),

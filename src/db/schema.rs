@@ -23,6 +23,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    event_outbox (id) {
+        id -> Int8,
+        instance_id -> Uuid,
+        kind -> Text,
+        schedule_id -> Nullable<Uuid>,
+        payload -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     system_state (instance_id) {
         instance_id -> Uuid,
         hostname -> Text,
@@ -99,6 +110,7 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(
     error_records,
+    event_outbox,
     system_state,
     task_executions,
     task_schedules,

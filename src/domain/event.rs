@@ -64,12 +64,49 @@ impl Event {
 
     /// True when a session subscribed to `subscriptions` should receive this event.
     pub fn matches<'a>(&self, subscriptions: impl IntoIterator<Item = &'a String>) -> bool {
-        let topic = self.kind.topic();
-        let schedule_topic = self.schedule_id.map(|id| format!("schedule:{id}"));
-        subscriptions
-            .into_iter()
-            .any(|s| s == "*" || s == topic || schedule_topic.as_deref().is_some_and(|t| t == s))
+        matches_topics(self.kind.topic(), self.schedule_id, subscriptions)
     }
+}
+
+impl EventKind {
+    /// The wire name (`execution_started`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::ExecutionStarted => "execution_started",
+            EventKind::ExecutionCompleted => "execution_completed",
+            EventKind::ExecutionFailed => "execution_failed",
+            EventKind::ExecutionCancelled => "execution_cancelled",
+            EventKind::ErrorRecorded => "error_recorded",
+            EventKind::ErrorUpdated => "error_updated",
+            EventKind::ErrorEscalated => "error_escalated",
+            EventKind::ScheduleCreated => "schedule_created",
+            EventKind::ScheduleUpdated => "schedule_updated",
+            EventKind::ScheduleDeleted => "schedule_deleted",
+        }
+    }
+}
+
+/// The resource topic of an event type given by its wire name (events from other instances).
+pub fn topic_of(kind: &str) -> &'static str {
+    if kind.starts_with("execution_") {
+        "executions"
+    } else if kind.starts_with("error_") {
+        "errors"
+    } else {
+        "schedules"
+    }
+}
+
+/// True when `subscriptions` include `topic`, `schedule:<schedule_id>` or `*`.
+pub fn matches_topics<'a>(
+    topic: &str,
+    schedule_id: Option<Uuid>,
+    subscriptions: impl IntoIterator<Item = &'a String>,
+) -> bool {
+    let schedule_topic = schedule_id.map(|id| format!("schedule:{id}"));
+    subscriptions
+        .into_iter()
+        .any(|s| s == "*" || s == topic || schedule_topic.as_deref().is_some_and(|t| t == s))
 }
 
 /// True when `s` is a topic a client may subscribe to.
@@ -94,6 +131,19 @@ mod tests {
         assert!(!e.matches(&subs(&["errors", "schedules"])));
         assert!(!e.matches(&subs(&[&format!("schedule:{}", Uuid::new_v4())])));
         assert!(!e.matches(&subs(&[])));
+    }
+
+    #[test]
+    fn wire_names_map_back_to_topics() {
+        for k in [
+            EventKind::ExecutionFailed,
+            EventKind::ErrorEscalated,
+            EventKind::ScheduleDeleted,
+        ] {
+            assert_eq!(topic_of(k.name()), k.topic());
+            let json = serde_json::to_value(Event::new(k, None, Value::Null)).unwrap_or_default();
+            assert_eq!(json["type"], k.name());
+        }
     }
 
     #[test]

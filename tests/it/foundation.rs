@@ -123,12 +123,12 @@ async fn every_migration_reverts_and_reapplies() {
     let applied = migrate::run_pending(db.url())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(applied.len(), 5, "{applied:?}");
+    assert_eq!(applied.len(), 6, "{applied:?}");
 
     let reverted = migrate::revert_all(db.url())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(reverted.len(), 5, "{reverted:?}");
+    assert_eq!(reverted.len(), 6, "{reverted:?}");
     assert_eq!(
         user_tables(db.url()).await,
         vec!["__diesel_schema_migrations".to_string()]
@@ -137,7 +137,7 @@ async fn every_migration_reverts_and_reapplies() {
     let again = migrate::run_pending(db.url())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(again.len(), 5);
+    assert_eq!(again.len(), 6);
     let pool = taskforge::db::build_pool(db.url(), &crate::app::test_config().database)
         .unwrap_or_else(|e| panic!("{e}"));
     migrate::verify_schema(&pool)
@@ -150,6 +150,7 @@ async fn every_migration_reverts_and_reapplies() {
         [
             "__diesel_schema_migrations",
             "error_records",
+            "event_outbox",
             "system_state",
             "task_executions",
             "task_schedules",

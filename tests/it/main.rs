@@ -13,3 +13,5 @@ mod lifecycle;
 mod recovery;
 mod schedules_api;
 mod shutdown;
+mod websocket;
+mod wsclient;

@@ -9,9 +9,11 @@ use std::time::Duration;
 use actix::prelude::*;
 use uuid::Uuid;
 
+use super::bridge::Forward;
 use crate::actors::supervisor::{guard, RestartTracker};
 use crate::actors::Services;
-use crate::domain::event::Event;
+use crate::db::outbox::{NewOutbox, OutboxRow};
+use crate::domain::event::{matches_topics, topic_of, Event};
 use crate::impl_lifecycle_handlers;
 
 /// Name in logs.
@@ -58,6 +60,21 @@ pub struct SetSubscriptions {
 #[rtype(result = "()")]
 pub struct Publish(pub Event);
 
+/// Events from other instances (through the outbox): delivered to local sessions only.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PublishRemote(pub Vec<OutboxRow>);
+
+/// Where local events are handed over to other instances.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetBridge(pub Recipient<Forward>);
+
+/// Counters: (sessions registered, slow clients dropped since start).
+#[derive(Message)]
+#[rtype(result = "(usize, u64)")]
+pub struct HubStats;
+
 /// Flow 7: tell every session the server is going away; answers how many were told.
 #[derive(Message)]
 #[rtype(result = "usize")]
@@ -76,6 +93,9 @@ struct Entry {
 /// See the module docs.
 pub struct WsHub {
     sessions: HashMap<Uuid, Entry>,
+    bridge: Option<Recipient<Forward>>,
+    instance_id: Uuid,
+    dropped: u64,
     tracker: RestartTracker,
     running: bool,
 }
@@ -86,6 +106,9 @@ impl WsHub {
         let sup = &services.config.supervisor;
         WsHub {
             sessions: HashMap::new(),
+            bridge: None,
+            instance_id: services.instance_id,
+            dropped: 0,
             tracker: RestartTracker::new(
                 NAME,
                 Duration::from_millis(sup.restart_backoff_base_ms),
@@ -103,21 +126,37 @@ impl WsHub {
                 return;
             }
         };
+        self.fan_out(event.kind.topic(), event.schedule_id, &text);
+        if let Some(bridge) = &self.bridge {
+            bridge.do_send(Forward(NewOutbox {
+                instance_id: self.instance_id,
+                kind: event.kind.name().to_string(),
+                schedule_id: event.schedule_id,
+                payload: text.to_string(),
+            }));
+        }
+    }
+
+    /// Sends one serialized event to every matching session; a session whose bounded queue is
+    /// full is dropped (and told why) so it never slows the others.
+    fn fan_out(&mut self, topic: &str, schedule_id: Option<Uuid>, text: &Arc<str>) {
         let mut slow = Vec::new();
         for (id, entry) in &self.sessions {
-            if !event.matches(&entry.subscriptions) {
+            if !matches_topics(topic, schedule_id, &entry.subscriptions) {
                 continue;
             }
             match entry.recipient.try_send(Deliver::Text(text.clone())) {
                 Ok(()) => {}
-                Err(SendError::Full(_)) => slow.push(*id),
-                Err(SendError::Closed(_)) => slow.push(*id),
+                Err(SendError::Full(_)) | Err(SendError::Closed(_)) => slow.push(*id),
             }
         }
         for id in slow {
             if let Some(entry) = self.sessions.remove(&id) {
-                log::warn!("ws session dropped: session={id} reason=queue full or closed");
-                // do_send ignores the mailbox bound, so the close always gets through.
+                self.dropped += 1;
+                log::warn!(
+                    "ws session dropped: session={id} reason=client too slow, event queue full"
+                );
+                // do_send ignores the mailbox bound, so the close is queued behind the backlog.
                 entry
                     .recipient
                     .do_send(Deliver::Kick("client too slow: event queue full".into()));
@@ -182,6 +221,35 @@ impl Handler<Publish> for WsHub {
 
     fn handle(&mut self, msg: Publish, ctx: &mut Context<Self>) {
         guard(self, ctx, |act, _| act.publish(&msg.0));
+    }
+}
+
+impl Handler<PublishRemote> for WsHub {
+    type Result = ();
+
+    fn handle(&mut self, msg: PublishRemote, ctx: &mut Context<Self>) {
+        guard(self, ctx, |act, _| {
+            for row in msg.0 {
+                let text: Arc<str> = Arc::from(row.payload);
+                act.fan_out(topic_of(&row.kind), row.schedule_id, &text);
+            }
+        });
+    }
+}
+
+impl Handler<SetBridge> for WsHub {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetBridge, _: &mut Context<Self>) {
+        self.bridge = Some(msg.0);
+    }
+}
+
+impl Handler<HubStats> for WsHub {
+    type Result = MessageResult<HubStats>;
+
+    fn handle(&mut self, _: HubStats, _: &mut Context<Self>) -> Self::Result {
+        MessageResult((self.sessions.len(), self.dropped))
     }
 }
 
