@@ -11,13 +11,16 @@ use actix_web::{web, App, HttpServer};
 use uuid::Uuid;
 
 use crate::actors::conductor_process::StopConductor;
+use crate::actors::execution::messages::{ExecutionEnded, InterruptAll, Load, StopLaunching};
 use crate::actors::lifecycle::StopWork;
+use crate::actors::ws::hub::Publish;
 use crate::actors::ws::hub::ShutdownSessions;
 use crate::actors::{self, Services};
 use crate::api::{self, AppState};
 use crate::config::Config;
 use crate::db::embedded::{EmbeddedOptions, EmbeddedPostgres};
 use crate::db::{self, migrate, system_state, ws_sessions};
+use crate::domain::event::{Event, EventKind};
 
 /// Why the service could not start; one line, naming what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -164,18 +167,26 @@ impl RunningApp {
                 Err(e) => log::warn!("shutdown: {name} unavailable: {e}"),
             }
         }
-        if let Some(conductor) = &state.actors.conductor {
-            let _ = conductor.send(StopConductor).await;
-        }
+        state.actors.execution.do_send(StopLaunching);
         let sessions = state.actors.hub.send(ShutdownSessions).await.unwrap_or(0);
         log::info!("shutdown: server_shutdown sent to {sessions} websocket sessions");
 
-        while state.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        // In-flight requests and running executions share the grace period.
+        loop {
+            let requests = state.in_flight.load(Ordering::SeqCst);
+            let (_, executions) = state.actors.execution.send(Load).await.unwrap_or((0, 0));
+            if requests == 0 && executions == 0 {
+                break;
+            }
+            if Instant::now() >= deadline {
+                log::warn!("shutdown: grace period over with {requests} requests and {executions} executions still running");
+                break;
+            }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let left = state.in_flight.load(Ordering::SeqCst);
-        if left > 0 {
-            log::warn!("shutdown: grace period over with {left} requests still in flight");
+        self.interrupt_unfinished().await;
+        if let Some(conductor) = &state.actors.conductor {
+            let _ = conductor.send(StopConductor).await;
         }
 
         // Session actors write their own rows as they stop; this catches any that could not.
@@ -195,6 +206,37 @@ impl RunningApp {
         }
         services.pool.close();
         log::info!("shutdown complete: instance={}", services.instance_id);
+    }
+}
+
+impl RunningApp {
+    /// Records this instance's unfinished executions as `interrupted` failures and has error
+    /// recovery record them before the pool closes (they are retried by whoever runs next).
+    async fn interrupt_unfinished(&self) {
+        let actors = &self.state.actors;
+        match actors.execution.send(InterruptAll).await {
+            Ok(Ok(rows)) => {
+                for row in rows {
+                    log::warn!(
+                        "shutdown: execution interrupted: execution={} schedule={}",
+                        row.id,
+                        row.schedule_id
+                    );
+                    actors.hub.do_send(Publish(Event::new(
+                        EventKind::ExecutionFailed,
+                        Some(row.schedule_id),
+                        row.to_json(),
+                    )));
+                    if let Err(e) = actors.recovery.send(ExecutionEnded(row)).await {
+                        log::warn!("shutdown: interrupted execution not recorded: {e}");
+                    }
+                }
+            }
+            Ok(Err(e)) => log::warn!(
+                "shutdown: unfinished executions not recorded (orphan recovery will): {e}"
+            ),
+            Err(e) => log::warn!("shutdown: execution actor unavailable: {e}"),
+        }
     }
 }
 

@@ -57,6 +57,7 @@ pub struct Config {
     pub scheduler: SchedulerConfig,
     pub execution: ExecutionConfig,
     pub recovery: RecoveryConfig,
+    pub instance: InstanceConfig,
     pub supervisor: SupervisorConfig,
     pub websocket: WebsocketConfig,
     pub conductor: ConductorConfig,
@@ -121,6 +122,15 @@ pub struct ExecutionConfig {
 #[serde(deny_unknown_fields)]
 pub struct RecoveryConfig {
     pub scan_interval_ms: u64,
+}
+
+/// `[instance]`: heartbeat and orphan detection.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceConfig {
+    pub heartbeat_secs: u64,
+    pub dead_after_secs: u64,
+    pub orphan_scan_secs: u64,
 }
 
 /// `[supervisor]`: restart backoff for failed actors.
@@ -255,6 +265,8 @@ impl Config {
                 self.execution.output_cap_bytes as u64,
             ),
             ("recovery.scan_interval_ms", self.recovery.scan_interval_ms),
+            ("instance.heartbeat_secs", self.instance.heartbeat_secs),
+            ("instance.orphan_scan_secs", self.instance.orphan_scan_secs),
             (
                 "supervisor.restart_backoff_base_ms",
                 self.supervisor.restart_backoff_base_ms,
@@ -295,6 +307,12 @@ impl Config {
         }
         if self.conductor.base_url.is_empty() {
             return Err(("conductor.base_url", "must not be empty".into()));
+        }
+        if self.instance.dead_after_secs <= self.instance.heartbeat_secs {
+            return Err((
+                "instance.dead_after_secs",
+                "must be larger than instance.heartbeat_secs".into(),
+            ));
         }
         if self.embedded.data_dir.as_os_str().is_empty() {
             return Err(("embedded.data_dir", "must not be empty".into()));

@@ -2,6 +2,7 @@
 
 pub mod conductor_process;
 pub mod execution;
+pub mod instance;
 pub mod lifecycle;
 pub mod recovery;
 pub mod scheduler;
@@ -39,6 +40,7 @@ pub struct Actors {
     pub recovery: Addr<recovery::ErrorRecoveryActor>,
     pub hub: Addr<ws::hub::WsHub>,
     pub bridge: Addr<ws::bridge::EventBridge>,
+    pub instance: Addr<instance::InstanceMonitor>,
     /// The managed conductor subprocess, when `conductor.command` is set.
     pub conductor: Option<Addr<conductor_process::ConductorProcess>>,
 }
@@ -85,6 +87,12 @@ pub fn start_all(
     execution.do_send(execution::messages::SetFailureSink(
         recovery.clone().recipient(),
     ));
+    let instance = Supervisor::start({
+        let s = services.clone();
+        let hub = hub.clone();
+        let recovery = recovery.clone();
+        move |_| instance::InstanceMonitor::new(s, hub, recovery)
+    });
     let scheduler = Supervisor::start({
         let s = services.clone();
         let hub = hub.clone();
@@ -97,6 +105,7 @@ pub fn start_all(
         recovery,
         hub,
         bridge,
+        instance,
         conductor,
     }
 }

@@ -5,6 +5,7 @@ pub mod error_records;
 pub mod executions;
 pub mod fires;
 pub mod migrate;
+pub mod orphans;
 pub mod outbox;
 pub mod pagination;
 pub mod schedules;

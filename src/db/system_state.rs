@@ -11,9 +11,7 @@ use super::{conn, DbError, DbPool};
 /// Records this instance as started.
 pub async fn register(pool: &DbPool, instance_id: Uuid, version: &str) -> Result<(), DbError> {
     let mut c = conn(pool).await?;
-    let hostname = std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "unknown".into());
+    let hostname = hostname();
     let now = Utc::now();
     diesel::insert_into(ss::system_state)
         .values((
@@ -27,6 +25,14 @@ pub async fn register(pool: &DbPool, instance_id: Uuid, version: &str) -> Result
         .execute(&mut c)
         .await?;
     Ok(())
+}
+
+/// This machine's name, as recorded in `system_state.hostname`.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .or_else(|_| std::fs::read_to_string("/proc/sys/kernel/hostname"))
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// Which background component a flag belongs to.

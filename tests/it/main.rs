@@ -3,6 +3,7 @@
 mod app;
 mod cluster;
 mod conductor_process;
+mod crash;
 mod fakes;
 mod logcap;
 mod process;

@@ -68,3 +68,14 @@ pub struct Load;
 #[derive(Message)]
 #[rtype(result = "()")]
 pub(super) struct Finished(pub Uuid);
+
+/// Flow 7: start nothing new; queued executions stay pending.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StopLaunching;
+
+/// Flow 7, grace period over: fail this instance's unfinished executions as `interrupted`
+/// (fenced) and kill their processes; answers the failed rows.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<ExecutionRow>, DbError>")]
+pub struct InterruptAll;

@@ -46,8 +46,14 @@ pub struct ExecutionActor {
     running: HashMap<Uuid, Running>,
     tracker: RestartTracker,
     running_flag: bool,
+    /// Set at shutdown: nothing new is launched.
+    draining: bool,
     restart_delay: Duration,
 }
+
+/// Pending rows of this instance are re-read this often, so work left pending by a database
+/// outage (or anything else) resumes by itself.
+const RELOAD_EVERY: Duration = Duration::from_secs(10);
 
 impl ExecutionActor {
     /// An execution engine over `services`, publishing to `hub`.
@@ -67,6 +73,7 @@ impl ExecutionActor {
             running: HashMap::new(),
             tracker,
             running_flag: false,
+            draining: false,
             restart_delay: Duration::ZERO,
         }
     }
@@ -82,7 +89,7 @@ impl ExecutionActor {
 
     fn pump(&mut self, ctx: &mut Context<Self>) {
         let max = self.services.config.execution.max_concurrent;
-        while self.running.len() < max {
+        while self.running.len() < max && !self.draining {
             let Some(row) = self.queue.pop_front() else {
                 break;
             };
@@ -171,6 +178,7 @@ impl Actor for ExecutionActor {
         }
         self.running_flag = true;
         self.reload(ctx);
+        ctx.run_interval(RELOAD_EVERY, |act, ctx| act.reload(ctx));
     }
 }
 
@@ -309,5 +317,38 @@ impl Handler<Load> for ExecutionActor {
 
     fn handle(&mut self, _: Load, _: &mut Context<Self>) -> Self::Result {
         MessageResult((self.queue.len(), self.running.len()))
+    }
+}
+
+impl Handler<StopLaunching> for ExecutionActor {
+    type Result = ();
+
+    fn handle(&mut self, _: StopLaunching, _: &mut Context<Self>) {
+        self.draining = true;
+    }
+}
+
+impl Handler<InterruptAll> for ExecutionActor {
+    type Result = ResponseActFuture<Self, Result<Vec<ExecutionRow>, DbError>>;
+
+    fn handle(&mut self, _: InterruptAll, _: &mut Context<Self>) -> Self::Result {
+        self.draining = true;
+        self.queue.clear();
+        let pool = self.services.pool.clone();
+        let me = self.services.instance_id;
+        Box::pin(
+            actix::fut::wrap_future(async move {
+                crate::db::orphans::interrupt_own(&pool, me, clock::now()).await
+            })
+            .map(|res, act: &mut Self, _| {
+                // The rows are fenced first, so the killed tasks' own results are ignored.
+                for r in act.running.values_mut() {
+                    if let Some(tx) = r.cancel.take() {
+                        let _ = tx.send(());
+                    }
+                }
+                res
+            }),
+        )
     }
 }

@@ -1,0 +1,184 @@
+//! InstanceMonitor: this instance's heartbeat, and the takeover of work left by dead instances
+//! (flow 8, issue 6). Executions a dead instance left pending/running are failed as
+//! `interrupted` and handed to error recovery, which retries them (interrupted is high
+//! severity); failures whose error record was never written are recorded.
+
+use std::time::Duration;
+
+use actix::prelude::*;
+use chrono::Utc;
+
+use crate::actors::execution::messages::ExecutionEnded;
+use crate::actors::recovery::ErrorRecoveryActor;
+use crate::actors::supervisor::{guard_future, RestartTracker};
+use crate::actors::ws::hub::{Publish, WsHub};
+use crate::actors::Services;
+use crate::db::{orphans, system_state};
+use crate::domain::clock;
+use crate::domain::event::{Event, EventKind};
+use crate::impl_lifecycle_handlers;
+
+/// Name in logs.
+pub const NAME: &str = "instance";
+
+/// A failure younger than this may still be on its way to error recovery.
+const SETTLE: i64 = 10;
+
+/// Run an orphan scan now (tests, and after the database returns).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ScanNow;
+
+/// See the module docs.
+pub struct InstanceMonitor {
+    services: Services,
+    hub: Addr<WsHub>,
+    recovery: Addr<ErrorRecoveryActor>,
+    hostname: String,
+    scanning: bool,
+    tracker: RestartTracker,
+    running: bool,
+    restart_delay: Duration,
+}
+
+fn pid_alive(pid: i32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    !stat.is_empty()
+        && stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().next())
+            != Some("Z")
+}
+
+impl InstanceMonitor {
+    /// A monitor for this instance.
+    pub fn new(services: Services, hub: Addr<WsHub>, recovery: Addr<ErrorRecoveryActor>) -> Self {
+        let sup = &services.config.supervisor;
+        let tracker = RestartTracker::new(
+            NAME,
+            Duration::from_millis(sup.restart_backoff_base_ms),
+            Duration::from_millis(sup.restart_backoff_max_ms),
+        );
+        InstanceMonitor {
+            services,
+            hub,
+            recovery,
+            hostname: system_state::hostname(),
+            scanning: false,
+            tracker,
+            running: false,
+            restart_delay: Duration::ZERO,
+        }
+    }
+
+    fn heartbeat(&mut self, ctx: &mut Context<Self>) {
+        let pool = self.services.pool.clone();
+        let me = self.services.instance_id;
+        ctx.spawn(
+            guard_future(async move {
+                if let Err(e) = system_state::heartbeat(&pool, me).await {
+                    log::warn!("heartbeat not recorded: instance={me} {e}");
+                }
+            })
+            .map(|_, _, _| ()),
+        );
+    }
+
+    fn scan(&mut self, ctx: &mut Context<Self>) {
+        if self.scanning {
+            return;
+        }
+        self.scanning = true;
+        let pool = self.services.pool.clone();
+        let me = self.services.instance_id;
+        let my_pid = std::process::id() as i32;
+        let host = self.hostname.clone();
+        let dead_after =
+            chrono::Duration::seconds(self.services.config.instance.dead_after_secs as i64);
+        let fut = async move {
+            let now = clock::now();
+            let others = orphans::live_others(&pool, me).await?;
+            let dead: Vec<_> = others
+                .iter()
+                .filter(|i| {
+                    i.heartbeat_at < now - dead_after
+                        || (i.hostname == host && i.pid != my_pid && !pid_alive(i.pid))
+                })
+                .map(|i| i.instance_id)
+                .collect();
+            let interrupted = orphans::reap(&pool, &dead, me, now).await?;
+            let unrecorded =
+                orphans::unrecorded(&pool, Utc::now(), chrono::Duration::seconds(SETTLE), 200)
+                    .await?;
+            Ok::<_, crate::db::DbError>((interrupted, unrecorded))
+        };
+        ctx.spawn(guard_future(fut).map(|res, act: &mut Self, _| {
+            act.scanning = false;
+            match res {
+                Some(Ok((interrupted, unrecorded))) => {
+                    for row in interrupted {
+                        log::warn!(
+                            "execution interrupted (its instance died): execution={} schedule={}",
+                            row.id,
+                            row.schedule_id
+                        );
+                        act.hub.do_send(Publish(Event::new(
+                            EventKind::ExecutionFailed,
+                            Some(row.schedule_id),
+                            row.to_json(),
+                        )));
+                        act.recovery.do_send(ExecutionEnded(row));
+                    }
+                    for row in unrecorded {
+                        log::warn!(
+                            "failure without error record found, recording it: execution={}",
+                            row.id
+                        );
+                        act.recovery.do_send(ExecutionEnded(row));
+                    }
+                }
+                Some(Err(e)) => log::warn!("orphan scan failed, retrying at the next scan: {e}"),
+                None => {}
+            }
+        }));
+    }
+}
+
+impl Actor for InstanceMonitor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let delay = std::mem::take(&mut self.restart_delay);
+        if !delay.is_zero() {
+            ctx.wait(actix::fut::wrap_future(tokio::time::sleep(delay)));
+        }
+        self.running = true;
+        let cfg = &self.services.config.instance;
+        ctx.run_interval(Duration::from_secs(cfg.heartbeat_secs), |act, ctx| {
+            act.heartbeat(ctx)
+        });
+        ctx.run_interval(Duration::from_secs(cfg.orphan_scan_secs), |act, ctx| {
+            act.scan(ctx)
+        });
+        self.scan(ctx);
+    }
+}
+
+impl Supervised for InstanceMonitor {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        self.running = false;
+        self.scanning = false;
+        self.restart_delay = self.tracker.on_restart();
+    }
+}
+
+impl_lifecycle_handlers!(InstanceMonitor);
+
+impl Handler<ScanNow> for InstanceMonitor {
+    type Result = ();
+
+    fn handle(&mut self, _: ScanNow, ctx: &mut Context<Self>) {
+        self.scan(ctx);
+    }
+}

@@ -1,0 +1,164 @@
+//! Work left behind by instances that died (flow 8, issue 6): finding dead instances, failing
+//! their unfinished executions as `interrupted` (fenced, so a late result from the presumed-dead
+//! owner changes nothing), and finding failures whose error record was never written.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::executions::ExecutionRow;
+use super::schema::error_records::dsl as r;
+use super::schema::system_state::dsl as ss;
+use super::schema::task_executions::dsl as x;
+use super::schema::websocket_sessions::dsl as ws;
+use super::{conn, DbError, DbPool};
+
+/// An instance row, as the orphan scan reads it.
+#[derive(Debug, Clone, Queryable)]
+pub struct InstanceRow {
+    pub instance_id: Uuid,
+    pub hostname: String,
+    pub pid: i32,
+    pub heartbeat_at: DateTime<Utc>,
+}
+
+/// Instances not marked stopped, other than `me`.
+pub async fn live_others(pool: &DbPool, me: Uuid) -> Result<Vec<InstanceRow>, DbError> {
+    let mut c = conn(pool).await?;
+    Ok(ss::system_state
+        .filter(ss::stopped_at.is_null())
+        .filter(ss::instance_id.ne(me))
+        .select((ss::instance_id, ss::hostname, ss::pid, ss::heartbeat_at))
+        .load(&mut c)
+        .await?)
+}
+
+/// Marks `dead` instances stopped and fails their unfinished executions as interrupted, in one
+/// transaction. The `stopped_at IS NULL` condition makes exactly one live instance take each
+/// dead one. Answers the executions it failed.
+pub async fn reap(
+    pool: &DbPool,
+    dead: &[Uuid],
+    reaper: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Vec<ExecutionRow>, DbError> {
+    if dead.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut c = conn(pool).await?;
+    let dead = dead.to_vec();
+    c.transaction::<_, DbError, _>(async |c| {
+        let taken: Vec<Uuid> = diesel::update(
+            ss::system_state
+                .filter(ss::instance_id.eq_any(&dead))
+                .filter(ss::stopped_at.is_null()),
+        )
+        .set((
+            ss::stopped_at.eq(Some(now)),
+            ss::scheduler_running.eq(false),
+            ss::error_recovery_running.eq(false),
+        ))
+        .returning(ss::instance_id)
+        .get_results(c)
+        .await?;
+        if taken.is_empty() {
+            return Ok(Vec::new());
+        }
+        for id in &taken {
+            log::warn!("instance presumed dead, taking over its work: instance={id} by={reaper}");
+        }
+        let failed = fail_unfinished(
+            c,
+            &taken,
+            "the instance running it stopped unexpectedly",
+            now,
+        )
+        .await?;
+        diesel::update(
+            ws::websocket_sessions
+                .filter(ws::instance_id.eq_any(&taken))
+                .filter(ws::is_active.eq(true)),
+        )
+        .set((ws::is_active.eq(false), ws::disconnected_at.eq(Some(now))))
+        .execute(c)
+        .await?;
+        Ok(failed)
+    })
+    .await
+}
+
+/// Fails the pending/running executions owned by `owners` (fence + 1).
+async fn fail_unfinished(
+    c: &mut diesel_async::AsyncPgConnection,
+    owners: &[Uuid],
+    why: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<ExecutionRow>, DbError> {
+    Ok(diesel::update(
+        x::task_executions
+            .filter(x::owner_instance.eq_any(owners))
+            .filter(x::status.eq_any(["pending", "running"])),
+    )
+    .set((
+        x::status.eq("failed"),
+        x::error_type.eq(Some("interrupted")),
+        x::error.eq(Some(why)),
+        x::finished_at.eq(Some(now)),
+        x::fence.eq(x::fence + 1),
+    ))
+    .returning(ExecutionRow::as_returning())
+    .get_results(c)
+    .await?)
+}
+
+/// Flow 7: this instance's own unfinished executions after the grace period.
+pub async fn interrupt_own(
+    pool: &DbPool,
+    me: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Vec<ExecutionRow>, DbError> {
+    let mut c = conn(pool).await?;
+    fail_unfinished(
+        &mut c,
+        &[me],
+        "the service shut down before it finished (grace period over)",
+        now,
+    )
+    .await
+}
+
+/// Failed executions with no error record that finished more than `settle` ago (the process
+/// died between the two writes); and finished retries whose chain still says `retrying`.
+pub async fn unrecorded(
+    pool: &DbPool,
+    now: DateTime<Utc>,
+    settle: Duration,
+    limit: i64,
+) -> Result<Vec<ExecutionRow>, DbError> {
+    let mut c = conn(pool).await?;
+    let before = now - settle;
+    let mut rows: Vec<ExecutionRow> = x::task_executions
+        .filter(x::status.eq("failed"))
+        .filter(x::error_record_id.is_null())
+        .filter(x::finished_at.lt(before))
+        .order(x::finished_at.asc())
+        .limit(limit)
+        .select(ExecutionRow::as_select())
+        .load(&mut c)
+        .await?;
+    let retrying: Vec<ExecutionRow> = x::task_executions
+        .inner_join(r::error_records.on(r::id.nullable().eq(x::error_record_id)))
+        .filter(r::recovery_status.eq("retrying"))
+        .filter(r::last_execution_id.ne(x::id))
+        // Only the chain's newest run (a retry is attempt = failures so far + 1).
+        .filter(x::attempt.eq(r::attempts + 1))
+        .filter(x::status.eq_any(["completed", "failed", "cancelled"]))
+        .filter(x::finished_at.lt(before))
+        .limit(limit)
+        .select(ExecutionRow::as_select())
+        .load(&mut c)
+        .await?;
+    rows.extend(retrying);
+    Ok(rows)
+}
