@@ -1,6 +1,7 @@
 //! Integration tests: the real app against a real PostgreSQL, a fresh database per test.
 
 mod app;
+mod chaos;
 mod cluster;
 mod conductor_process;
 mod crash;
