@@ -39,6 +39,14 @@ pub struct RunningApp {
 
 /// Flow 6 from "database reachable" on: migrations, schema check, actors, HTTP.
 pub async fn start(config: Arc<Config>, db_url: &str) -> Result<RunningApp, StartupError> {
+    if let Some(addr) = config.insecure_bind() {
+        if !config.server.allow_unauthenticated_remote {
+            return Err(StartupError(format!(
+                "refusing to listen on {addr} without an API token: shell tasks make this API remote code execution; set TASKFORGE_API_TOKEN (server.api_token), bind to 127.0.0.1, or set server.allow_unauthenticated_remote = true"
+            )));
+        }
+        log::warn!("SECURITY: listening on {addr} WITHOUT authentication (server.allow_unauthenticated_remote = true): anyone who can reach this port can run shell commands here");
+    }
     let shown = redact_url(db_url);
     let connect_timeout = Duration::from_secs(config.database.connect_timeout_secs);
     db::connect_with_retry(db_url, connect_timeout)
@@ -88,6 +96,7 @@ pub async fn start(config: Arc<Config>, db_url: &str) -> Result<RunningApp, Star
         shutting_down: AtomicBool::new(false),
         in_flight: AtomicUsize::new(0),
         started_at: Instant::now(),
+        limits: config.limits(),
     });
     let body_limit = config.server.body_limit_bytes;
     let user_timeout_ms =
@@ -242,6 +251,54 @@ impl RunningApp {
 
 /// Runs the service until SIGTERM/SIGINT; returns the process exit code.
 pub fn run(config: Config) -> i32 {
+    with_database(config, |config, db_url| async move {
+        let app = match start(config, &db_url).await {
+            Ok(app) => app,
+            Err(e) => {
+                log::error!("startup failed: {e}");
+                return 1;
+            }
+        };
+        match wait_for_signal().await {
+            Ok(signal) => log::info!("received {signal}"),
+            Err(e) => log::error!("cannot listen for signals ({e}); shutting down"),
+        }
+        app.shutdown().await;
+        0
+    })
+}
+
+/// `taskforge migrate`: applies pending migrations, then exits.
+pub fn migrate_only(config: Config) -> i32 {
+    with_database(config, |config, db_url| async move {
+        let timeout = Duration::from_secs(config.database.connect_timeout_secs);
+        if let Err(e) = db::connect_with_retry(&db_url, timeout).await {
+            log::error!(
+                "cannot connect to the database at {}: {e}",
+                redact_url(&db_url)
+            );
+            return 1;
+        }
+        match migrate::run_pending(&db_url).await {
+            Ok(v) => {
+                log::info!("migrations applied: count={} versions={v:?}", v.len());
+                0
+            }
+            Err(e) => {
+                log::error!("database migrations failed: {e}");
+                1
+            }
+        }
+    })
+}
+
+/// Provides a database URL to `body` (starting and finally stopping the embedded cluster when
+/// no URL is configured) and runs it on an actix System; returns its exit code.
+fn with_database<F, Fut>(config: Config, body: F) -> i32
+where
+    F: FnOnce(Arc<Config>, String) -> Fut,
+    Fut: std::future::Future<Output = i32>,
+{
     let config = Arc::new(config);
     // The embedded cluster is started from the main thread: its parent-death signal is tied
     // to the spawning thread, and this one lives as long as the process.
@@ -280,19 +337,7 @@ pub fn run(config: Config) -> i32 {
                 return 1;
             }
         }
-        let app = match start(config.clone(), &db_url).await {
-            Ok(app) => app,
-            Err(e) => {
-                log::error!("startup failed: {e}");
-                return 1;
-            }
-        };
-        match wait_for_signal().await {
-            Ok(signal) => log::info!("received {signal}"),
-            Err(e) => log::error!("cannot listen for signals ({e}); shutting down"),
-        }
-        app.shutdown().await;
-        0
+        body(config.clone(), db_url).await
     });
     if let Some((_, mut pg)) = embedded {
         pg.stop();

@@ -57,6 +57,8 @@ pub struct Config {
     pub scheduler: SchedulerConfig,
     pub execution: ExecutionConfig,
     pub recovery: RecoveryConfig,
+    pub limits: LimitsConfig,
+    pub retention: RetentionConfig,
     pub instance: InstanceConfig,
     pub supervisor: SupervisorConfig,
     pub websocket: WebsocketConfig,
@@ -74,6 +76,7 @@ pub struct ServerConfig {
     pub workers: usize,
     pub tcp_user_timeout_secs: u64,
     pub api_token: String,
+    pub allow_unauthenticated_remote: bool,
 }
 
 /// `[database]`: external URL and pool settings.
@@ -112,6 +115,7 @@ pub struct SchedulerConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExecutionConfig {
+    pub enabled_task_types: Vec<String>,
     pub max_concurrent: usize,
     pub default_timeout_ms: u64,
     pub output_cap_bytes: usize,
@@ -122,6 +126,30 @@ pub struct ExecutionConfig {
 #[serde(deny_unknown_fields)]
 pub struct RecoveryConfig {
     pub scan_interval_ms: u64,
+}
+
+/// `[limits]`: field caps of request bodies.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    pub name_max_chars: usize,
+    pub description_max_chars: usize,
+    pub command_max_bytes: usize,
+    pub url_max_bytes: usize,
+    pub message_max_bytes: usize,
+    pub tags_max: usize,
+    pub note_max_chars: usize,
+}
+
+/// `[retention]`: what the pruning job deletes and how.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    pub executions_days: u64,
+    pub error_records_days: u64,
+    pub sessions_days: u64,
+    pub interval_secs: u64,
+    pub batch_size: i64,
 }
 
 /// `[instance]`: heartbeat and orphan detection.
@@ -308,6 +336,20 @@ impl Config {
         if self.conductor.base_url.is_empty() {
             return Err(("conductor.base_url", "must not be empty".into()));
         }
+        for t in &self.execution.enabled_task_types {
+            if !crate::domain::task::TASK_TYPES.contains(&t.as_str()) {
+                return Err((
+                    "execution.enabled_task_types",
+                    format!("unknown task type `{t}` (shell, http, conductor)"),
+                ));
+            }
+        }
+        if self.retention.batch_size < 1 {
+            return Err(("retention.batch_size", "must be at least 1".into()));
+        }
+        if self.retention.interval_secs == 0 {
+            return Err(("retention.interval_secs", "must be greater than 0".into()));
+        }
         if self.instance.dead_after_secs <= self.instance.heartbeat_secs {
             return Err((
                 "instance.dead_after_secs",
@@ -340,6 +382,40 @@ impl Config {
             .map_err(|e| e.to_string())?
             .next()
             .ok_or_else(|| "resolves to no address".to_string())
+    }
+
+    /// True when the API must refuse to start: a non-loopback listener without a token and
+    /// without the explicit opt-out.
+    pub fn insecure_bind(&self) -> Option<SocketAddr> {
+        let addr = self.bind_addr().ok()?;
+        let exposed = !addr.ip().is_loopback();
+        (exposed && self.server.api_token.is_empty()).then_some(addr)
+    }
+
+    /// The effective configuration as TOML, with secrets masked (`check-config`).
+    pub fn masked_toml(&self) -> Result<String, String> {
+        let mut c = self.clone();
+        if !c.server.api_token.is_empty() {
+            c.server.api_token = "***".into();
+        }
+        c.database.url = crate::app::redact_url(&c.database.url);
+        c.notifications.webhook_url = crate::domain::task::redact_url(&c.notifications.webhook_url);
+        toml::to_string(&c).map_err(|e| e.to_string())
+    }
+
+    /// Body caps and task-type policy for request validation.
+    pub fn limits(&self) -> crate::domain::validate::Limits {
+        let l = &self.limits;
+        crate::domain::validate::Limits {
+            name_max_chars: l.name_max_chars,
+            description_max_chars: l.description_max_chars,
+            command_max_bytes: l.command_max_bytes,
+            url_max_bytes: l.url_max_bytes,
+            message_max_bytes: l.message_max_bytes,
+            tags_max: l.tags_max,
+            note_max_chars: l.note_max_chars,
+            task_types: self.execution.enabled_task_types.clone(),
+        }
     }
 
     /// Flow 7 grace period.

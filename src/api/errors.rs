@@ -20,7 +20,6 @@ const STATUSES: [&str; 6] = [
     "ignored",
     "escalated",
 ];
-const MAX_NOTE: usize = 4_000;
 
 impl From<ActionError> for ApiError {
     fn from(e: ActionError) -> Self {
@@ -73,7 +72,7 @@ pub async fn get(
 }
 
 /// The optional `{"note": "..."}` of an action body (an empty body is fine).
-fn note(body: &web::Bytes) -> Result<Option<String>, ApiError> {
+fn note(body: &web::Bytes, max: usize) -> Result<Option<String>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
@@ -84,8 +83,8 @@ fn note(body: &web::Bytes) -> Result<Option<String>, ApiError> {
         o.only(&["note"], &mut e);
         o.opt_str("note", &mut e)
     });
-    if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE) {
-        e.add("note", format!("must be at most {MAX_NOTE} characters"));
+    if note.as_ref().is_some_and(|n| n.chars().count() > max) {
+        e.add("note", format!("must be at most {max} characters"));
     }
     if e.is_empty() {
         Ok(note)
@@ -104,7 +103,7 @@ async fn act(
     body: &web::Bytes,
 ) -> Result<crate::actors::recovery::messages::ActionOutcome, ApiError> {
     let id = params::path_id(id)?;
-    let note = note(body)?;
+    let note = note(body, state.limits.note_max_chars)?;
     Ok(state
         .actors
         .recovery

@@ -2,6 +2,7 @@
 //! envelope for every extractor and routing failure. Handlers are thin: extract, send one
 //! typed message, map the reply.
 
+pub mod auth;
 pub mod errors;
 pub mod executions;
 pub mod health;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub in_flight: AtomicUsize,
     /// For `uptimeSeconds`.
     pub started_at: Instant,
+    /// Body caps and task-type policy.
+    pub limits: crate::domain::validate::Limits,
 }
 
 /// Mounts every route.
@@ -144,6 +147,14 @@ pub async fn gate(
     };
     if state.shutting_down.load(Ordering::SeqCst) && req.path() != "/api/health" {
         let resp = ApiError::Unavailable("server is shutting down".into()).error_response();
+        return Ok(req.into_response(resp));
+    }
+    if let Err(e) = auth::check(&req, &state.services.config.server.api_token) {
+        let mut resp = e.error_response();
+        resp.headers_mut().insert(
+            actix_web::http::header::WWW_AUTHENTICATE,
+            actix_web::http::header::HeaderValue::from_static("Bearer"),
+        );
         return Ok(req.into_response(resp));
     }
     state.in_flight.fetch_add(1, Ordering::SeqCst);

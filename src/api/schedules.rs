@@ -34,8 +34,8 @@ fn invalid(e: FieldErrors) -> ApiError {
     }
 }
 
-fn input(body: &Value) -> Result<ScheduleInput, ApiError> {
-    schedule_input::validate(body, clock::now()).map_err(invalid)
+fn input(state: &AppState, body: &Value) -> Result<ScheduleInput, ApiError> {
+    schedule_input::validate(body, clock::now(), &state.limits).map_err(invalid)
 }
 
 /// POST /api/scheduler/schedules
@@ -43,7 +43,7 @@ pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let input = input(&body)?;
+    let input = input(&state, &body)?;
     let row = state.actors.scheduler.send(CreateSchedule(input)).await??;
     Ok(HttpResponse::Created().json(row.to_json()))
 }
@@ -88,7 +88,7 @@ pub async fn replace(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let id = params::path_id(&id)?;
-    let input = input(&body)?;
+    let input = input(&state, &body)?;
     let row = state
         .actors
         .scheduler

@@ -7,15 +7,12 @@ use serde_json::Value;
 use super::retry::RetryPolicy;
 use super::schedule::{ScheduleSpec, SCHEDULE_TYPES};
 use super::task::{TaskSpec, TASK_TYPES};
-use super::validate::{type_name, FieldErrors, Obj};
+use super::validate::{type_name, FieldErrors, Limits, Obj};
 
 /// Severities, lowest first.
 pub const SEVERITIES: [&str; 4] = ["low", "medium", "high", "critical"];
 const CONCURRENCY: [&str; 2] = ["allow", "forbid"];
 const MISFIRE: [&str; 2] = ["run_once", "skip"];
-const MAX_NAME: usize = 200;
-const MAX_DESCRIPTION: usize = 4_000;
-const MAX_TAGS: usize = 50;
 const MAX_TAG: usize = 100;
 
 /// A valid schedule body.
@@ -35,7 +32,11 @@ pub struct ScheduleInput {
 }
 
 /// Validates a create or replace body; `now` anchors intervals without `startAt`.
-pub fn validate(body: &Value, now: DateTime<Utc>) -> Result<ScheduleInput, FieldErrors> {
+pub fn validate(
+    body: &Value,
+    now: DateTime<Utc>,
+    limits: &Limits,
+) -> Result<ScheduleInput, FieldErrors> {
     let mut e = FieldErrors::default();
     let Some(obj) = Obj::new(body, "", &mut e) else {
         return Err(e);
@@ -59,28 +60,44 @@ pub fn validate(body: &Value, now: DateTime<Utc>) -> Result<ScheduleInput, Field
     );
     let name = obj.req_str("name", &mut e).map(|n| n.trim().to_string());
     if let Some(n) = &name {
-        if n.is_empty() || n.chars().count() > MAX_NAME {
-            e.add("name", format!("must be 1 to {MAX_NAME} characters"));
+        if n.is_empty() || n.chars().count() > limits.name_max_chars {
+            e.add(
+                "name",
+                format!("must be 1 to {} characters", limits.name_max_chars),
+            );
         }
     }
     let description = obj.opt_str("description", &mut e);
     if description
         .as_ref()
-        .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION)
+        .is_some_and(|d| d.chars().count() > limits.description_max_chars)
     {
         e.add(
             "description",
-            format!("must be at most {MAX_DESCRIPTION} characters"),
+            format!(
+                "must be at most {} characters",
+                limits.description_max_chars
+            ),
         );
     }
-    let task_type = required_enum(&obj, "taskType", &TASK_TYPES, &mut e);
+    let mut task_type = required_enum(&obj, "taskType", &TASK_TYPES, &mut e);
+    if let Some(t) = task_type
+        .as_deref()
+        .filter(|t| !limits.task_types.iter().any(|x| x == t))
+    {
+        e.add(
+            "taskType",
+            format!("task type `{t}` is disabled on this server (execution.enabled_task_types)"),
+        );
+        task_type = None;
+    }
     let schedule_type = required_enum(&obj, "scheduleType", &SCHEDULE_TYPES, &mut e);
     let task = match (&task_type, obj.get("taskConfig")) {
         (_, None) => {
             e.add("taskConfig", "is required");
             None
         }
-        (Some(t), Some(cfg)) => TaskSpec::from_json(t, cfg, &mut e),
+        (Some(t), Some(cfg)) => TaskSpec::from_json(t, cfg, limits, &mut e),
         (None, Some(_)) => None,
     };
     let spec = match (&schedule_type, obj.get("scheduleConfig")) {
@@ -103,7 +120,7 @@ pub fn validate(body: &Value, now: DateTime<Utc>) -> Result<ScheduleInput, Field
     let misfire_policy = obj
         .opt_enum("misfirePolicy", &MISFIRE, &mut e)
         .unwrap_or_else(|| "run_once".into());
-    let tags = tags(&obj, &mut e);
+    let tags = tags(&obj, limits.tags_max, &mut e);
 
     match (name, task, spec, retry_policy, schedule_type) {
         (Some(name), Some(task), Some(spec), Some(retry_policy), Some(schedule_type))
@@ -140,7 +157,7 @@ fn required_enum(
     obj.opt_enum(key, choices, e)
 }
 
-fn tags(obj: &Obj<'_>, e: &mut FieldErrors) -> Vec<String> {
+fn tags(obj: &Obj<'_>, max: usize, e: &mut FieldErrors) -> Vec<String> {
     let Some(v) = obj.get("tags") else {
         return Vec::new();
     };
@@ -151,8 +168,8 @@ fn tags(obj: &Obj<'_>, e: &mut FieldErrors) -> Vec<String> {
         );
         return Vec::new();
     };
-    if items.len() > MAX_TAGS {
-        e.add("tags", format!("at most {MAX_TAGS} tags"));
+    if items.len() > max {
+        e.add("tags", format!("at most {max} tags"));
     }
     let mut out: Vec<String> = Vec::new();
     for (i, item) in items.iter().enumerate() {
@@ -188,7 +205,8 @@ mod tests {
 
     #[test]
     fn minimal_body_gets_defaults() {
-        let s = validate(&good(), Utc::now()).unwrap_or_else(|e| panic!("{e:?}"));
+        let s =
+            validate(&good(), Utc::now(), &Limits::default()).unwrap_or_else(|e| panic!("{e:?}"));
         assert!(s.enabled);
         assert_eq!(s.retry_policy, RetryPolicy::default());
         assert_eq!(s.concurrency_policy, "allow");
@@ -204,7 +222,9 @@ mod tests {
         b["severity"] = json!("urgent");
         b["tags"] = json!(["ok", 3]);
         b["enabled"] = json!("yes");
-        let e = validate(&b, Utc::now()).err().unwrap_or_default();
+        let e = validate(&b, Utc::now(), &Limits::default())
+            .err()
+            .unwrap_or_default();
         assert_eq!(
             e.fields(),
             vec![
@@ -220,8 +240,27 @@ mod tests {
     }
 
     #[test]
+    fn disabled_task_types_are_refused_by_name() {
+        let limits = Limits {
+            task_types: vec!["http".into()],
+            ..Limits::default()
+        };
+        let e = validate(&good(), Utc::now(), &limits)
+            .err()
+            .unwrap_or_default();
+        assert_eq!(e.fields(), vec!["taskType"]);
+        assert!(
+            e.summary().contains("`shell` is disabled"),
+            "{}",
+            e.summary()
+        );
+    }
+
+    #[test]
     fn missing_parts_are_required() {
-        let e = validate(&json!({}), Utc::now()).err().unwrap_or_default();
+        let e = validate(&json!({}), Utc::now(), &Limits::default())
+            .err()
+            .unwrap_or_default();
         assert_eq!(
             e.fields(),
             vec![
@@ -232,7 +271,9 @@ mod tests {
                 "scheduleConfig"
             ]
         );
-        let e = validate(&json!([1]), Utc::now()).err().unwrap_or_default();
+        let e = validate(&json!([1]), Utc::now(), &Limits::default())
+            .err()
+            .unwrap_or_default();
         assert_eq!(e.fields(), vec!["body"]);
     }
 }

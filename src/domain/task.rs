@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::validate::{type_name, FieldErrors, Obj};
+use super::validate::{type_name, FieldErrors, Limits, Obj};
 
 /// The wire names of the task types.
 pub const TASK_TYPES: [&str; 3] = ["shell", "http", "conductor"];
@@ -84,6 +84,7 @@ impl TaskSpec {
     pub fn from_json(
         task_type: &str,
         config: &Value,
+        limits: &Limits,
         errors: &mut FieldErrors,
     ) -> Option<TaskSpec> {
         let before = errors.len();
@@ -95,6 +96,12 @@ impl TaskSpec {
             "shell" => {
                 obj.only(&["command", "workingDir", "env", "timeoutMs"], errors);
                 let command = non_empty(&obj, "command", errors)?;
+                max_bytes(
+                    errors,
+                    "taskConfig.command",
+                    &command,
+                    limits.command_max_bytes,
+                );
                 let working_dir = obj.opt_str("workingDir", errors);
                 if working_dir.as_deref().is_some_and(|d| !d.starts_with('/')) {
                     errors.add("taskConfig.workingDir", "must be an absolute path");
@@ -140,6 +147,7 @@ impl TaskSpec {
                     );
                 }
                 let url = obj.req_str("url", errors)?;
+                max_bytes(errors, "taskConfig.url", &url, limits.url_max_bytes);
                 if !(url.starts_with("http://") || url.starts_with("https://"))
                     || url.parse::<awc::http::Uri>().is_err()
                 {
@@ -173,6 +181,12 @@ impl TaskSpec {
             "conductor" => {
                 obj.only(&["message", "threadId", "timeoutMs"], errors);
                 let message = non_empty(&obj, "message", errors)?;
+                max_bytes(
+                    errors,
+                    "taskConfig.message",
+                    &message,
+                    limits.message_max_bytes,
+                );
                 let thread_id = obj.opt_str("threadId", errors);
                 if thread_id.as_deref().is_some_and(|t| {
                     t.is_empty()
@@ -221,6 +235,20 @@ impl TaskSpec {
         }
     }
 
+    /// Values that must never reach a log line: shell `env` values and HTTP header values.
+    pub fn secrets(&self) -> Vec<String> {
+        let pairs: &[(String, String)] = match self {
+            TaskSpec::Shell(t) => &t.env,
+            TaskSpec::Http(t) => &t.headers,
+            TaskSpec::Conductor(_) => &[],
+        };
+        pairs
+            .iter()
+            .map(|(_, v)| v.clone())
+            .filter(|v| v.len() >= 3)
+            .collect()
+    }
+
     /// The task's own timeout, if it set one.
     pub fn timeout_ms(&self) -> Option<u64> {
         match self {
@@ -228,6 +256,36 @@ impl TaskSpec {
             TaskSpec::Http(t) => t.timeout_ms,
             TaskSpec::Conductor(t) => t.timeout_ms,
         }
+    }
+}
+
+/// `text` with every secret replaced by `***`.
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    secrets
+        .iter()
+        .fold(text.to_string(), |t, s| t.replace(s.as_str(), "***"))
+}
+
+/// A URL without its `user:password@` part, for messages.
+pub fn redact_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+                None => url.to_string(),
+            }
+        }
+        None => url.to_string(),
+    }
+}
+
+fn max_bytes(errors: &mut FieldErrors, field: &str, value: &str, max: usize) {
+    if value.len() > max {
+        errors.add(
+            field,
+            format!("must be at most {max} bytes, got {}", value.len()),
+        );
     }
 }
 
@@ -275,7 +333,7 @@ mod tests {
 
     fn fields(t: &str, v: Value) -> Vec<String> {
         let mut e = FieldErrors::default();
-        let r = TaskSpec::from_json(t, &v, &mut e);
+        let r = TaskSpec::from_json(t, &v, &Limits::default(), &mut e);
         assert!(r.is_none(), "{v} accepted");
         e.fields()
     }
@@ -294,10 +352,25 @@ mod tests {
             ),
             ("conductor", json!({"message": "hello", "threadId": "t-1"})),
         ] {
-            let spec = TaskSpec::from_json(t, &v, &mut e).unwrap_or_else(|| panic!("{v}: {e:?}"));
+            let spec = TaskSpec::from_json(t, &v, &Limits::default(), &mut e)
+                .unwrap_or_else(|| panic!("{v}: {e:?}"));
             assert_eq!(TaskSpec::from_stored(t, &spec.to_json()), Ok(spec.clone()));
             assert_eq!(spec.type_name(), t);
         }
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let t = ShellTask {
+            command: "x".into(),
+            working_dir: None,
+            env: vec![("TOKEN".into(), "abc123".into())],
+            timeout_ms: None,
+        };
+        let s = TaskSpec::Shell(t).secrets();
+        assert_eq!(redact("value abc123 leaked", &s), "value *** leaked");
+        assert_eq!(redact_url("https://u:pw@host/p?q"), "https://***@host/p?q");
+        assert_eq!(redact_url("http://host/a@b"), "http://host/a@b");
     }
 
     #[test]
@@ -347,5 +420,10 @@ mod tests {
             vec!["taskConfig.threadId"]
         );
         assert_eq!(fields("conductor", json!("text")), vec!["taskConfig"]);
+        let long = "x".repeat(Limits::default().command_max_bytes + 1);
+        assert_eq!(
+            fields("shell", json!({"command": long})),
+            vec!["taskConfig.command"]
+        );
     }
 }

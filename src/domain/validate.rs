@@ -3,6 +3,35 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
+/// Caps and policy applied to request bodies (from `[limits]` and `execution.enabled_task_types`).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub name_max_chars: usize,
+    pub description_max_chars: usize,
+    pub command_max_bytes: usize,
+    pub url_max_bytes: usize,
+    pub message_max_bytes: usize,
+    pub tags_max: usize,
+    pub note_max_chars: usize,
+    /// Task types this server accepts.
+    pub task_types: Vec<String>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            name_max_chars: 200,
+            description_max_chars: 4_000,
+            command_max_bytes: 65_536,
+            url_max_bytes: 8_192,
+            message_max_bytes: 262_144,
+            tags_max: 50,
+            note_max_chars: 4_000,
+            task_types: vec!["shell".into(), "http".into(), "conductor".into()],
+        }
+    }
+}
+
 /// Problems found in one request, each with its field path.
 #[derive(Debug, Default)]
 pub struct FieldErrors(Vec<(String, String)>);

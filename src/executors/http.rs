@@ -71,7 +71,11 @@ pub async fn run(t: &HttpTask, ctx: &RunContext) -> Outcome {
     } else {
         Outcome::Failed {
             error_type: ErrorType::HttpStatus,
-            message: format!("{} {} answered {status}", t.method, t.url),
+            message: format!(
+                "{} {} answered {status}",
+                t.method,
+                crate::domain::task::redact_url(&t.url)
+            ),
             result: Some(result),
             conductor: None,
         }

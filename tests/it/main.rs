@@ -14,6 +14,7 @@ mod foundation;
 mod lifecycle;
 mod recovery;
 mod schedules_api;
+mod security;
 mod shutdown;
 mod websocket;
 mod wsclient;

@@ -13,7 +13,7 @@ use crate::db::executions::{self, ExecutionRow, Finish};
 use crate::db::DbPool;
 use crate::domain::clock;
 use crate::domain::event::{Event, EventKind};
-use crate::domain::task::TaskSpec;
+use crate::domain::task::{redact, TaskSpec};
 use crate::executors::{self, ErrorType, Outcome, RunContext};
 
 /// Attempts to persist a final state while the database is unreachable.
@@ -27,6 +27,8 @@ pub struct Job {
     pub failure_sink: Option<Recipient<ExecutionEnded>>,
     pub run: RunContext,
     pub default_timeout: Duration,
+    /// `execution.enabled_task_types`: stored tasks of other types fail instead of running.
+    pub enabled_types: Vec<String>,
 }
 
 impl Job {
@@ -53,7 +55,18 @@ impl Job {
         );
         self.publish(EventKind::ExecutionStarted, &started);
 
-        let outcome = match TaskSpec::from_stored(&started.task_type, &started.task_config) {
+        let task = TaskSpec::from_stored(&started.task_type, &started.task_config);
+        let secrets = task.as_ref().map(TaskSpec::secrets).unwrap_or_default();
+        let outcome = match task {
+            Ok(task) if !self.enabled_types.iter().any(|t| t == task.type_name()) => {
+                Outcome::failed(
+                    ErrorType::Internal,
+                    format!(
+                        "task type `{}` is disabled on this server (execution.enabled_task_types)",
+                        task.type_name()
+                    ),
+                )
+            }
             Ok(task) => {
                 let mut run = self.run.clone();
                 run.timeout = task
@@ -64,7 +77,9 @@ impl Job {
             }
             Err(e) => Outcome::failed(ErrorType::Internal, e),
         };
-        let finish = finish_of(outcome, &started);
+        let mut finish = finish_of(outcome, &started);
+        // The error text is logged here and by error recovery: keep env and header values out.
+        finish.error = finish.error.map(|e| redact(&e, &secrets));
         self.persist(&started, finish).await;
     }
 

@@ -124,6 +124,7 @@ impl ExecutionActor {
                 conductor_ready: self.services.conductor_ready.clone(),
             },
             default_timeout: Duration::from_millis(cfg.execution.default_timeout_ms),
+            enabled_types: cfg.execution.enabled_task_types.clone(),
         };
         let me = ctx.address();
         let id = row.id;
