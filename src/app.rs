@@ -69,6 +69,8 @@ pub async fn start(config: Arc<Config>, db_url: &str) -> Result<RunningApp, Star
         .map_err(|e| StartupError(format!("database schema check failed: {e}")))?;
     log::info!("schema verified");
 
+    // Installed before any actor records a metric.
+    crate::telemetry::handle();
     let instance_id = Uuid::new_v4();
     system_state::register(&pool, instance_id, env!("CARGO_PKG_VERSION"))
         .await

@@ -9,3 +9,4 @@ pub mod domain;
 pub mod error;
 pub mod executors;
 pub mod logging;
+pub mod telemetry;

@@ -167,6 +167,7 @@ impl Handler<Exited> for ConductorProcess {
         let stable = self.started_at.is_some_and(|t| t.elapsed() > STABLE_AFTER);
         self.consecutive = if stable { 1 } else { self.consecutive + 1 };
         self.restarts += 1;
+        metrics::counter!(crate::telemetry::ACTOR_RESTARTS, "actor" => "conductor").increment(1);
         let delay = backoff(self.backoff_base, self.backoff_max, self.consecutive);
         log::warn!(
             "conductor process exited, restarting: actor=conductor restart={} cause={} backoff_ms={}",

@@ -24,6 +24,11 @@ pub const NAME: &str = "instance";
 /// A failure younger than this may still be on its way to error recovery.
 const SETTLE: i64 = 10;
 
+/// Run the retention job now; answers what it deleted.
+#[derive(Message)]
+#[rtype(result = "Result<crate::db::retention::Pruned, crate::db::DbError>")]
+pub struct PruneNow;
+
 /// Run an orphan scan now (tests, and after the database returns).
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -180,5 +185,17 @@ impl Handler<ScanNow> for InstanceMonitor {
 
     fn handle(&mut self, _: ScanNow, ctx: &mut Context<Self>) {
         self.scan(ctx);
+    }
+}
+
+impl Handler<PruneNow> for InstanceMonitor {
+    type Result = ResponseFuture<Result<crate::db::retention::Pruned, crate::db::DbError>>;
+
+    fn handle(&mut self, _: PruneNow, _: &mut Context<Self>) -> Self::Result {
+        let (pool, cfg) = (
+            self.services.pool.clone(),
+            self.services.config.retention.clone(),
+        );
+        Box::pin(async move { crate::db::retention::prune(&pool, &cfg, Utc::now()).await })
     }
 }

@@ -71,6 +71,7 @@ impl RestartTracker {
     /// before serving again (bounded exponential backoff against restart storms).
     pub fn on_restart(&mut self) -> Duration {
         self.restarts += 1;
+        metrics::counter!(crate::telemetry::ACTOR_RESTARTS, "actor" => self.name).increment(1);
         let delay = backoff(self.base, self.max, self.consecutive);
         log::warn!(
             "actor restarted by supervisor: actor={} restart={} cause={} backoff_ms={}",

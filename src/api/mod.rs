@@ -6,6 +6,7 @@ pub mod auth;
 pub mod errors;
 pub mod executions;
 pub mod health;
+pub mod metrics;
 pub mod params;
 pub mod schedules;
 pub mod ws;
@@ -42,6 +43,7 @@ pub struct AppState {
 /// Mounts every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/api/health").route(web::get().to(health::health)))
+        .service(web::resource("/metrics").route(web::get().to(metrics::metrics)))
         .service(
             web::resource("/api/scheduler/schedules")
                 .route(web::post().to(schedules::create))

@@ -540,3 +540,13 @@ pub async fn earliest_retry(pool: &DbPool) -> Result<Option<DateTime<Utc>>, DbEr
         .first(&mut c)
         .await?)
 }
+
+/// Number of records per (recovery_status, severity).
+pub async fn counts(pool: &DbPool) -> Result<Vec<(String, String, i64)>, DbError> {
+    let mut c = conn(pool).await?;
+    Ok(r::error_records
+        .group_by((r::recovery_status, r::severity))
+        .select((r::recovery_status, r::severity, diesel::dsl::count_star()))
+        .load(&mut c)
+        .await?)
+}

@@ -8,6 +8,7 @@ pub mod migrate;
 pub mod orphans;
 pub mod outbox;
 pub mod pagination;
+pub mod retention;
 pub mod schedules;
 pub mod schema;
 pub mod system_state;

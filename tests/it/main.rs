@@ -12,6 +12,7 @@ mod process;
 mod firing;
 mod foundation;
 mod lifecycle;
+mod operations;
 mod recovery;
 mod schedules_api;
 mod security;

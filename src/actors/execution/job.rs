@@ -15,6 +15,7 @@ use crate::domain::clock;
 use crate::domain::event::{Event, EventKind};
 use crate::domain::task::{redact, TaskSpec};
 use crate::executors::{self, ErrorType, Outcome, RunContext};
+use crate::telemetry;
 
 /// Attempts to persist a final state while the database is unreachable.
 const FINISH_RETRIES: u32 = 30;
@@ -54,6 +55,18 @@ impl Job {
             started.attempt
         );
         self.publish(EventKind::ExecutionStarted, &started);
+        if matches!(started.trigger.as_str(), "schedule" | "catch_up") {
+            if let Some(at) = started.started_at {
+                let late = (at - started.scheduled_for)
+                    .num_microseconds()
+                    .unwrap_or(0)
+                    .max(0);
+                metrics::histogram!(telemetry::FIRING_LATENESS).record(late as f64 / 1e6);
+            }
+        }
+        if started.trigger == "retry" {
+            metrics::counter!(telemetry::RETRIES).increment(1);
+        }
 
         let task = TaskSpec::from_stored(&started.task_type, &started.task_config);
         let secrets = task.as_ref().map(TaskSpec::secrets).unwrap_or_default();
@@ -101,6 +114,10 @@ impl Job {
                             ))
                             .unwrap_or_default()
                     );
+                    metrics::counter!(telemetry::EXECUTIONS, "task_type" => row.task_type.clone(), "status" => row.status.clone()).increment(1);
+                    if let Some(ms) = row.duration_ms {
+                        metrics::histogram!(telemetry::EXECUTION_DURATION, "task_type" => row.task_type.clone()).record(ms as f64 / 1e3);
+                    }
                     let kind = match row.status.as_str() {
                         "completed" => EventKind::ExecutionCompleted,
                         "cancelled" => EventKind::ExecutionCancelled,

@@ -39,3 +39,8 @@ pub struct ListErrors {
     pub limit: i64,
     pub cursor: Option<Cursor>,
 }
+
+/// Record counts per (status, severity), for metrics.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<(String, String, i64)>, DbError>")]
+pub struct ErrorCounts;

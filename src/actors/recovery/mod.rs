@@ -211,6 +211,7 @@ impl ErrorRecoveryActor {
     }
 
     fn escalated(&self, rec: &ErrorRecordRow) {
+        metrics::counter!(crate::telemetry::ESCALATIONS).increment(1);
         log::error!(
             "error escalated: error={} schedule={} execution={} severity={} attempts={}/{} error_type={} message={}",
             rec.id, rec.schedule_id, rec.last_execution_id, rec.severity, rec.attempts, rec.max_attempts, rec.error_type, rec.message
@@ -387,5 +388,14 @@ impl Handler<ListErrors> for ErrorRecoveryActor {
         Box::pin(
             async move { error_records::list(&pool, &msg.filter, msg.limit, msg.cursor).await },
         )
+    }
+}
+
+impl Handler<ErrorCounts> for ErrorRecoveryActor {
+    type Result = ResponseFuture<Result<Vec<(String, String, i64)>, DbError>>;
+
+    fn handle(&mut self, _: ErrorCounts, _: &mut Context<Self>) -> Self::Result {
+        let pool = self.services.pool.clone();
+        Box::pin(async move { error_records::counts(&pool).await })
     }
 }

@@ -141,6 +141,9 @@ impl SchedulerActor {
             act.firing = false;
             match res {
                 Some(Ok((stats, earliest))) => {
+                    metrics::counter!(crate::telemetry::FIRES).increment(stats.fired);
+                    metrics::counter!(crate::telemetry::FIRES_SKIPPED, "reason" => "concurrency_forbid").increment(stats.skipped_running);
+                    metrics::counter!(crate::telemetry::FIRES_SKIPPED, "reason" => "misfire_skip").increment(stats.skipped_misfire);
                     act.stats.fired += stats.fired;
                     act.stats.skipped_running += stats.skipped_running;
                     act.stats.skipped_misfire += stats.skipped_misfire;

@@ -153,6 +153,7 @@ impl WsHub {
         for id in slow {
             if let Some(entry) = self.sessions.remove(&id) {
                 self.dropped += 1;
+                metrics::counter!(crate::telemetry::WS_DROPPED).increment(1);
                 log::warn!(
                     "ws session dropped: session={id} reason=client too slow, event queue full"
                 );
@@ -168,8 +169,11 @@ impl WsHub {
 impl Actor for WsHub {
     type Context = Context<Self>;
 
-    fn started(&mut self, _: &mut Context<Self>) {
+    fn started(&mut self, ctx: &mut Context<Self>) {
         self.running = true;
+        ctx.run_interval(Duration::from_secs(1), |act, _| {
+            metrics::gauge!(crate::telemetry::WS_SESSIONS).set(act.sessions.len() as f64);
+        });
     }
 }
 

@@ -1,0 +1,46 @@
+//! `GET /metrics`: Prometheus text format. Gauges that live in PostgreSQL (error records) and in
+//! the pool are refreshed at scrape time; counters and histograms are recorded where they happen.
+
+use actix_web::{web, HttpResponse};
+
+use super::AppState;
+use crate::actors::recovery::messages::ErrorCounts;
+use crate::domain::schedule_input::SEVERITIES;
+use crate::error::ApiError;
+use crate::telemetry;
+
+const STATUSES: [&str; 6] = [
+    "unresolved",
+    "retry_scheduled",
+    "retrying",
+    "resolved",
+    "ignored",
+    "escalated",
+];
+
+/// Renders every series.
+pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let handle = telemetry::handle()
+        .ok_or_else(|| ApiError::Unavailable("metrics recorder not installed".into()))?;
+    let pool = state.services.pool.status();
+    metrics::gauge!(telemetry::POOL, "state" => "size").set(pool.size as f64);
+    metrics::gauge!(telemetry::POOL, "state" => "available").set(pool.available as f64);
+    metrics::gauge!(telemetry::POOL, "state" => "waiting").set(pool.waiting as f64);
+    metrics::gauge!(telemetry::POOL, "state" => "max").set(pool.max_size as f64);
+    // A database outage must not take /metrics down: the error gauges then keep their values.
+    if let Ok(Ok(counts)) = state.actors.recovery.send(ErrorCounts).await {
+        for status in STATUSES {
+            for severity in SEVERITIES {
+                let n = counts
+                    .iter()
+                    .find(|(s, v, _)| s == status && v == severity)
+                    .map(|c| c.2)
+                    .unwrap_or(0);
+                metrics::gauge!(telemetry::ERROR_RECORDS, "status" => status, "severity" => severity).set(n as f64);
+            }
+        }
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(handle.render()))
+}

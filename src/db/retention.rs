@@ -1,0 +1,89 @@
+//! Retention: deletes old finished executions, final error records and inactive session rows in
+//! small batches, each its own short transaction, so no long lock ever blocks the scheduler.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::sql_types::{BigInt, Timestamptz};
+use diesel_async::RunQueryDsl;
+
+use super::{conn, DbError, DbPool};
+use crate::config::RetentionConfig;
+
+/// Rows deleted by one pass.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pruned {
+    pub executions: usize,
+    pub error_records: usize,
+    pub sessions: usize,
+}
+
+const EXECUTIONS: &str = "DELETE FROM task_executions WHERE id IN (
+    SELECT e.id FROM task_executions e
+    WHERE e.status IN ('completed', 'failed', 'cancelled') AND e.finished_at < $1
+      AND NOT EXISTS (SELECT 1 FROM error_records r
+                      WHERE (r.id = e.error_record_id OR r.execution_id = e.id)
+                        AND r.recovery_status NOT IN ('resolved', 'ignored'))
+    LIMIT $2)";
+const ERROR_RECORDS: &str = "DELETE FROM error_records WHERE id IN (
+    SELECT id FROM error_records
+    WHERE recovery_status IN ('resolved', 'ignored') AND updated_at < $1
+    LIMIT $2)";
+const SESSIONS: &str = "DELETE FROM websocket_sessions WHERE session_id IN (
+    SELECT session_id FROM websocket_sessions
+    WHERE NOT is_active AND disconnected_at < $1
+    LIMIT $2)";
+
+/// One pass over every table.
+pub async fn prune(
+    pool: &DbPool,
+    cfg: &RetentionConfig,
+    now: DateTime<Utc>,
+) -> Result<Pruned, DbError> {
+    let cutoff = |days: u64| now - Duration::days(days as i64);
+    let mut out = Pruned::default();
+    if cfg.executions_days > 0 {
+        out.executions = in_batches(
+            pool,
+            EXECUTIONS,
+            cutoff(cfg.executions_days),
+            cfg.batch_size,
+        )
+        .await?;
+    }
+    if cfg.error_records_days > 0 {
+        out.error_records = in_batches(
+            pool,
+            ERROR_RECORDS,
+            cutoff(cfg.error_records_days),
+            cfg.batch_size,
+        )
+        .await?;
+    }
+    if cfg.sessions_days > 0 {
+        out.sessions =
+            in_batches(pool, SESSIONS, cutoff(cfg.sessions_days), cfg.batch_size).await?;
+    }
+    Ok(out)
+}
+
+async fn in_batches(
+    pool: &DbPool,
+    sql: &str,
+    cutoff: DateTime<Utc>,
+    batch: i64,
+) -> Result<usize, DbError> {
+    let mut total = 0;
+    loop {
+        let mut c = conn(pool).await?;
+        let n = diesel::sql_query(sql)
+            .bind::<Timestamptz, _>(cutoff)
+            .bind::<BigInt, _>(batch)
+            .execute(&mut c)
+            .await?;
+        total += n;
+        if (n as i64) < batch {
+            return Ok(total);
+        }
+        // Let other work in between batches.
+        tokio::task::yield_now().await;
+    }
+}
