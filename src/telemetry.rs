@@ -46,7 +46,7 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
                         &[0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0, 120.0, 600.0],
                     )
                 });
-            match builder.and_then(|b| b.install_recorder().map_err(Into::into)) {
+            match builder.and_then(|b| b.install_recorder()) {
                 Ok(h) => Some(h),
                 Err(e) => {
                     log::warn!("metrics recorder not installed: {e}");
