@@ -32,6 +32,7 @@ impl From<ActionError> for ApiError {
 }
 
 /// GET /api/errors/errors
+#[utoipa::path(get, path = "/api/errors/errors", tag = "errors", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("recoveryStatus" = Option<String>, Query,), ("severity" = Option<String>, Query,), ("scheduleId" = Option<String>, Query,)), responses((status = 200, body = crate::api::openapi::ErrorPage), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<Query>,
@@ -55,6 +56,7 @@ pub async fn list(
 }
 
 /// GET /api/errors/errors/{id}: the record with its chain's executions (`executions`).
+#[utoipa::path(get, path = "/api/errors/errors/{id}", tag = "errors", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = crate::api::openapi::ErrorRecordDetailDoc), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn get(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -112,6 +114,7 @@ async fn act(
 }
 
 /// POST /api/errors/errors/{id}/retry → 202 {"executionId"}
+#[utoipa::path(post, path = "/api/errors/errors/{id}/retry", tag = "errors", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body(content = Option<crate::api::openapi::NoteDoc>), responses((status = 202, body = crate::api::openapi::ExecutionIdDoc), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 413, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn retry(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -122,6 +125,7 @@ pub async fn retry(
 }
 
 /// POST /api/errors/errors/{id}/resolve
+#[utoipa::path(post, path = "/api/errors/errors/{id}/resolve", tag = "errors", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body(content = Option<crate::api::openapi::NoteDoc>), responses((status = 200, body = crate::api::openapi::ErrorRecordDoc), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 413, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn resolve(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -136,6 +140,7 @@ pub async fn resolve(
 }
 
 /// POST /api/errors/errors/{id}/ignore
+#[utoipa::path(post, path = "/api/errors/errors/{id}/ignore", tag = "errors", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body(content = Option<crate::api::openapi::NoteDoc>), responses((status = 200, body = crate::api::openapi::ErrorRecordDoc), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 413, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn ignore(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -150,6 +155,7 @@ pub async fn ignore(
 }
 
 /// POST /api/errors/errors/{id}/escalate
+#[utoipa::path(post, path = "/api/errors/errors/{id}/escalate", tag = "errors", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body(content = Option<crate::api::openapi::NoteDoc>), responses((status = 200, body = crate::api::openapi::ErrorRecordDoc), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 413, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn escalate(
     state: web::Data<AppState>,
     id: web::Path<String>,

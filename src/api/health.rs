@@ -13,6 +13,7 @@ use crate::db;
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Answers 200 when the database is reachable and the service is not shutting down.
+#[utoipa::path(get, path = "/api/health", tag = "operations", security(()), responses((status = 200, body = crate::api::openapi::HealthDoc), (status = 503, body = crate::api::openapi::HealthDoc, description = "database unreachable or shutting down")))]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let shutting_down = state.shutting_down.load(Ordering::SeqCst);
     let database = match tokio::time::timeout(PROBE_TIMEOUT, db::ping(&state.services.pool)).await {

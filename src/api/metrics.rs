@@ -19,6 +19,7 @@ const STATUSES: [&str; 6] = [
 ];
 
 /// Renders every series.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(()), responses((status = 200, description = "Prometheus text format", content_type = "text/plain"), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let handle = telemetry::handle()
         .ok_or_else(|| ApiError::Unavailable("metrics recorder not installed".into()))?;

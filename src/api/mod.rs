@@ -7,6 +7,7 @@ pub mod errors;
 pub mod executions;
 pub mod health;
 pub mod metrics;
+pub mod openapi;
 pub mod params;
 pub mod schedules;
 pub mod ws;
@@ -44,6 +45,7 @@ pub struct AppState {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/api/health").route(web::get().to(health::health)))
         .service(web::resource("/metrics").route(web::get().to(metrics::metrics)))
+        .service(web::resource("/api/openapi.json").route(web::get().to(openapi::openapi_json)))
         .service(
             web::resource("/api/scheduler/schedules")
                 .route(web::post().to(schedules::create))

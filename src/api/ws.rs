@@ -8,6 +8,7 @@ use super::AppState;
 use crate::actors::ws::session::{SessionLimits, WsSession};
 
 /// Starts one session actor for the connection.
+#[utoipa::path(get, path = "/ws", tag = "operations", params(("token" = Option<String>, Query, description = "alternative to the Authorization header")), responses((status = 101, description = "WebSocket upgrade (SPEC §4 protocol)"), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn connect(
     req: HttpRequest,
     stream: web::Payload,

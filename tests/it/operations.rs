@@ -183,3 +183,69 @@ async fn retention_prunes_old_rows_in_batches_and_keeps_the_rest() {
         1
     );
 }
+
+/// (method, path) of every route registered in src/api/mod.rs, read from the source itself so a
+/// new route cannot be added without this test seeing it.
+fn registered_routes() -> Vec<(String, String)> {
+    let src = include_str!("../../src/api/mod.rs");
+    let mut out = Vec::new();
+    let mut current: Option<String> = None;
+    for part in src.split("web::").skip(1) {
+        if let Some(rest) = part.strip_prefix("resource(\"") {
+            current = rest.split('"').next().map(String::from);
+        } else if let Some(path) = &current {
+            for m in ["get", "post", "put", "delete", "patch"] {
+                if part.starts_with(&format!("{m}()")) {
+                    out.push((m.to_string(), path.clone()));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[actix_web::test]
+async fn every_route_is_in_the_openapi_document() {
+    let app = TestApp::spawn().await;
+    let (status, doc) = app.get("/api/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        doc["openapi"].as_str().is_some_and(|v| v.starts_with('3')),
+        "{doc}"
+    );
+    let routes = registered_routes();
+    assert!(routes.len() >= 20, "route scan found only {routes:?}");
+    for (method, path) in &routes {
+        let op = &doc["paths"][path][method];
+        assert!(
+            op.is_object(),
+            "{} {path} is missing from /api/openapi.json",
+            method.to_uppercase()
+        );
+        assert!(
+            op["responses"].as_object().is_some_and(|r| r.len() >= 2),
+            "{method} {path}: responses not documented"
+        );
+        if path.contains("{id}") {
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            assert!(
+                params
+                    .iter()
+                    .any(|p| p["name"] == "id" && p["in"] == "path"),
+                "{method} {path}: id parameter"
+            );
+        }
+    }
+    for schema in [
+        "ScheduleDoc",
+        "ExecutionDoc",
+        "ErrorRecordDoc",
+        "ErrorBody",
+        "HealthDoc",
+    ] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "schema {schema}"
+        );
+    }
+}
