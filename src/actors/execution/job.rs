@@ -30,6 +30,8 @@ pub struct Job {
     pub default_timeout: Duration,
     /// `execution.enabled_task_types`: stored tasks of other types fail instead of running.
     pub enabled_types: Vec<String>,
+    /// `scheduler.misfire_threshold_ms`, to tell fires from catch-ups for the lateness metric.
+    pub misfire_threshold: chrono::Duration,
 }
 
 impl Job {
@@ -55,7 +57,11 @@ impl Job {
             started.attempt
         );
         self.publish(EventKind::ExecutionStarted, &started);
-        if matches!(started.trigger.as_str(), "schedule" | "catch_up") {
+        // Lateness of fires only: a catch-up, or a one-time schedule created with a past runAt,
+        // was never meant to start at its scheduledFor.
+        let fired_on_time_slot =
+            started.created_at - started.scheduled_for < self.misfire_threshold;
+        if started.trigger == "schedule" && fired_on_time_slot {
             if let Some(at) = started.started_at {
                 let late = (at - started.scheduled_for)
                     .num_microseconds()

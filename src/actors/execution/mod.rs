@@ -125,6 +125,9 @@ impl ExecutionActor {
             },
             default_timeout: Duration::from_millis(cfg.execution.default_timeout_ms),
             enabled_types: cfg.execution.enabled_task_types.clone(),
+            misfire_threshold: chrono::Duration::milliseconds(
+                cfg.scheduler.misfire_threshold_ms as i64,
+            ),
         };
         let me = ctx.address();
         let id = row.id;
