@@ -72,3 +72,15 @@ pub async fn cancel(
     let row = state.actors.execution.send(CancelExecution(id)).await??;
     Ok(HttpResponse::Ok().json(row.to_json()))
 }
+
+/// GET /api/stats: counts and per-minute figures for the dashboard overview.
+#[utoipa::path(get, path = "/api/stats", tag = "executions",
+    responses((status = 200, body = crate::api::openapi::StatsDoc), (status = 401, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+pub async fn stats(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let stats = state
+        .actors
+        .execution
+        .send(crate::actors::execution::messages::GetStats)
+        .await??;
+    Ok(HttpResponse::Ok().json(stats))
+}

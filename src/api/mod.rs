@@ -3,6 +3,7 @@
 //! typed message, map the reply.
 
 pub mod auth;
+pub mod dashboard;
 pub mod errors;
 pub mod executions;
 pub mod health;
@@ -74,6 +75,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(schedules::next_runs)),
         )
         .service(web::resource("/api/scheduler/preview").route(web::post().to(schedules::preview)))
+        .service(web::resource("/api/stats").route(web::get().to(executions::stats)))
+        .service(web::resource("/").route(web::get().to(dashboard::index)))
+        .service(web::resource("/assets/{file}").route(web::get().to(dashboard::asset)))
         .service(web::resource("/api/executions").route(web::get().to(executions::list)))
         .service(web::resource("/api/executions/{id}").route(web::get().to(executions::get)))
         .service(

@@ -222,6 +222,27 @@ pub struct NoteDoc {
     pub note: Option<String>,
 }
 
+/// One minute of the overview chart.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct MinuteStatDoc {
+    pub minute: DateTime<Utc>,
+    pub started: i64,
+    pub mean_lateness_ms: Option<f64>,
+}
+
+/// `GET /api/stats`: executions by status (last 24 h), error records by status, and the last
+/// hour per minute.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct StatsDoc {
+    #[schema(value_type = Object)]
+    pub executions_by_status: std::collections::HashMap<String, i64>,
+    #[schema(value_type = Object)]
+    pub errors_by_status: std::collections::HashMap<String, i64>,
+    pub per_minute: Vec<MinuteStatDoc>,
+}
+
 /// `GET /api/health`.
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]
@@ -273,6 +294,9 @@ impl Modify for BearerAuth {
         super::executions::list,
         super::executions::get,
         super::executions::cancel,
+        super::executions::stats,
+        super::dashboard::index,
+        super::dashboard::asset,
         super::errors::list,
         super::errors::get,
         super::errors::retry,
@@ -280,7 +304,7 @@ impl Modify for BearerAuth {
         super::errors::ignore,
         super::errors::escalate,
     ),
-    components(schemas(ErrorBody, ErrorDetail, FieldProblem, RetryPolicyDoc, ScheduleInputDoc, ScheduleDoc, ExecutionDoc, ErrorRecordDoc, ErrorRecordDetailDoc, SchedulePage, ExecutionPage, ErrorPage, RunsDoc, PreviewDoc, ExecutionIdDoc, NoteDoc, HealthDoc)),
+    components(schemas(ErrorBody, ErrorDetail, FieldProblem, RetryPolicyDoc, ScheduleInputDoc, ScheduleDoc, ExecutionDoc, ErrorRecordDoc, ErrorRecordDetailDoc, SchedulePage, ExecutionPage, ErrorPage, RunsDoc, PreviewDoc, ExecutionIdDoc, NoteDoc, HealthDoc, MinuteStatDoc, StatsDoc)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

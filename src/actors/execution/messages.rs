@@ -79,3 +79,8 @@ pub struct StopLaunching;
 #[derive(Message)]
 #[rtype(result = "Result<Vec<ExecutionRow>, DbError>")]
 pub struct InterruptAll;
+
+/// Dashboard figures.
+#[derive(Message)]
+#[rtype(result = "Result<crate::db::executions::Stats, DbError>")]
+pub struct GetStats;

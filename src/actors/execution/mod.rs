@@ -356,3 +356,12 @@ impl Handler<InterruptAll> for ExecutionActor {
         )
     }
 }
+
+impl Handler<GetStats> for ExecutionActor {
+    type Result = ResponseFuture<Result<crate::db::executions::Stats, DbError>>;
+
+    fn handle(&mut self, _: GetStats, _: &mut Context<Self>) -> Self::Result {
+        let pool = self.services.pool.clone();
+        Box::pin(async move { executions::stats(&pool).await })
+    }
+}

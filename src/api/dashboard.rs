@@ -1,0 +1,87 @@
+//! `GET /` and `/assets/{file}`: the dashboard, compiled into the binary (no build step, works
+//! offline). It talks to the service only through the public REST API and `/ws`.
+
+use actix_web::{web, HttpResponse};
+
+use crate::error::ApiError;
+
+const INDEX: &str = include_str!("../dashboard/index.html");
+
+/// Every asset: (name, content type, text).
+const ASSETS: &[(&str, &str, &str)] = &[
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_str!("../dashboard/style.css"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../dashboard/js/app.js"),
+    ),
+    (
+        "api.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../dashboard/js/api.js"),
+    ),
+    (
+        "live.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../dashboard/js/live.js"),
+    ),
+    (
+        "dom.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../dashboard/js/dom.js"),
+    ),
+    (
+        "overview.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../dashboard/js/overview.js"),
+    ),
+    (
+        "schedules.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../dashboard/js/schedules.js"),
+    ),
+    (
+        "schedule_form.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../dashboard/js/schedule_form.js"),
+    ),
+    (
+        "executions.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../dashboard/js/executions.js"),
+    ),
+    (
+        "errors.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../dashboard/js/errors.js"),
+    ),
+];
+
+/// GET /
+#[utoipa::path(get, path = "/", tag = "dashboard", security(()),
+    responses((status = 200, description = "The dashboard page", content_type = "text/html")))]
+pub async fn index() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-cache"))
+        .body(INDEX)
+}
+
+/// GET /assets/{file}
+#[utoipa::path(get, path = "/assets/{file}", tag = "dashboard", security(()),
+    params(("file" = String, Path, description = "asset name, e.g. app.js")),
+    responses((status = 200, description = "The asset", content_type = "text/javascript"), (status = 404, body = crate::api::openapi::ErrorBody)))]
+pub async fn asset(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let (_, content_type, body) = ASSETS
+        .iter()
+        .find(|(name, _, _)| *name == file.as_str())
+        .ok_or_else(|| ApiError::NotFound(format!("no asset named `{file}`")))?;
+    Ok(HttpResponse::Ok()
+        .content_type(*content_type)
+        .insert_header(("Cache-Control", "no-cache"))
+        .body(*body))
+}

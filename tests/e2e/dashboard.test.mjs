@@ -1,0 +1,151 @@
+// Dashboard end to end, in real headless Chromium: the service runs as the real binary on an
+// embedded PostgreSQL; the browser only uses what a person would.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, chmodSync, readFileSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const bin = process.env.TASKFORGE_BIN || join(here, '../../target/debug/taskforge');
+const shots = join(here, 'screenshots');
+const T = 30_000;
+
+let service, base, browser, page, dataDir;
+
+async function waitFor(fn, what, timeout = T) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function api(method, path, body) {
+  const r = await fetch(`${base}${path}`, { method, headers: { 'Content-Type': 'application/json' }, body: body && JSON.stringify(body) });
+  return { status: r.status, data: r.status === 204 ? null : await r.json() };
+}
+
+before(async () => {
+  mkdirSync(shots, { recursive: true });
+  dataDir = mkdtempSync(join(tmpdir(), 'tf-e2e-'));
+  chmodSync(dataDir, 0o755);
+  const log = join(dataDir, 'taskforge.log');
+  service = spawn('sh', ['-c', `exec "${bin}" 2>"${log}"`], {
+    env: { ...process.env, TASKFORGE_DATA_DIR: dataDir, TASKFORGE_BIND: '127.0.0.1:0', TASKFORGE_CONDUCTOR_URL: 'http://127.0.0.1:9', RUST_LOG: 'info' },
+    stdio: 'ignore',
+  });
+  base = await waitFor(() => {
+    let text = '';
+    try { text = readFileSync(log, 'utf8'); } catch { return null; }
+    const m = /listening on (http:\/\/[0-9.:]+)/.exec(text);
+    return m && m[1];
+  }, 'taskforge to start', 90_000);
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  page.setDefaultTimeout(T);
+  page.on('dialog', (d) => d.accept());
+});
+
+after(async () => {
+  await browser?.close();
+  if (service) {
+    service.kill('SIGTERM');
+    await new Promise((r) => { service.on('exit', r); setTimeout(r, 30_000); });
+  }
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('overview shows counts and the live connection', async () => {
+  await page.goto(`${base}/#/overview`);
+  await page.locator('#live[data-state="open"]').waitFor();
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  assert.equal(await page.locator('[data-count="completed"] .n').textContent(), '0');
+  await page.screenshot({ path: join(shots, 'overview-empty.png') });
+});
+
+test('a bad cron expression gets an inline validation message', async () => {
+  await page.goto(`${base}/#/schedules`);
+  await page.locator('#new-schedule').click();
+  await page.locator('#f-name').fill('bad-cron');
+  await page.locator('#f-command').fill('true');
+  await page.locator('#f-expression').fill('61 * * * *');
+  await waitFor(async () => (await page.locator('#preview-error').textContent()).includes('61 is outside 0-59'), 'preview error');
+  await page.getByRole('button', { name: 'Create schedule' }).click();
+  const msg = page.locator('[id="err-scheduleConfig.expression"]');
+  await waitFor(async () => (await msg.textContent()).includes('minute field'), 'field error');
+  await page.screenshot({ path: join(shots, 'schedule-validation.png') });
+  await page.getByRole('button', { name: 'Cancel' }).click();
+});
+
+test('create a schedule through the form and see its executions appear live', async () => {
+  await page.goto(`${base}/#/schedules`);
+  await page.locator('#new-schedule').click();
+  await page.locator('#f-name').fill('e2e-every-second');
+  await page.locator('#f-command').fill('echo hello from e2e');
+  await page.locator('#f-expression').fill('* * * * * *');
+  await waitFor(async () => (await page.locator('#preview li').count()) === 5, 'next 5 runs');
+  await page.getByRole('button', { name: 'Create schedule' }).click();
+  await page.locator('tr[data-schedule="e2e-every-second"]').waitFor();
+  await page.screenshot({ path: join(shots, 'schedules.png') });
+
+  await page.goto(`${base}/#/executions`);
+  const rows = page.locator('tr[data-execution]');
+  const first = await rows.count();
+  // No reload from here on: rows must arrive over the WebSocket.
+  await waitFor(async () => (await rows.count()) >= first + 3, 'live rows');
+  await waitFor(async () => (await page.locator('tr[data-execution] .badge.completed').count()) >= 2, 'completed rows');
+  await page.screenshot({ path: join(shots, 'executions.png') });
+  await rows.first().click();
+  await waitFor(async () => (await page.locator('#stdout').textContent().catch(() => '')).includes('hello from e2e'), 'stdout in detail');
+  await page.screenshot({ path: join(shots, 'execution-detail.png') });
+});
+
+test('pause and resume a schedule', async () => {
+  await page.goto(`${base}/#/schedules`);
+  const row = page.locator('tr[data-schedule="e2e-every-second"]');
+  await row.getByRole('button', { name: 'Pause' }).click();
+  await row.locator('.badge.paused').waitFor();
+  await row.getByRole('button', { name: 'Resume' }).click();
+  await row.locator('.badge.enabled').waitFor();
+  await row.getByRole('button', { name: 'Pause' }).click();
+  await row.locator('.badge.paused').waitFor();
+});
+
+test('an error appears on the errors view and is resolved there', async () => {
+  const created = await api('POST', '/api/scheduler/schedules', {
+    name: 'e2e-fails', taskType: 'shell', taskConfig: { command: 'echo broken >&2; exit 3' },
+    scheduleType: 'cron', scheduleConfig: { expression: '0 0 1 1 *' },
+  });
+  assert.equal(created.status, 201);
+  await page.goto(`${base}/#/errors`);
+  await page.getByRole('heading', { name: 'Errors' }).waitFor();
+  await api('POST', `/api/scheduler/schedules/${created.data.id}/trigger`, {});
+  const row = page.locator('tr[data-error]').first();
+  await row.waitFor();
+  assert.match(await row.textContent(), /exit code 3/);
+  await page.screenshot({ path: join(shots, 'errors.png') });
+  await row.click();
+  await page.locator('#note').fill('fixed the script');
+  await page.getByRole('button', { name: 'Resolve' }).click();
+  await page.locator('h1 .badge.resolved').waitFor();
+  await page.screenshot({ path: join(shots, 'error-resolved.png') });
+
+  await page.goto(`${base}/#/overview`);
+  await page.locator('[data-count="completed"]').waitFor();
+  await waitFor(async () => Number(await page.locator('[data-count="completed"] .n').textContent()) >= 3, 'overview counts');
+  await page.screenshot({ path: join(shots, 'overview.png') });
+  const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  await phone.goto(`${base}/#/executions`);
+  await phone.locator('tr[data-execution]').first().waitFor();
+  await phone.screenshot({ path: join(shots, 'executions-phone.png') });
+  await phone.close();
+});
