@@ -222,8 +222,10 @@ async fn every_route_is_in_the_openapi_document() {
             "{} {path} is missing from /api/openapi.json",
             method.to_uppercase()
         );
+        // API routes document their error responses too; the static dashboard page has none.
+        let min = if path.starts_with("/api/") { 2 } else { 1 };
         assert!(
-            op["responses"].as_object().is_some_and(|r| r.len() >= 2),
+            op["responses"].as_object().is_some_and(|r| r.len() >= min),
             "{method} {path}: responses not documented"
         );
         if path.contains("{id}") {
