@@ -109,6 +109,7 @@ pub struct SchedulerConfig {
     pub tick_ms: u64,
     pub misfire_threshold_ms: u64,
     pub claim_batch: i64,
+    pub claim_ahead_ms: u64,
 }
 
 /// `[execution]`: concurrency, timeouts and output caps.

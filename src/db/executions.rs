@@ -12,7 +12,7 @@ use super::schema::task_executions::{self, dsl as x};
 use super::{conn, DbError, DbPool};
 
 /// A stored execution.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = task_executions)]
 pub struct ExecutionRow {
     pub id: Uuid,
@@ -94,29 +94,6 @@ pub async fn insert(pool: &DbPool, new: &NewExecution) -> Result<ExecutionRow, D
         .await?)
 }
 
-/// pending → running, owned by `instance`. None when it is no longer pending (cancelled).
-pub async fn mark_running(
-    pool: &DbPool,
-    id: Uuid,
-    instance: Uuid,
-    now: DateTime<Utc>,
-) -> Result<Option<ExecutionRow>, DbError> {
-    let mut c = conn(pool).await?;
-    Ok(
-        diesel::update(x::task_executions.find(id).filter(x::status.eq("pending")))
-            .set((
-                x::status.eq("running"),
-                x::started_at.eq(Some(now)),
-                x::owner_instance.eq(Some(instance)),
-                x::fence.eq(x::fence + 1),
-            ))
-            .returning(ExecutionRow::as_returning())
-            .get_result(&mut c)
-            .await
-            .optional()?,
-    )
-}
-
 /// How an execution ended.
 #[derive(Debug, Clone)]
 pub struct Finish {
@@ -128,39 +105,6 @@ pub struct Finish {
     pub conductor_status: Option<String>,
     pub finished_at: DateTime<Utc>,
     pub duration_ms: Option<i64>,
-}
-
-/// running → final, only for the attempt `fence` that `instance` started; a late result from
-/// an owner that lost the execution (recovered as interrupted, cancelled) changes nothing.
-pub async fn finish(
-    pool: &DbPool,
-    id: Uuid,
-    instance: Uuid,
-    fence: i64,
-    f: &Finish,
-) -> Result<Option<ExecutionRow>, DbError> {
-    let mut c = conn(pool).await?;
-    Ok(diesel::update(
-        x::task_executions
-            .find(id)
-            .filter(x::status.eq("running"))
-            .filter(x::owner_instance.eq(instance))
-            .filter(x::fence.eq(fence)),
-    )
-    .set((
-        x::status.eq(f.status),
-        x::result.eq(&f.result),
-        x::error.eq(&f.error),
-        x::error_type.eq(f.error_type),
-        x::conductor_thread_id.eq(&f.conductor_thread_id),
-        x::conductor_status.eq(&f.conductor_status),
-        x::finished_at.eq(Some(f.finished_at)),
-        x::duration_ms.eq(f.duration_ms),
-    ))
-    .returning(ExecutionRow::as_returning())
-    .get_result(&mut c)
-    .await
-    .optional()?)
 }
 
 /// pending/running → cancelled (for executions not running in this process).

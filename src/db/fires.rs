@@ -30,19 +30,23 @@ pub struct FireReport {
 }
 
 /// Claims up to `batch` due schedules and creates their executions.
+/// Fires due up to `ahead` from now are claimed too: their executions wait for their exact time,
+/// so the claim's commit is not on the path between the due instant and the start.
 pub async fn claim_due(
     pool: &DbPool,
     instance: Uuid,
     now: DateTime<Utc>,
+    ahead: Duration,
     batch: i64,
     threshold: Duration,
 ) -> Result<FireReport, DbError> {
+    let horizon = now + ahead;
     let mut c = conn(pool).await?;
     let report = c
         .transaction::<_, DbError, _>(async |c| {
             let due: Vec<ScheduleRow> = s::task_schedules
                 .filter(s::enabled.eq(true))
-                .filter(s::next_run_at.le(now))
+                .filter(s::next_run_at.le(horizon))
                 .order(s::next_run_at.asc())
                 .limit(batch)
                 .for_update()

@@ -7,7 +7,7 @@ use awc::http::StatusCode;
 use nix::sys::signal::Signal;
 use serde_json::{json, Value};
 use taskforge::actors::instance::ScanNow;
-use taskforge::db::executions::{self, Finish};
+use taskforge::db::executions::Finish;
 
 use crate::app::{eventually, send, TestApp};
 use crate::cluster::{execute, open_dir, query_i64, PrivateCluster};
@@ -114,10 +114,15 @@ async fn work_of_a_dead_instance_is_interrupted_fenced_and_retried() {
         duration_ms: Some(1),
     };
     let pool = &app.running().state.services.pool;
-    assert!(executions::finish(pool, exec, dead, 1, &late)
+    let item = taskforge::db::status_batch::FinishItem {
+        id: exec,
+        fence: 1,
+        finish: late,
+    };
+    assert!(taskforge::db::status_batch::finish(pool, dead, &[item])
         .await
         .unwrap_or_else(|e| panic!("{e}"))
-        .is_none());
+        .is_empty());
     // Interrupted is high severity: the retry runs and resolves the chain.
     let rec = eventually(Duration::from_secs(30), "resolved by retry", || async {
         let id = app.execution(&exec.to_string()).await["errorRecordId"]

@@ -4,26 +4,31 @@
 use std::time::Duration;
 
 use actix::prelude::*;
+use chrono::Utc;
 use tokio::sync::oneshot;
-use uuid::Uuid;
 
 use super::messages::ExecutionEnded;
+use super::writer::StatusWriter;
 use crate::actors::ws::hub::{Publish, WsHub};
-use crate::db::executions::{self, ExecutionRow, Finish};
-use crate::db::DbPool;
+use crate::db::executions::{ExecutionRow, Finish};
 use crate::domain::clock;
 use crate::domain::event::{Event, EventKind};
 use crate::domain::task::{redact, TaskSpec};
 use crate::executors::{self, ErrorType, Outcome, RunContext};
 use crate::telemetry;
 
-/// Attempts to persist a final state while the database is unreachable.
-const FINISH_RETRIES: u32 = 30;
+/// Attempts to persist a state while the database is unreachable (about a minute in all).
+const WRITE_RETRIES: u32 = 30;
+/// Longest wait for a fire claimed ahead of its time (a bound against clock oddities).
+const MAX_EARLY: Duration = Duration::from_secs(5);
+
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(500 * u64::from(attempt.min(4) + 1))
+}
 
 /// Everything a running execution needs.
 pub struct Job {
-    pub pool: DbPool,
-    pub instance: Uuid,
+    pub writer: StatusWriter,
     pub hub: Addr<WsHub>,
     pub failure_sink: Option<Recipient<ExecutionEnded>>,
     pub run: RunContext,
@@ -38,25 +43,93 @@ impl Job {
     /// Runs `row` to its end.
     pub async fn execute(self, row: ExecutionRow, cancel: oneshot::Receiver<()>) {
         let id = row.id;
-        let started =
-            match executions::mark_running(&self.pool, id, self.instance, clock::now()).await {
-                Ok(Some(r)) => r,
-                Ok(None) => {
-                    log::info!("execution not started (no longer pending): execution={id}");
-                    return;
+        // Fires are claimed a little ahead of their time (scheduler.claim_ahead_ms) so the
+        // claim's commit is off the critical path: start exactly on time.
+        if matches!(row.trigger.as_str(), "schedule" | "catch_up") {
+            if let Ok(wait) = (row.scheduled_for - Utc::now()).to_std() {
+                tokio::time::sleep(wait.min(MAX_EARLY)).await;
+            }
+        }
+        let started_at = clock::now();
+        let task = TaskSpec::from_stored(&row.task_type, &row.task_config);
+        let secrets = task.as_ref().map(TaskSpec::secrets).unwrap_or_default();
+
+        // The task starts now; its running state is written alongside (batched with other
+        // executions') and the started event goes out once that write is done. If the write
+        // finds the execution no longer pending (cancelled, taken over), the task is stopped.
+        let (abort_tx, abort_rx) = oneshot::channel::<()>();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        actix::spawn(async move {
+            tokio::select! {
+                Ok(()) = cancel => {}
+                Ok(()) = abort_rx => {}
+                else => return,
+            }
+            let _ = stop_tx.send(());
+        });
+        let running = async {
+            let mut abort = Some(abort_tx);
+            for attempt in 0..=WRITE_RETRIES {
+                match self.writer.mark_running(id, started_at).await {
+                    Ok(Some(r)) => {
+                        self.on_started(&r);
+                        return Some(r);
+                    }
+                    Ok(None) => {
+                        log::info!("execution not started (no longer pending): execution={id}");
+                        break;
+                    }
+                    Err(e) => {
+                        log::warn!(
+                            "running state not saved yet (attempt {}): execution={id} {e}",
+                            attempt + 1
+                        );
+                        tokio::time::sleep(backoff(attempt)).await;
+                    }
                 }
-                Err(e) => {
-                    log::warn!("execution not started, left pending: execution={id} {e}");
-                    return;
+            }
+            if let Some(tx) = abort.take() {
+                let _ = tx.send(());
+            }
+            None
+        };
+        let work = async {
+            match &task {
+                Ok(t) if !self.enabled_types.iter().any(|x| x == t.type_name()) => Outcome::failed(
+                    ErrorType::Internal,
+                    format!(
+                        "task type `{}` is disabled on this server (execution.enabled_task_types)",
+                        t.type_name()
+                    ),
+                ),
+                Ok(t) => {
+                    let mut run = self.run.clone();
+                    run.timeout = t
+                        .timeout_ms()
+                        .map(Duration::from_millis)
+                        .unwrap_or(self.default_timeout);
+                    executors::run(t, &run, stop_rx).await
                 }
-            };
+                Err(e) => Outcome::failed(ErrorType::Internal, e.clone()),
+            }
+        };
+        let (started, outcome) = futures_util::join!(running, work);
+        let Some(started) = started else { return };
+        let mut finish = finish_of(outcome, &started);
+        // The error text is logged here and by error recovery: keep env and header values out.
+        finish.error = finish.error.map(|e| redact(&e, &secrets));
+        self.persist(&started, finish).await;
+    }
+
+    fn on_started(&self, started: &ExecutionRow) {
         log::info!(
-            "execution started: execution={id} schedule={} trigger={} attempt={}",
+            "execution started: execution={} schedule={} trigger={} attempt={}",
+            started.id,
             started.schedule_id,
             started.trigger,
             started.attempt
         );
-        self.publish(EventKind::ExecutionStarted, &started);
+        self.publish(EventKind::ExecutionStarted, started);
         // Lateness of fires only: a catch-up, or a one-time schedule created with a past runAt,
         // was never meant to start at its scheduledFor.
         let fired_on_time_slot =
@@ -73,39 +146,12 @@ impl Job {
         if started.trigger == "retry" {
             metrics::counter!(telemetry::RETRIES).increment(1);
         }
-
-        let task = TaskSpec::from_stored(&started.task_type, &started.task_config);
-        let secrets = task.as_ref().map(TaskSpec::secrets).unwrap_or_default();
-        let outcome = match task {
-            Ok(task) if !self.enabled_types.iter().any(|t| t == task.type_name()) => {
-                Outcome::failed(
-                    ErrorType::Internal,
-                    format!(
-                        "task type `{}` is disabled on this server (execution.enabled_task_types)",
-                        task.type_name()
-                    ),
-                )
-            }
-            Ok(task) => {
-                let mut run = self.run.clone();
-                run.timeout = task
-                    .timeout_ms()
-                    .map(Duration::from_millis)
-                    .unwrap_or(self.default_timeout);
-                executors::run(&task, &run, cancel).await
-            }
-            Err(e) => Outcome::failed(ErrorType::Internal, e),
-        };
-        let mut finish = finish_of(outcome, &started);
-        // The error text is logged here and by error recovery: keep env and header values out.
-        finish.error = finish.error.map(|e| redact(&e, &secrets));
-        self.persist(&started, finish).await;
     }
 
     async fn persist(&self, started: &ExecutionRow, finish: Finish) {
         let id = started.id;
-        for attempt in 0..=FINISH_RETRIES {
-            match executions::finish(&self.pool, id, self.instance, started.fence, &finish).await {
+        for attempt in 0..=WRITE_RETRIES {
+            match self.writer.finish(id, started.fence, finish.clone()).await {
                 Ok(Some(row)) => {
                     log::info!(
                         "execution {}: execution={id} schedule={} duration_ms={}{}",
@@ -149,12 +195,11 @@ impl Job {
                         "execution result not saved yet (attempt {}): execution={id} {e}",
                         attempt + 1
                     );
-                    tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt.min(4) + 1)))
-                        .await;
+                    tokio::time::sleep(backoff(attempt)).await;
                 }
             }
         }
-        log::error!("execution result lost after {FINISH_RETRIES} retries: execution={id}; orphan recovery will record it");
+        log::error!("execution result lost after {WRITE_RETRIES} retries: execution={id}; orphan recovery will record it");
     }
 
     fn publish(&self, kind: EventKind, row: &ExecutionRow) {

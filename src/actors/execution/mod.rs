@@ -6,6 +6,7 @@
 
 mod job;
 pub mod messages;
+mod writer;
 
 use std::collections::{HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
@@ -42,6 +43,7 @@ pub struct ExecutionActor {
     hub: Addr<WsHub>,
     failure_sink: Option<Recipient<ExecutionEnded>>,
     http: Option<awc::Client>,
+    writer: Option<writer::StatusWriter>,
     queue: VecDeque<ExecutionRow>,
     running: HashMap<Uuid, Running>,
     tracker: RestartTracker,
@@ -69,6 +71,7 @@ impl ExecutionActor {
             hub,
             failure_sink: None,
             http: None,
+            writer: None,
             queue: VecDeque::new(),
             running: HashMap::new(),
             tracker,
@@ -111,9 +114,14 @@ impl ExecutionActor {
                 waiters: Vec::new(),
             },
         );
+        let writer = self
+            .writer
+            .get_or_insert_with(|| {
+                writer::StatusWriter::start(self.services.pool.clone(), self.services.instance_id)
+            })
+            .clone();
         let job = Job {
-            pool: self.services.pool.clone(),
-            instance: self.services.instance_id,
+            writer,
             hub: self.hub.clone(),
             failure_sink: self.failure_sink.clone(),
             run: RunContext {

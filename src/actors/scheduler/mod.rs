@@ -117,13 +117,15 @@ impl SchedulerActor {
         let instance = self.services.instance_id;
         let cfg = &self.services.config.scheduler;
         let batch = cfg.claim_batch.max(1);
+        let ahead = chrono::Duration::milliseconds(cfg.claim_ahead_ms as i64);
         let threshold = chrono::Duration::milliseconds(cfg.misfire_threshold_ms as i64);
         let execution = self.execution.clone();
         let fut = async move {
             let mut stats = FireStats::default();
             loop {
                 let report =
-                    fires::claim_due(&pool, instance, clock::now(), batch, threshold).await?;
+                    fires::claim_due(&pool, instance, clock::now(), ahead, batch, threshold)
+                        .await?;
                 stats.fired += report.executions.len() as u64;
                 stats.skipped_running += report.skipped_running as u64;
                 stats.skipped_misfire += report.skipped_misfire as u64;
@@ -174,8 +176,11 @@ impl SchedulerActor {
         let tick = Duration::from_millis(self.services.config.scheduler.tick_ms);
         let delay = match earliest {
             // Still due after a full pass: another instance holds it; look again shortly.
-            Some(t) if t <= Utc::now() => CONTENDED_RETRY,
-            Some(t) => (t - Utc::now()).to_std().unwrap_or(Duration::ZERO),
+            Some(t) if t <= Utc::now() + self.claim_ahead() => CONTENDED_RETRY,
+            // Wake early by the claim lead: the claim commits before the due instant.
+            Some(t) => (t - Utc::now() - self.claim_ahead())
+                .to_std()
+                .unwrap_or(Duration::ZERO),
             None => tick,
         }
         .min(tick);
@@ -183,6 +188,10 @@ impl SchedulerActor {
             act.timer = None;
             act.fire_due(ctx);
         }));
+    }
+
+    fn claim_ahead(&self) -> chrono::Duration {
+        chrono::Duration::milliseconds(self.services.config.scheduler.claim_ahead_ms as i64)
     }
 
     fn publish(&self, kind: EventKind, row: &ScheduleRow) {
