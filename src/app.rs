@@ -236,7 +236,7 @@ impl RunningApp {
                     actors.hub.do_send(Publish(Event::new(
                         EventKind::ExecutionFailed,
                         Some(row.schedule_id),
-                        row.to_json(),
+                        row.view(),
                     )));
                     if let Err(e) = actors.recovery.send(ExecutionEnded(row)).await {
                         log::warn!("shutdown: interrupted execution not recorded: {e}");

@@ -99,7 +99,11 @@ async fn b1(
 async fn b2(ctx: &Ctx, n: usize) -> String {
     let db = format!("b2_{n}");
     let url = migrated(ctx, &db).await;
-    let svc = Service::start(&url, ctx.logs.path(), &db, &[]);
+    let exp: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("TF_EXPERIMENT") || k.starts_with("TASKFORGE__"))
+        .collect();
+    let exp: Vec<(&str, &str)> = exp.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let svc = Service::start(&url, ctx.logs.path(), &db, &exp);
     let due = Utc::now() + chrono::Duration::seconds(4);
     exec(&url, &format!(
         "INSERT INTO task_schedules (id, name, task_type, task_config, schedule_type, schedule_config, retry_policy, next_run_at, anchor_at) \
@@ -120,8 +124,19 @@ async fn b2(ctx: &Ctx, n: usize) -> String {
         "SELECT count(*)::float8 AS v FROM task_executions WHERE status <> 'completed'",
     )
     .await;
+    let d = due.to_rfc3339();
+    let phase = |col: &str| {
+        format!("SELECT EXTRACT(EPOCH FROM (max({col}) - '{d}'::timestamptz))::float8 AS v FROM task_executions")
+    };
+    let (claimed, started) = (
+        float(&url, &phase("created_at")).await,
+        float(&url, &phase("started_at")).await,
+    );
     svc.stop();
-    format!("B2 burst of {n}: all completed and persisted {secs:.3} s after the due instant -> {:.0} executions/s (not completed: {failed})", n as f64 / secs)
+    format!(
+        "B2 burst of {n}: all completed and persisted {secs:.3} s after the due instant -> {:.0} executions/s (not completed: {failed}; last claimed at +{claimed:.3} s, last started at +{started:.3} s)",
+        n as f64 / secs
+    )
 }
 
 /// B3: many stored schedules, few due: idle CPU, RSS, and B1 lateness on top.
@@ -362,12 +377,19 @@ fn main() {
             });
         }
         if want("b2") {
-            let sizes: &[usize] = if tiny {
-                &[200]
+            // B2_SIZES=50000 runs chosen sizes only (profiling).
+            let custom: Vec<usize> = std::env::var("B2_SIZES")
+                .ok()
+                .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
+                .unwrap_or_default();
+            let sizes: Vec<usize> = if !custom.is_empty() {
+                custom
+            } else if tiny {
+                vec![200]
             } else {
-                &[1_000, 10_000, 50_000]
+                vec![1_000, 10_000, 50_000]
             };
-            for &n in sizes {
+            for n in sizes {
                 say(b2(&ctx, n).await);
             }
         }

@@ -131,7 +131,7 @@ impl InstanceMonitor {
                         act.hub.do_send(Publish(Event::new(
                             EventKind::ExecutionFailed,
                             Some(row.schedule_id),
-                            row.to_json(),
+                            row.view(),
                         )));
                         act.recovery.do_send(ExecutionEnded(row));
                     }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use serde_json::{json, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::pagination::{page, Cursor, Page};
@@ -40,31 +40,59 @@ pub struct ExecutionRow {
 impl ExecutionRow {
     /// The API object (SPEC §3).
     pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "scheduleId": self.schedule_id,
-            "status": self.status,
-            "trigger": self.trigger,
-            "attempt": self.attempt,
-            "scheduledFor": self.scheduled_for,
-            "createdAt": self.created_at,
-            "startedAt": self.started_at,
-            "finishedAt": self.finished_at,
-            "durationMs": self.duration_ms,
-            "result": self.result,
-            "error": self.error,
-            "errorType": self.error_type,
-            "taskType": self.task_type,
-            "conductorThreadId": self.conductor_thread_id,
-            "conductorStatus": self.conductor_status,
-            "errorRecordId": self.error_record_id,
-        })
+        serde_json::to_value(self.view()).unwrap_or(Value::Null)
+    }
+
+    /// The API object as a serializable view (events serialize it without building a Value).
+    pub fn view(&self) -> ExecutionView<'_> {
+        ExecutionView {
+            id: self.id,
+            schedule_id: self.schedule_id,
+            status: &self.status,
+            trigger: &self.trigger,
+            attempt: self.attempt,
+            scheduled_for: self.scheduled_for,
+            created_at: self.created_at,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            duration_ms: self.duration_ms,
+            result: &self.result,
+            error: self.error.as_deref(),
+            error_type: self.error_type.as_deref(),
+            task_type: &self.task_type,
+            conductor_thread_id: self.conductor_thread_id.as_deref(),
+            conductor_status: self.conductor_status.as_deref(),
+            error_record_id: self.error_record_id,
+        }
     }
 
     /// True once the execution reached a final status.
     pub fn is_finished(&self) -> bool {
         matches!(self.status.as_str(), "completed" | "failed" | "cancelled")
     }
+}
+
+/// The execution as the API shows it (camelCase).
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionView<'a> {
+    pub id: Uuid,
+    pub schedule_id: Uuid,
+    pub status: &'a str,
+    pub trigger: &'a str,
+    pub attempt: i32,
+    pub scheduled_for: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<i64>,
+    pub result: &'a Option<Value>,
+    pub error: Option<&'a str>,
+    pub error_type: Option<&'a str>,
+    pub task_type: &'a str,
+    pub conductor_thread_id: Option<&'a str>,
+    pub conductor_status: Option<&'a str>,
+    pub error_record_id: Option<Uuid>,
 }
 
 /// A new, pending execution.

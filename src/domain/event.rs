@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -44,7 +45,8 @@ impl EventKind {
 pub struct Event {
     #[serde(rename = "type")]
     pub kind: EventKind,
-    pub data: Value,
+    /// Serialized once by the producer; the hub copies the text into every frame.
+    pub data: Box<RawValue>,
     pub timestamp: DateTime<Utc>,
     /// The schedule the event concerns, for `schedule:<id>` topics; not serialized.
     #[serde(skip)]
@@ -52,8 +54,11 @@ pub struct Event {
 }
 
 impl Event {
-    /// An event stamped now.
-    pub fn new(kind: EventKind, schedule_id: Option<Uuid>, data: Value) -> Event {
+    /// An event stamped now; `data` is serialized here, once.
+    pub fn new(kind: EventKind, schedule_id: Option<Uuid>, data: impl Serialize) -> Event {
+        let data = serde_json::value::to_raw_value(&data)
+            .or_else(|_| serde_json::value::to_raw_value(&Value::Null))
+            .unwrap_or_else(|_| unreachable!("null always serializes"));
         Event {
             kind,
             data,

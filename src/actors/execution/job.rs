@@ -203,11 +203,8 @@ impl Job {
     }
 
     fn publish(&self, kind: EventKind, row: &ExecutionRow) {
-        self.hub.do_send(Publish(Event::new(
-            kind,
-            Some(row.schedule_id),
-            row.to_json(),
-        )));
+        self.hub
+            .do_send(Publish(Event::new(kind, Some(row.schedule_id), row.view())));
     }
 }
 

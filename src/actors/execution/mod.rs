@@ -8,7 +8,7 @@ mod job;
 pub mod messages;
 mod writer;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
@@ -45,6 +45,7 @@ pub struct ExecutionActor {
     http: Option<awc::Client>,
     writer: Option<writer::StatusWriter>,
     queue: VecDeque<ExecutionRow>,
+    queued: HashSet<Uuid>,
     running: HashMap<Uuid, Running>,
     tracker: RestartTracker,
     running_flag: bool,
@@ -73,6 +74,7 @@ impl ExecutionActor {
             http: None,
             writer: None,
             queue: VecDeque::new(),
+            queued: HashSet::new(),
             running: HashMap::new(),
             tracker,
             running_flag: false,
@@ -83,7 +85,8 @@ impl ExecutionActor {
 
     fn enqueue(&mut self, rows: Vec<ExecutionRow>, ctx: &mut Context<Self>) {
         for row in rows {
-            if !self.running.contains_key(&row.id) && !self.queue.iter().any(|q| q.id == row.id) {
+            // `queued` mirrors the queue's ids: a duplicate check must not scan 50,000 rows.
+            if !self.running.contains_key(&row.id) && self.queued.insert(row.id) {
                 self.queue.push_back(row);
             }
         }
@@ -96,6 +99,7 @@ impl ExecutionActor {
             let Some(row) = self.queue.pop_front() else {
                 break;
             };
+            self.queued.remove(&row.id);
             self.launch(row, ctx);
         }
     }
@@ -280,6 +284,7 @@ impl Handler<CancelExecution> for ExecutionActor {
         }
         // Queued here, or pending/running elsewhere: a conditional update decides.
         self.queue.retain(|q| q.id != id);
+        self.queued.remove(&id);
         Box::pin(actix::fut::wrap_future(async move {
             match executions::cancel(&pool, id, clock::now()).await? {
                 Some(row) => {
@@ -290,7 +295,7 @@ impl Handler<CancelExecution> for ExecutionActor {
                     hub.do_send(Publish(Event::new(
                         EventKind::ExecutionCancelled,
                         Some(row.schedule_id),
-                        row.to_json(),
+                        row.view(),
                     )));
                     Ok(row)
                 }
@@ -346,6 +351,7 @@ impl Handler<InterruptAll> for ExecutionActor {
     fn handle(&mut self, _: InterruptAll, _: &mut Context<Self>) -> Self::Result {
         self.draining = true;
         self.queue.clear();
+        self.queued.clear();
         let pool = self.services.pool.clone();
         let me = self.services.instance_id;
         Box::pin(
