@@ -90,6 +90,11 @@ pub async fn start(config: Arc<Config>, db_url: &str) -> Result<RunningApp, Star
         conductor_ready: ready_rx,
     };
     let actors = actors::start_all(&services, ready_tx);
+    // Tell running instances about this one before any client can connect to it, so they hand
+    // it their events from the start.
+    if let Err(e) = crate::db::outbox::announce(&services.pool).await {
+        log::warn!("instance not announced to the others (they notice within 1 s): {e}");
+    }
     log::info!("actors started: instance={instance_id}");
 
     let state = web::Data::new(AppState {

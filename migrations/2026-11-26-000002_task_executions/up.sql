@@ -34,4 +34,3 @@ CREATE INDEX task_executions_schedule_idx ON task_executions (schedule_id, creat
 -- Unfinished work: concurrency checks and orphan scans.
 CREATE INDEX task_executions_active_idx ON task_executions (owner_instance, status)
     WHERE status IN ('pending', 'running');
-CREATE INDEX task_executions_status_idx ON task_executions (status, created_at DESC);

@@ -92,3 +92,35 @@ pub async fn prune(pool: &DbPool, before: DateTime<Utc>) -> Result<usize, DbErro
             .await?,
     )
 }
+
+/// Channel on which a starting instance announces itself, so the others start handing it
+/// their events at once instead of at their next periodic check.
+pub const PEERS_CHANNEL: &str = "taskforge_peers";
+
+/// Announces this instance (see [`PEERS_CHANNEL`]).
+pub async fn announce(pool: &DbPool) -> Result<(), DbError> {
+    let mut c = conn(pool).await?;
+    diesel::sql_query(format!("SELECT pg_notify('{PEERS_CHANNEL}', '')"))
+        .execute(&mut c)
+        .await?;
+    Ok(())
+}
+
+/// True when another instance is alive (not stopped, heartbeat within `dead_after`): only then
+/// is the outbox written at all.
+pub async fn peers_alive(
+    pool: &DbPool,
+    me: Uuid,
+    dead_after: chrono::Duration,
+) -> Result<bool, DbError> {
+    use super::schema::system_state::dsl as ss;
+    let mut c = conn(pool).await?;
+    let n: i64 = ss::system_state
+        .filter(ss::stopped_at.is_null())
+        .filter(ss::instance_id.ne(me))
+        .filter(ss::heartbeat_at.gt(chrono::Utc::now() - dead_after))
+        .count()
+        .get_result(&mut c)
+        .await?;
+    Ok(n > 0)
+}

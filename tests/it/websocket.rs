@@ -161,6 +161,12 @@ async fn subscriptions_filter_events_and_executions_arrive_in_order() {
     );
     assert!(all.types().iter().any(|t| t == "execution_started"));
 
+    // A lone instance hands nothing over: the outbox stays empty.
+    assert_eq!(
+        query_i64(app.db.url(), "SELECT count(*) AS n FROM event_outbox").await,
+        0
+    );
+
     // Unsubscribe narrows; the row follows.
     execs
         .send(&json!({"type": "unsubscribe", "subscriptions": ["executions"]}))

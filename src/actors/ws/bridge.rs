@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use super::hub::{PublishRemote, WsHub};
 use crate::actors::supervisor::{guard_future, RestartTracker};
 use crate::actors::Services;
-use crate::db::outbox::{self, NewOutbox, CHANNEL};
+use crate::db::outbox::{self, NewOutbox, CHANNEL, PEERS_CHANNEL};
 use crate::impl_lifecycle_handlers;
 
 /// Name in logs.
@@ -37,12 +37,20 @@ pub struct Forward(pub NewOutbox);
 #[rtype(result = "()")]
 struct Pull;
 
+/// Internal: check whether other instances are alive.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct RefreshPeers;
+
 /// See the module docs.
 pub struct EventBridge {
     services: Services,
     hub: Addr<WsHub>,
     buffer: Vec<NewOutbox>,
     flush_scheduled: bool,
+    /// Whether another instance is alive; with none, the outbox is not written at all (a lone
+    /// instance pays nothing for cross-instance delivery). Assumed until checked.
+    peers: bool,
     last_seen: Option<i64>,
     pulling: bool,
     pull_again: bool,
@@ -65,6 +73,7 @@ impl EventBridge {
             hub,
             buffer: Vec::new(),
             flush_scheduled: false,
+            peers: true,
             last_seen: None,
             pulling: false,
             pull_again: false,
@@ -80,6 +89,9 @@ impl EventBridge {
             return;
         }
         let batch = std::mem::take(&mut self.buffer);
+        if !self.peers {
+            return;
+        }
         let pool = self.services.pool.clone();
         ctx.spawn(
             guard_future(async move {
@@ -138,6 +150,32 @@ impl EventBridge {
         );
     }
 
+    fn refresh_peers(&mut self, ctx: &mut Context<Self>) {
+        let pool = self.services.pool.clone();
+        let me = self.services.instance_id;
+        let dead_after =
+            chrono::Duration::seconds(self.services.config.instance.dead_after_secs as i64);
+        ctx.spawn(
+            guard_future(async move { outbox::peers_alive(&pool, me, dead_after).await }).map(
+                |res, act: &mut Self, _| match res {
+                    Some(Ok(alive)) => {
+                        if alive != act.peers {
+                            log::info!(
+                                "other instances {}: events are {} handed over",
+                                if alive { "present" } else { "absent" },
+                                if alive { "now" } else { "no longer" }
+                            );
+                        }
+                        act.peers = alive;
+                    }
+                    // Unknown: keep handing over rather than risk losing events.
+                    Some(Err(_)) => act.peers = true,
+                    None => {}
+                },
+            ),
+        );
+    }
+
     /// The LISTEN loop on its own connection, reconnecting with backoff.
     fn listen(&mut self, ctx: &mut Context<Self>) {
         let url = self.services.db_url.to_string();
@@ -147,10 +185,15 @@ impl EventBridge {
             loop {
                 match AsyncPgConnection::establish(&url).await {
                     Ok(mut conn) => {
-                        match diesel::sql_query(format!("LISTEN {CHANNEL}"))
-                            .execute(&mut conn)
-                            .await
-                        {
+                        let listening = async {
+                            diesel::sql_query(format!("LISTEN {CHANNEL}"))
+                                .execute(&mut conn)
+                                .await?;
+                            diesel::sql_query(format!("LISTEN {PEERS_CHANNEL}"))
+                                .execute(&mut conn)
+                                .await
+                        };
+                        match listening.await {
                             Ok(_) => {
                                 log::info!(
                                     "listening for events of other instances: channel={CHANNEL}"
@@ -161,6 +204,9 @@ impl EventBridge {
                                 let mut stream = std::pin::pin!(conn.notifications_stream());
                                 while let Some(n) = stream.next().await {
                                     match n {
+                                        Ok(n) if n.channel == PEERS_CHANNEL => {
+                                            me.do_send(RefreshPeers)
+                                        }
                                         Ok(_) => me.do_send(Pull),
                                         Err(e) => {
                                             log::warn!("event listener connection lost: {e}");
@@ -195,7 +241,11 @@ impl Actor for EventBridge {
         self.running = true;
         self.pull(ctx);
         self.listen(ctx);
-        ctx.run_interval(POLL_EVERY, |act, ctx| act.pull(ctx));
+        ctx.run_interval(POLL_EVERY, |act, ctx| {
+            act.pull(ctx);
+            act.refresh_peers(ctx);
+        });
+        self.refresh_peers(ctx);
         ctx.run_interval(PRUNE_EVERY, |act, ctx| {
             let pool = act.services.pool.clone();
             ctx.spawn(
@@ -241,5 +291,13 @@ impl Handler<Pull> for EventBridge {
 
     fn handle(&mut self, _: Pull, ctx: &mut Context<Self>) {
         self.pull(ctx);
+    }
+}
+
+impl Handler<RefreshPeers> for EventBridge {
+    type Result = ();
+
+    fn handle(&mut self, _: RefreshPeers, ctx: &mut Context<Self>) {
+        self.refresh_peers(ctx);
     }
 }
