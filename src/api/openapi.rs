@@ -148,24 +148,9 @@ pub struct ErrorRecordDoc {
 
 /// An error record with the executions of its chain.
 #[derive(ToSchema)]
-#[schema(rename_all = "camelCase")]
 pub struct ErrorRecordDetailDoc {
-    pub id: Uuid,
-    pub execution_id: Uuid,
-    pub last_execution_id: Uuid,
-    pub schedule_id: Uuid,
-    pub severity: String,
-    pub error_type: String,
-    pub message: String,
-    pub recovery_status: String,
-    pub attempts: i64,
-    pub max_attempts: i64,
-    pub next_retry_at: Option<DateTime<Utc>>,
-    pub last_retry_at: Option<DateTime<Utc>>,
-    pub resolved_at: Option<DateTime<Utc>>,
-    pub note: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub record: ErrorRecordDoc,
     pub executions: Vec<ExecutionDoc>,
 }
 
