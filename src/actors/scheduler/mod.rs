@@ -48,6 +48,8 @@ pub struct SchedulerActor {
     timer: Option<SpawnHandle>,
     firing: bool,
     again: bool,
+    /// The due time the timer is set for (None: only the fallback tick).
+    armed_for: Option<DateTime<Utc>>,
     stats: FireStats,
 }
 
@@ -71,6 +73,7 @@ impl SchedulerActor {
             timer: None,
             firing: false,
             again: false,
+            armed_for: None,
             stats: FireStats::default(),
         }
     }
@@ -167,6 +170,7 @@ impl SchedulerActor {
 
     /// Sleeps until `earliest` (capped by the fallback tick).
     fn arm(&mut self, ctx: &mut Context<Self>, earliest: Option<DateTime<Utc>>) {
+        self.armed_for = earliest;
         if self.stopped {
             return;
         }
@@ -216,7 +220,15 @@ impl SchedulerActor {
                     row.name
                 );
                 self.publish(kind, &row);
-                self.fire_due(ctx);
+                // Wake only when this schedule is due before the timer would wake anyway:
+                // creating thousands of far-off schedules costs no claim queries.
+                let sooner = row.enabled
+                    && row
+                        .next_run_at
+                        .is_some_and(|t| self.armed_for.is_none_or(|armed| t < armed));
+                if sooner || self.timer.is_none() {
+                    self.fire_due(ctx);
+                }
                 Ok(row)
             }
             Ok(None) => Err(ScheduleError::NotFound(id)),
