@@ -230,12 +230,21 @@ async fn b5(ctx: &Ctx, rows: usize, rate: u64, secs: u64) -> String {
     for j in joins {
         let _ = j.await;
     }
+    // Idle cost with that many executions stored (orphan scans, retention checks, heartbeats).
+    let span = if ctx.tiny { 2 } else { 12 };
+    let (cpu0, _) = svc.usage();
+    actix_web::rt::time::sleep(Duration::from_secs(span)).await;
+    let (cpu1, rss) = svc.usage();
+    let pg_idle = (cpu1 - cpu0) / span as f64 * 100.0;
     svc.stop();
     let mut l = lat.borrow_mut();
     let errors = l.2;
     let a = summary(&mut l.0);
     let b = summary(&mut l.1);
-    format!("B5 {rows} executions at {rate} req/s for {secs} s: list {a}; with scheduleId {b}; errors={errors}")
+    format!(
+        "B5 {rows} executions at {rate} req/s for {secs} s: list {a}; with scheduleId {b}; errors={errors}; then idle CPU {pg_idle:.2}% of a core, RSS {:.1} MB",
+        rss as f64 / 1e6
+    )
 }
 
 /// B6: schedule creation through the API with 8 concurrent clients.

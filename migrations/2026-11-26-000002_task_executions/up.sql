@@ -34,3 +34,9 @@ CREATE INDEX task_executions_schedule_idx ON task_executions (schedule_id, creat
 -- Unfinished work: concurrency checks and orphan scans.
 CREATE INDEX task_executions_active_idx ON task_executions (owner_instance, status)
     WHERE status IN ('pending', 'running');
+-- The executions of an error record's chain (attempt history, stuck-retry scan).
+CREATE INDEX task_executions_error_record_idx ON task_executions (error_record_id)
+    WHERE error_record_id IS NOT NULL;
+-- Failures whose error record was never written (orphan scan): normally empty.
+CREATE INDEX task_executions_unrecorded_idx ON task_executions (finished_at)
+    WHERE status = 'failed' AND error_record_id IS NULL;
