@@ -199,42 +199,29 @@ pub async fn record_failure(
     .await
 }
 
-/// A retry succeeded: the chain is resolved (unless an operator already closed it).
-pub async fn record_success(
-    pool: &DbPool,
-    exec: &ExecutionRow,
-    now: DateTime<Utc>,
-) -> Result<Option<ErrorRecordRow>, DbError> {
-    let Some(rid) = exec.error_record_id else {
-        return Ok(None);
-    };
-    let mut c = conn(pool).await?;
-    Ok(diesel::update(
-        r::error_records
-            .find(rid)
-            .filter(r::recovery_status.eq("retrying")),
-    )
-    .set((
-        r::recovery_status.eq("resolved"),
-        r::resolved_at.eq(Some(now)),
-        r::next_retry_at.eq(None::<DateTime<Utc>>),
-        r::last_execution_id.eq(exec.id),
-        r::updated_at.eq(now),
-    ))
-    .returning(ErrorRecordRow::as_returning())
-    .get_result(&mut c)
-    .await
-    .optional()?)
+/// How a retry that did not fail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryEnd {
+    /// It succeeded: the chain is resolved.
+    Succeeded,
+    /// It was cancelled: back to a person.
+    Cancelled,
 }
 
-/// A retry was cancelled: back to a person.
-pub async fn record_cancelled(
+/// Closes the retry `exec` of its chain, unless an operator already acted on the record
+/// (then the record is no longer `retrying` and nothing changes).
+pub async fn record_retry_end(
     pool: &DbPool,
     exec: &ExecutionRow,
+    end: RetryEnd,
     now: DateTime<Utc>,
 ) -> Result<Option<ErrorRecordRow>, DbError> {
     let Some(rid) = exec.error_record_id else {
         return Ok(None);
+    };
+    let (status, resolved_at, note) = match end {
+        RetryEnd::Succeeded => ("resolved", Some(now), None),
+        RetryEnd::Cancelled => ("unresolved", None, Some("retry execution was cancelled")),
     };
     let mut c = conn(pool).await?;
     Ok(diesel::update(
@@ -243,8 +230,14 @@ pub async fn record_cancelled(
             .filter(r::recovery_status.eq("retrying")),
     )
     .set((
-        r::recovery_status.eq("unresolved"),
-        r::note.eq(Some("retry execution was cancelled")),
+        r::recovery_status.eq(status),
+        r::resolved_at.eq(resolved_at),
+        r::note.eq(
+            diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>("COALESCE(")
+                .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(note)
+                .sql(", note)"),
+        ),
+        r::next_retry_at.eq(None::<DateTime<Utc>>),
         r::last_execution_id.eq(exec.id),
         r::updated_at.eq(now),
     ))

@@ -113,6 +113,54 @@ fn map_unique(name: &str) -> impl Fn(diesel::result::Error) -> WriteError + '_ {
     }
 }
 
+/// The editable fields of a schedule as written by create and replace.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = task_schedules, treat_none_as_null = true)]
+struct Editable<'a> {
+    name: &'a str,
+    description: Option<&'a str>,
+    task_type: &'a str,
+    task_config: Value,
+    schedule_type: &'a str,
+    schedule_config: Value,
+    enabled: bool,
+    retry_policy: Value,
+    severity: Option<&'a str>,
+    concurrency_policy: &'a str,
+    misfire_policy: &'a str,
+    tags: &'a [String],
+    next_run_at: Option<DateTime<Utc>>,
+    anchor_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl<'a> Editable<'a> {
+    fn of(
+        input: &'a ScheduleInput,
+        next_run_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Editable {
+            name: &input.name,
+            description: input.description.as_deref(),
+            task_type: input.task.type_name(),
+            task_config: input.task.to_json(),
+            schedule_type: &input.schedule_type,
+            schedule_config: input.spec.to_json(),
+            enabled: input.enabled,
+            retry_policy: json!(input.retry_policy),
+            severity: input.severity.as_deref(),
+            concurrency_policy: &input.concurrency_policy,
+            misfire_policy: &input.misfire_policy,
+            tags: &input.tags,
+            next_run_at,
+            // Intervals without startAt count from the latest create/replace.
+            anchor_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// Inserts a new schedule.
 pub async fn insert(
     pool: &DbPool,
@@ -124,22 +172,8 @@ pub async fn insert(
     diesel::insert_into(s::task_schedules)
         .values((
             s::id.eq(id),
-            s::name.eq(&input.name),
-            s::description.eq(&input.description),
-            s::task_type.eq(input.task.type_name()),
-            s::task_config.eq(input.task.to_json()),
-            s::schedule_type.eq(&input.schedule_type),
-            s::schedule_config.eq(input.spec.to_json()),
-            s::enabled.eq(input.enabled),
-            s::retry_policy.eq(json!(input.retry_policy)),
-            s::severity.eq(&input.severity),
-            s::concurrency_policy.eq(&input.concurrency_policy),
-            s::misfire_policy.eq(&input.misfire_policy),
-            s::tags.eq(&input.tags),
-            s::next_run_at.eq(input.spec.first_run(now)),
-            s::anchor_at.eq(now),
             s::created_at.eq(now),
-            s::updated_at.eq(now),
+            Editable::of(input, input.spec.first_run(now), now),
         ))
         .returning(ScheduleRow::as_returning())
         .get_result(&mut c)
@@ -182,23 +216,7 @@ pub async fn replace(
                 spec => spec.first_run(now),
             };
             let row = diesel::update(s::task_schedules.find(id))
-                .set((
-                    s::name.eq(&input.name),
-                    s::description.eq(&input.description),
-                    s::task_type.eq(input.task.type_name()),
-                    s::task_config.eq(input.task.to_json()),
-                    s::schedule_type.eq(&input.schedule_type),
-                    s::schedule_config.eq(input.spec.to_json()),
-                    s::enabled.eq(input.enabled),
-                    s::retry_policy.eq(json!(input.retry_policy)),
-                    s::severity.eq(&input.severity),
-                    s::concurrency_policy.eq(&input.concurrency_policy),
-                    s::misfire_policy.eq(&input.misfire_policy),
-                    s::tags.eq(&input.tags),
-                    s::next_run_at.eq(next),
-                    s::anchor_at.eq(now),
-                    s::updated_at.eq(now),
-                ))
+                .set(Editable::of(input, next, now))
                 .returning(ScheduleRow::as_returning())
                 .get_result(c)
                 .await?;

@@ -282,12 +282,22 @@ impl Handler<ExecutionEnded> for ErrorRecoveryActor {
                     "failed" => error_records::record_failure(&pool, &exec, now, jitter())
                         .await
                         .map(|r| r.map(|r| (r.record, r.created))),
-                    "completed" => error_records::record_success(&pool, &exec, now)
-                        .await
-                        .map(|r| r.map(|r| (r, false))),
-                    "cancelled" => error_records::record_cancelled(&pool, &exec, now)
-                        .await
-                        .map(|r| r.map(|r| (r, false))),
+                    "completed" => error_records::record_retry_end(
+                        &pool,
+                        &exec,
+                        error_records::RetryEnd::Succeeded,
+                        now,
+                    )
+                    .await
+                    .map(|r| r.map(|r| (r, false))),
+                    "cancelled" => error_records::record_retry_end(
+                        &pool,
+                        &exec,
+                        error_records::RetryEnd::Cancelled,
+                        now,
+                    )
+                    .await
+                    .map(|r| r.map(|r| (r, false))),
                     _ => Ok(None),
                 }
                 .map_err(|e| (exec.id, e))
