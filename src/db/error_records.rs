@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::executions::{ExecutionRow, NewExecution};
-use super::pagination::{page, Cursor, Page};
+use super::pagination::{Cursor, Page};
 use super::schedules::ScheduleRow;
 use super::schema::error_records::{self, dsl as r};
 use super::schema::task_executions::dsl as x;
@@ -506,22 +506,7 @@ pub async fn list(
     if let Some(id) = f.schedule_id {
         q = q.filter(r::schedule_id.eq(id));
     }
-    if let Some(cur) = cursor {
-        q = q.filter(
-            r::created_at
-                .lt(cur.created_at)
-                .or(r::created_at.eq(cur.created_at).and(r::id.lt(cur.id))),
-        );
-    }
-    let rows = q
-        .order((r::created_at.desc(), r::id.desc()))
-        .limit(limit + 1)
-        .load(&mut c)
-        .await?;
-    Ok(page(rows, limit, |row| Cursor {
-        created_at: row.created_at,
-        id: row.id,
-    }))
+    Ok(crate::keyset_page!(q, r, cursor, limit, &mut c))
 }
 
 /// The earliest pending retry.

@@ -7,7 +7,7 @@ use diesel_async::RunQueryDsl;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::pagination::{page, Cursor, Page};
+use super::pagination::{Cursor, Page};
 use super::schema::task_executions::{self, dsl as x};
 use super::{conn, DbError, DbPool};
 
@@ -219,22 +219,7 @@ pub async fn list(
     if let Some(until) = f.until {
         q = q.filter(x::created_at.lt(until));
     }
-    if let Some(cur) = cursor {
-        q = q.filter(
-            x::created_at
-                .lt(cur.created_at)
-                .or(x::created_at.eq(cur.created_at).and(x::id.lt(cur.id))),
-        );
-    }
-    let rows = q
-        .order((x::created_at.desc(), x::id.desc()))
-        .limit(limit + 1)
-        .load(&mut c)
-        .await?;
-    Ok(page(rows, limit, |r| Cursor {
-        created_at: r.created_at,
-        id: r.id,
-    }))
+    Ok(crate::keyset_page!(q, x, cursor, limit, &mut c))
 }
 
 /// Dashboard figures: execution counts by status over the last 24 hours, and per minute over the

@@ -74,3 +74,29 @@ mod tests {
         assert!(Cursor::decode("12_notauuid").is_err());
     }
 }
+
+/// The keyset walk every list shares: rows older than the cursor, newest first, `limit + 1`
+/// fetched to know whether a next page exists. `$t` is the table's dsl module; the rows need
+/// `created_at` and `id` fields.
+#[macro_export]
+macro_rules! keyset_page {
+    ($query:expr, $t:ident, $cursor:expr, $limit:expr, $conn:expr) => {{
+        let mut q = $query;
+        if let Some(cur) = $cursor {
+            q = q.filter(
+                $t::created_at
+                    .lt(cur.created_at)
+                    .or($t::created_at.eq(cur.created_at).and($t::id.lt(cur.id))),
+            );
+        }
+        let rows = q
+            .order(($t::created_at.desc(), $t::id.desc()))
+            .limit($limit + 1)
+            .load($conn)
+            .await?;
+        $crate::db::pagination::page(rows, $limit, |r| $crate::db::pagination::Cursor {
+            created_at: r.created_at,
+            id: r.id,
+        })
+    }};
+}

@@ -6,7 +6,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::pagination::{page, Cursor, Page};
+use super::pagination::{Cursor, Page};
 use super::schema::task_schedules::{self, dsl as s};
 use super::{conn, DbError, DbPool};
 use crate::domain::retry::RetryPolicy;
@@ -327,22 +327,7 @@ pub async fn list(
     if let Some(tag) = &f.tag {
         q = q.filter(s::tags.contains(vec![tag.clone()]));
     }
-    if let Some(cur) = cursor {
-        q = q.filter(
-            s::created_at
-                .lt(cur.created_at)
-                .or(s::created_at.eq(cur.created_at).and(s::id.lt(cur.id))),
-        );
-    }
-    let rows = q
-        .order((s::created_at.desc(), s::id.desc()))
-        .limit(limit + 1)
-        .load(&mut c)
-        .await?;
-    Ok(page(rows, limit, |r| Cursor {
-        created_at: r.created_at,
-        id: r.id,
-    }))
+    Ok(crate::keyset_page!(q, s, cursor, limit, &mut c))
 }
 
 /// The earliest `next_run_at` of an enabled schedule.
