@@ -59,22 +59,6 @@ pub fn page<T>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> Cursor) -> Page
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_reject_garbage() {
-        let c = Cursor {
-            created_at: crate::domain::clock::now(),
-            id: Uuid::new_v4(),
-        };
-        assert_eq!(Cursor::decode(&c.encode()), Ok(c));
-        assert!(Cursor::decode("nope").is_err());
-        assert!(Cursor::decode("12_notauuid").is_err());
-    }
-}
-
 /// The keyset walk every list shares: rows older than the cursor, newest first, `limit + 1`
 /// fetched to know whether a next page exists. `$t` is the table's dsl module; the rows need
 /// `created_at` and `id` fields.
@@ -99,4 +83,20 @@ macro_rules! keyset_page {
             id: r.id,
         })
     }};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let c = Cursor {
+            created_at: crate::domain::clock::now(),
+            id: Uuid::new_v4(),
+        };
+        assert_eq!(Cursor::decode(&c.encode()), Ok(c));
+        assert!(Cursor::decode("nope").is_err());
+        assert!(Cursor::decode("12_notauuid").is_err());
+    }
 }
