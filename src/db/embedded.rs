@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
-use nix::unistd::{chown, geteuid, Gid, Pid, Uid, User};
+use nix::unistd::{chown, geteuid, Pid, User};
 
 /// The port number only names the socket file; the cluster listens on no TCP port.
 const SOCKET_PORT: u16 = 5432;
@@ -478,17 +478,6 @@ fn percent_encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-/// Numeric ids of the cluster owner, for callers that create files the server must read.
-pub fn owner_ids(os_user: &str) -> Option<(Uid, Gid)> {
-    if !geteuid().is_root() {
-        return None;
-    }
-    User::from_name(os_user)
-        .ok()
-        .flatten()
-        .map(|u| (u.uid, u.gid))
 }
 
 #[cfg(test)]

@@ -363,6 +363,24 @@ impl From<diesel::result::Error> for ActionError {
     }
 }
 
+/// Locks a record for an operator action and checks the action is allowed from its status.
+async fn lock_for(
+    c: &mut diesel_async::AsyncPgConnection,
+    id: Uuid,
+    action: Action,
+) -> Result<ErrorRecordRow, ActionError> {
+    let rec = r::error_records
+        .find(id)
+        .for_update()
+        .select(ErrorRecordRow::as_select())
+        .first(c)
+        .await
+        .optional()?
+        .ok_or(ActionError::NotFound(id))?;
+    recovery::check_action(&rec.recovery_status, action).map_err(ActionError::Conflict)?;
+    Ok(rec)
+}
+
 /// Flow 4 retry: re-execute now. Answers the record (`retrying`) and the new execution.
 pub async fn start_manual_retry(
     pool: &DbPool,
@@ -373,16 +391,7 @@ pub async fn start_manual_retry(
 ) -> Result<(ErrorRecordRow, ExecutionRow), ActionError> {
     let mut c = conn(pool).await.map_err(ActionError::Db)?;
     c.transaction::<_, ActionError, _>(async |c| {
-        let rec = r::error_records
-            .find(id)
-            .for_update()
-            .select(ErrorRecordRow::as_select())
-            .first(c)
-            .await
-            .optional()?
-            .ok_or(ActionError::NotFound(id))?;
-        recovery::check_action(&rec.recovery_status, Action::Retry)
-            .map_err(ActionError::Conflict)?;
+        let rec = lock_for(c, id, Action::Retry).await?;
         let schedule: ScheduleRow = s::task_schedules
             .find(rec.schedule_id)
             .select(ScheduleRow::as_select())
@@ -427,15 +436,7 @@ pub async fn apply_action(
 ) -> Result<ErrorRecordRow, ActionError> {
     let mut c = conn(pool).await.map_err(ActionError::Db)?;
     c.transaction::<_, ActionError, _>(async |c| {
-        let rec = r::error_records
-            .find(id)
-            .for_update()
-            .select(ErrorRecordRow::as_select())
-            .first(c)
-            .await
-            .optional()?
-            .ok_or(ActionError::NotFound(id))?;
-        recovery::check_action(&rec.recovery_status, action).map_err(ActionError::Conflict)?;
+        let rec = lock_for(c, id, action).await?;
         let resolved_at = if action == Action::Resolve {
             Some(now)
         } else {

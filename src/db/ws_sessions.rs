@@ -87,14 +87,3 @@ pub async fn mark_instance_inactive(pool: &DbPool, instance_id: Uuid) -> Result<
     .execute(&mut c)
     .await?)
 }
-
-/// Whether a session row is active (tests and diagnostics).
-pub async fn is_active(pool: &DbPool, session_id: Uuid) -> Result<Option<bool>, DbError> {
-    let mut c = conn(pool).await?;
-    Ok(ws::websocket_sessions
-        .find(session_id)
-        .select(ws::is_active)
-        .first(&mut c)
-        .await
-        .optional()?)
-}

@@ -103,6 +103,19 @@ impl TestApp {
         created
     }
 
+    /// Runs a schedule now (asserting 202); returns the new execution's id.
+    pub async fn trigger(&self, schedule: &Value) -> String {
+        let id = schedule["id"].as_str().unwrap_or_default();
+        let (status, body) = self
+            .post(
+                &format!("/api/scheduler/schedules/{id}/trigger"),
+                &serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        body["executionId"].as_str().unwrap_or_default().to_string()
+    }
+
     /// Executions of a schedule, newest first (up to 500).
     pub async fn executions_of(&self, schedule_id: &str) -> Vec<Value> {
         let (status, body) = self

@@ -32,20 +32,6 @@ fn shell(name: &str, command: &str, extra: Value) -> Value {
     b
 }
 
-async fn trigger(app: &TestApp, schedule: &Value) -> String {
-    let (status, body) = app
-        .post(
-            &format!(
-                "/api/scheduler/schedules/{}/trigger",
-                schedule["id"].as_str().unwrap_or_default()
-            ),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    body["executionId"].as_str().unwrap_or_default().to_string()
-}
-
 /// The error record of a chain started by `execution_id`, once it satisfies `done`.
 async fn record_when(
     app: &TestApp,
@@ -74,7 +60,7 @@ async fn high_severity_retries_with_backoff_then_escalates_once() {
             json!({"severity": "high", "retryPolicy": {"maxAttempts": 3, "backoffBaseMs": 200}}),
         ))
         .await;
-    let first = trigger(&app, &s).await;
+    let first = app.trigger(&s).await;
     let rec = record_when(&app, &first, "escalation", |r| {
         r["recoveryStatus"] == "escalated"
     })
@@ -138,7 +124,7 @@ async fn a_command_that_fails_once_is_resolved_by_its_retry() {
         m = marker.display()
     );
     let s = app.create_schedule(shell("flaky", &cmd, json!({"severity": "critical", "retryPolicy": {"maxAttempts": 3, "backoffBaseMs": 100}}))).await;
-    let first = trigger(&app, &s).await;
+    let first = app.trigger(&s).await;
     let rec = record_when(&app, &first, "resolution", |r| {
         r["recoveryStatus"] == "resolved"
     })
@@ -159,7 +145,7 @@ async fn medium_waits_for_a_person_and_final_states_are_final() {
     let s = app
         .create_schedule(shell("medium", "echo nope >&2; exit 2", json!({})))
         .await;
-    let first = trigger(&app, &s).await;
+    let first = app.trigger(&s).await;
     let rec = record_when(&app, &first, "record", |r| {
         r["recoveryStatus"] == "unresolved"
     })
@@ -231,7 +217,7 @@ async fn medium_waits_for_a_person_and_final_states_are_final() {
     }
 
     // Ignore is final too.
-    let second = trigger(&app, &s).await;
+    let second = app.trigger(&s).await;
     let rec2 = record_when(&app, &second, "second record", |r| {
         r["recoveryStatus"] == "unresolved"
     })
@@ -258,7 +244,7 @@ async fn manual_escalation_notifies_and_bad_input_is_rejected() {
     let s = app
         .create_schedule(shell("esc", "exit 1", json!({"severity": "low"})))
         .await;
-    let first = trigger(&app, &s).await;
+    let first = app.trigger(&s).await;
     let rec = record_when(&app, &first, "record", |r| {
         r["recoveryStatus"] == "unresolved"
     })
@@ -354,7 +340,7 @@ async fn a_deleted_schedule_is_not_retried_and_the_record_says_why() {
             json!({"severity": "high", "retryPolicy": {"maxAttempts": 3, "backoffBaseMs": 1500}}),
         ))
         .await;
-    let first = trigger(&app, &s).await;
+    let first = app.trigger(&s).await;
     let rec = record_when(&app, &first, "retry scheduled", |r| {
         r["recoveryStatus"] == "retry_scheduled"
     })
@@ -400,7 +386,7 @@ async fn a_retry_scheduled_before_a_restart_runs_once_after_it() {
             json!({"severity": "high", "retryPolicy": {"maxAttempts": 2, "backoffBaseMs": 2000}}),
         ))
         .await;
-    let first = trigger(&a, &s).await;
+    let first = a.trigger(&s).await;
     let rec = record_when(&a, &first, "retry scheduled", |r| {
         r["recoveryStatus"] == "retry_scheduled"
     })

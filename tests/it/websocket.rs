@@ -16,19 +16,6 @@ fn shell(name: &str, cmd: &str) -> Value {
     json!({"name": name, "taskType": "shell", "taskConfig": {"command": cmd}, "scheduleType": "cron", "scheduleConfig": {"expression": "0 0 1 1 *"}})
 }
 
-async fn trigger(app: &TestApp, schedule: &Value) -> String {
-    let (_, t) = app
-        .post(
-            &format!(
-                "/api/scheduler/schedules/{}/trigger",
-                schedule["id"].as_str().unwrap_or_default()
-            ),
-            &json!({}),
-        )
-        .await;
-    t["executionId"].as_str().unwrap_or_default().to_string()
-}
-
 async fn subscribe(c: &mut WsClient, topics: Value) {
     c.send(&json!({"type": "subscribe", "subscriptions": topics}))
         .await;
@@ -72,8 +59,8 @@ async fn subscriptions_filter_events_and_executions_arrive_in_order() {
 
     let s2 = app.create_schedule(shell("works", "true")).await;
     let s2_id = s2["id"].as_str().unwrap_or_default().to_string();
-    let e1 = trigger(&app, &s1).await;
-    let e2 = trigger(&app, &s2).await;
+    let e1 = app.trigger(&s1).await;
+    let e2 = app.trigger(&s2).await;
 
     // Executions: started before the final event, for each execution.
     for (id, last) in [(&e1, "execution_failed"), (&e2, "execution_completed")] {
@@ -409,7 +396,7 @@ async fn clients_on_one_instance_get_events_of_executions_on_another() {
     })
     .await;
     let s = a.create_schedule(shell("remote", "echo from-a")).await;
-    let exec = trigger(&a, &s).await;
+    let exec = a.trigger(&s).await;
     let started = on_b
         .recv_until("remote started", |v| v["data"]["id"] == exec)
         .await;
@@ -423,7 +410,7 @@ async fn clients_on_one_instance_get_events_of_executions_on_another() {
     assert_eq!(done["data"]["result"]["stdout"], "from-a\n");
     // B does not echo A's events back, and A's own clients see them once.
     let mut on_a = WsClient::connect(&a.base).await;
-    let exec2 = trigger(&a, &s).await;
+    let exec2 = a.trigger(&s).await;
     on_a.recv_until("local completed", |v| {
         v["data"]["id"] == exec2 && v["type"] == "execution_completed"
     })

@@ -80,11 +80,6 @@ pub struct HubStats;
 #[rtype(result = "usize")]
 pub struct ShutdownSessions;
 
-/// Number of sessions registered.
-#[derive(Message)]
-#[rtype(result = "usize")]
-pub struct SessionCount;
-
 struct Entry {
     recipient: Recipient<Deliver>,
     subscriptions: Vec<String>,
@@ -266,13 +261,5 @@ impl Handler<ShutdownSessions> for WsHub {
             entry.recipient.do_send(Deliver::Shutdown);
         }
         n
-    }
-}
-
-impl Handler<SessionCount> for WsHub {
-    type Result = usize;
-
-    fn handle(&mut self, _: SessionCount, _: &mut Context<Self>) -> usize {
-        self.sessions.len()
     }
 }
