@@ -243,3 +243,37 @@ pub fn summary(v: &mut [f64]) -> String {
         v.len()
     )
 }
+
+/// CPU seconds used so far by this cluster's processes (the postmaster, including its reaped
+/// children, and its live backends): the database's share of a scenario.
+pub fn postgres_cpu(pg: &Pg) -> f64 {
+    let pid_file = std::fs::read_to_string(pg.dir.join("postgres").join("postmaster.pid"));
+    let Some(master) = pid_file
+        .ok()
+        .and_then(|s| s.lines().next().and_then(|l| l.trim().parse::<u32>().ok()))
+    else {
+        return 0.0;
+    };
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    let mut ticks = 0.0;
+    for e in dir.flatten() {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        let pid = e.file_name().to_string_lossy().parse::<u32>().unwrap_or(0);
+        let Some((_, tail)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let f: Vec<&str> = tail.split_whitespace().collect();
+        let ppid = f.get(1).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+        if pid != master && ppid != master {
+            continue;
+        }
+        ticks += (11..15)
+            .filter_map(|i| f.get(i).and_then(|v| v.parse::<f64>().ok()))
+            .sum::<f64>();
+    }
+    ticks / 100.0
+}

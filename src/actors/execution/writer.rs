@@ -2,6 +2,8 @@
 //! the stored row; it writes whatever arrived together in one statement per kind (see
 //! `db::status_batch`). Under load this turns thousands of commits into a few dozen.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -107,8 +109,11 @@ async fn run(pool: DbPool, instance: Uuid, mut rx: mpsc::UnboundedReceiver<Reque
 fn answer(res: Result<Vec<ExecutionRow>, DbError>, waiting: impl Iterator<Item = (Uuid, Reply)>) {
     match res {
         Ok(rows) => {
+            // By id, moved out: a batch of 1,000 must not cost a million comparisons and clones.
+            let mut by_id: HashMap<Uuid, ExecutionRow> =
+                rows.into_iter().map(|r| (r.id, r)).collect();
             for (id, reply) in waiting {
-                let _ = reply.send(Ok(rows.iter().find(|r| r.id == id).cloned()));
+                let _ = reply.send(Ok(by_id.remove(&id)));
             }
         }
         Err(e) => {
