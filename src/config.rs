@@ -110,6 +110,7 @@ pub struct SchedulerConfig {
     pub misfire_threshold_ms: u64,
     pub claim_batch: i64,
     pub claim_ahead_ms: u64,
+    pub prefetch_ms: u64,
 }
 
 /// `[execution]`: concurrency, timeouts and output caps.
@@ -259,6 +260,14 @@ impl Config {
             .map_err(|e| ("server.bind", format!("{e} (expected host:port)")))?;
         if self.server.body_limit_bytes == 0 {
             return Err(("server.body_limit_bytes", "must be at least 1".into()));
+        }
+        if self.scheduler.prefetch_ms < self.scheduler.claim_ahead_ms
+            || self.scheduler.prefetch_ms > 5_000
+        {
+            return Err((
+                "scheduler.prefetch_ms",
+                "must be between scheduler.claim_ahead_ms and 5000".into(),
+            ));
         }
         if self.database.pool_max_size == 0 {
             return Err(("database.pool_max_size", "must be at least 1".into()));

@@ -102,6 +102,15 @@ pub async fn floats(url: &str, sql: &str) -> Vec<f64> {
     rows.into_iter().map(|r| r.v).collect()
 }
 
+/// A query returning one float8 column `v`, on an open connection.
+pub async fn float_on(c: &mut AsyncPgConnection, sql: &str) -> f64 {
+    let rows: Vec<F> = diesel::sql_query(sql)
+        .load(c)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    rows.into_iter().map(|r| r.v).next().unwrap_or(0.0)
+}
+
 pub async fn float(url: &str, sql: &str) -> f64 {
     floats(url, sql).await.into_iter().next().unwrap_or(0.0)
 }

@@ -95,6 +95,7 @@ async fn fail_unfinished(
     why: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<ExecutionRow>, DbError> {
+    super::fires::give_back_owned(c, owners, now).await?;
     Ok(diesel::update(
         x::task_executions
             .filter(x::owner_instance.eq_any(owners))
@@ -119,12 +120,15 @@ pub async fn interrupt_own(
     now: DateTime<Utc>,
 ) -> Result<Vec<ExecutionRow>, DbError> {
     let mut c = conn(pool).await?;
-    fail_unfinished(
-        &mut c,
-        &[me],
-        "the service shut down before it finished (grace period over)",
-        now,
-    )
+    c.transaction::<_, DbError, _>(async |c| {
+        fail_unfinished(
+            c,
+            &[me],
+            "the service shut down before it finished (grace period over)",
+            now,
+        )
+        .await
+    })
     .await
 }
 

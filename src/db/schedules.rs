@@ -193,6 +193,8 @@ pub async fn replace(
     let name = input.name.clone();
     let result = c
         .transaction::<_, WriteError, _>(async |c| {
+            // A fire claimed ahead under the old definition must not run after the edit.
+            super::fires::take_back(c, id, now).await?;
             let Some(old) = s::task_schedules
                 .find(id)
                 .for_update()
@@ -241,13 +243,23 @@ pub async fn get(pool: &DbPool, id: Uuid) -> Result<Option<ScheduleRow>, DbError
 }
 
 /// Deletes a schedule (its executions and errors stay); the deleted row, if it existed.
-pub async fn delete(pool: &DbPool, id: Uuid) -> Result<Option<ScheduleRow>, DbError> {
+pub async fn delete(
+    pool: &DbPool,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<ScheduleRow>, DbError> {
     let mut c = conn(pool).await?;
-    Ok(diesel::delete(s::task_schedules.find(id))
-        .returning(ScheduleRow::as_returning())
-        .get_result(&mut c)
-        .await
-        .optional()?)
+    let row = c
+        .transaction::<_, DbError, _>(async |c| {
+            super::fires::take_back(c, id, now).await?;
+            Ok(diesel::delete(s::task_schedules.find(id))
+                .returning(ScheduleRow::as_returning())
+                .get_result(c)
+                .await
+                .optional()?)
+        })
+        .await?;
+    Ok(row)
 }
 
 /// Pause (`enabled = false`) or resume (`enabled = true`, `nextRunAt` recomputed from now).
@@ -261,6 +273,9 @@ pub async fn set_enabled(
     let r = c
         .transaction::<_, DbError, _>(async |c| {
             {
+                if !enabled {
+                    super::fires::take_back(c, id, now).await?;
+                }
                 let Some(old) = s::task_schedules
                     .find(id)
                     .for_update()

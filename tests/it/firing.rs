@@ -115,10 +115,15 @@ async fn once_runs_exactly_once_then_has_no_next_run() {
         .await;
     let id = id_of(&s);
     eventually(Duration::from_secs(30), "the run", || async {
-        let (_, s) = app.get(&format!("/api/scheduler/schedules/{id}")).await;
-        (s["nextRunAt"].is_null() && s["lastRunAt"].is_string()).then_some(())
+        let e = app.executions_of(&id).await;
+        e.iter().any(|x| x["status"] == "completed").then_some(())
     })
     .await;
+    let (_, ran) = app.get(&format!("/api/scheduler/schedules/{id}")).await;
+    assert!(
+        ran["nextRunAt"].is_null() && ran["lastRunAt"].is_string(),
+        "{ran}"
+    );
     // Resume on a schedule that already ran does not bring it back.
     app.post(&format!("/api/scheduler/schedules/{id}/pause"), &json!({}))
         .await;

@@ -13,6 +13,7 @@ mod firing;
 mod foundation;
 mod lifecycle;
 mod operations;
+mod prefetch;
 mod recovery;
 mod schedules_api;
 mod security;

@@ -8,11 +8,12 @@ mod job;
 pub mod messages;
 mod writer;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use actix::prelude::*;
+use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 use tokio::sync::oneshot;
 use uuid::Uuid;
@@ -45,6 +46,7 @@ pub struct ExecutionActor {
     http: Option<awc::Client>,
     writer: Option<writer::StatusWriter>,
     queue: VecDeque<ExecutionRow>,
+    /// Ids in `queue` or waiting for their fire time (claimed ahead); a cancel removes the id.
     queued: HashSet<Uuid>,
     running: HashMap<Uuid, Running>,
     tracker: RestartTracker,
@@ -52,6 +54,14 @@ pub struct ExecutionActor {
     /// Set at shutdown: nothing new is launched.
     draining: bool,
     restart_delay: Duration,
+}
+
+/// Fires claimed ahead join the queue this long before their time (timers are coarse; the job
+/// itself waits for the exact instant).
+const RELEASE_EARLY: chrono::Duration = chrono::Duration::milliseconds(3);
+
+fn is_fire(row: &ExecutionRow) -> bool {
+    matches!(row.trigger.as_str(), "schedule" | "catch_up")
 }
 
 /// Pending rows of this instance are re-read this often, so work left pending by a database
@@ -84,9 +94,33 @@ impl ExecutionActor {
     }
 
     fn enqueue(&mut self, rows: Vec<ExecutionRow>, ctx: &mut Context<Self>) {
+        let release_at = Utc::now() + RELEASE_EARLY;
+        let mut later: BTreeMap<DateTime<Utc>, Vec<ExecutionRow>> = BTreeMap::new();
         for row in rows {
-            // `queued` mirrors the queue's ids: a duplicate check must not scan 50,000 rows.
-            if !self.running.contains_key(&row.id) && self.queued.insert(row.id) {
+            // `queued` holds the ids: a duplicate check must not scan 50,000 rows.
+            if self.running.contains_key(&row.id) || !self.queued.insert(row.id) {
+                continue;
+            }
+            // A fire claimed ahead waits for its time without holding a concurrency slot.
+            if is_fire(&row) && row.scheduled_for > release_at {
+                later.entry(row.scheduled_for).or_default().push(row);
+            } else {
+                self.queue.push_back(row);
+            }
+        }
+        for (at, rows) in later {
+            let wait = (at - Utc::now() - RELEASE_EARLY)
+                .to_std()
+                .unwrap_or(Duration::ZERO);
+            ctx.run_later(wait, move |act, ctx| act.release(rows, ctx));
+        }
+        self.pump(ctx);
+    }
+
+    /// Fires whose time has come join the queue, unless cancelled or taken back meanwhile.
+    fn release(&mut self, rows: Vec<ExecutionRow>, ctx: &mut Context<Self>) {
+        for row in rows {
+            if self.queued.contains(&row.id) {
                 self.queue.push_back(row);
             }
         }

@@ -120,14 +120,14 @@ impl SchedulerActor {
         let instance = self.services.instance_id;
         let cfg = &self.services.config.scheduler;
         let batch = cfg.claim_batch.max(1);
-        let ahead = chrono::Duration::milliseconds(cfg.claim_ahead_ms as i64);
+        let leads = self.leads();
         let threshold = chrono::Duration::milliseconds(cfg.misfire_threshold_ms as i64);
         let execution = self.execution.clone();
         let fut = async move {
             let mut stats = FireStats::default();
             loop {
                 let report =
-                    fires::claim_due(&pool, instance, clock::now(), ahead, batch, threshold)
+                    fires::claim_due(&pool, instance, clock::now(), leads, batch, threshold)
                         .await?;
                 stats.fired += report.executions.len() as u64;
                 stats.skipped_running += report.skipped_running as u64;
@@ -178,11 +178,18 @@ impl SchedulerActor {
             ctx.cancel_future(h);
         }
         let tick = Duration::from_millis(self.services.config.scheduler.tick_ms);
+        let leads = self.leads();
+        let now = Utc::now();
         let delay = match earliest {
             // Still due after a full pass: another instance holds it; look again shortly.
-            Some(t) if t <= Utc::now() + self.claim_ahead() => CONTENDED_RETRY,
-            // Wake early by the claim lead: the claim commits before the due instant.
-            Some(t) => (t - Utc::now() - self.claim_ahead())
+            Some(t) if t <= now + leads.ahead => CONTENDED_RETRY,
+            // Within the prefetch window yet unclaimed: a forbid schedule (or one another
+            // instance holds); wake at its own short lead.
+            Some(t) if t <= now + leads.prefetch => {
+                (t - now - leads.ahead).to_std().unwrap_or(Duration::ZERO)
+            }
+            // Wake early by the prefetch lead: the claim commits before the due instant.
+            Some(t) => (t - now - leads.prefetch)
                 .to_std()
                 .unwrap_or(Duration::ZERO),
             None => tick,
@@ -194,8 +201,12 @@ impl SchedulerActor {
         }));
     }
 
-    fn claim_ahead(&self) -> chrono::Duration {
-        chrono::Duration::milliseconds(self.services.config.scheduler.claim_ahead_ms as i64)
+    fn leads(&self) -> fires::Leads {
+        let cfg = &self.services.config.scheduler;
+        fires::Leads {
+            ahead: chrono::Duration::milliseconds(cfg.claim_ahead_ms as i64),
+            prefetch: chrono::Duration::milliseconds(cfg.prefetch_ms.max(cfg.claim_ahead_ms) as i64),
+        }
     }
 
     fn publish(&self, kind: EventKind, row: &ScheduleRow) {
@@ -350,7 +361,9 @@ impl Handler<DeleteSchedule> for SchedulerActor {
         let id = msg.0;
         Box::pin(
             actix::fut::wrap_future(async move {
-                schedules::delete(&pool, id).await.map_err(WriteError::Db)
+                schedules::delete(&pool, id, clock::now())
+                    .await
+                    .map_err(WriteError::Db)
             })
             .map(move |res, act: &mut Self, ctx| {
                 act.after_write(ctx, res, id, EventKind::ScheduleDeleted)
