@@ -9,19 +9,28 @@ use diesel_async::RunQueryDsl;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::executions::{ExecutionRow, Finish};
+use super::executions::Finish;
 use super::{conn, DbError, DbPool};
 
-const RETURNING: &str = "RETURNING e.id, e.schedule_id, e.status, e.trigger, e.attempt, e.scheduled_for, \
-    e.task_type, e.task_config, e.created_at, e.started_at, e.finished_at, e.duration_ms, e.result, e.error, \
-    e.error_type, e.conductor_thread_id, e.conductor_status, e.error_record_id, e.owner_instance, e.fence";
+/// Only what the database decides: the caller holds the rest of the row already, and returning
+/// (and parsing) every column of a thousand rows cost more than the update itself.
+const RETURNING: &str = "RETURNING e.id, e.fence";
+
+/// A written row: its id and its fence after the write.
+#[derive(diesel::QueryableByName, Debug, Clone, Copy)]
+pub struct Written {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = BigInt)]
+    pub fence: i64,
+}
 
 /// pending → running for every `(id, started_at)`; answers the rows that were still pending.
 pub async fn mark_running(
     pool: &DbPool,
     instance: Uuid,
     items: &[(Uuid, DateTime<Utc>)],
-) -> Result<Vec<ExecutionRow>, DbError> {
+) -> Result<Vec<Written>, DbError> {
     if items.is_empty() {
         return Ok(Vec::new());
     }
@@ -44,8 +53,84 @@ pub async fn mark_running(
 #[derive(Debug, Clone)]
 pub struct FinishItem {
     pub id: Uuid,
-    pub fence: i64,
+    /// The fence of the running row; None when the job finished before its running write was
+    /// answered (the row's status and owner still decide: a taken-over row is never running
+    /// under this instance again).
+    pub fence: Option<i64>,
     pub finish: Finish,
+}
+
+/// Columns of a batch of final states, in `unnest` order.
+struct FinalColumns {
+    status: Vec<String>,
+    result: Vec<Option<Value>>,
+    error: Vec<Option<String>>,
+    error_type: Vec<Option<String>>,
+    thread: Vec<Option<String>>,
+    cstatus: Vec<Option<String>>,
+    finished: Vec<DateTime<Utc>>,
+    duration: Vec<Option<i64>>,
+}
+
+impl FinalColumns {
+    fn of<'a>(items: impl Iterator<Item = &'a Finish> + Clone) -> Self {
+        FinalColumns {
+            status: items.clone().map(|f| f.status.to_string()).collect(),
+            result: items.clone().map(|f| f.result.clone()).collect(),
+            error: items.clone().map(|f| f.error.clone()).collect(),
+            error_type: items
+                .clone()
+                .map(|f| f.error_type.map(str::to_string))
+                .collect(),
+            thread: items
+                .clone()
+                .map(|f| f.conductor_thread_id.clone())
+                .collect(),
+            cstatus: items.clone().map(|f| f.conductor_status.clone()).collect(),
+            finished: items.clone().map(|f| f.finished_at).collect(),
+            duration: items.map(|f| f.duration_ms).collect(),
+        }
+    }
+}
+
+/// The final columns set by both final-state statements.
+const SET_FINAL: &str = "status = v.status, result = v.result, error = v.error, error_type = v.error_type, \
+    conductor_thread_id = v.thread, conductor_status = v.cstatus, finished_at = v.finished_at, duration_ms = v.duration_ms";
+
+/// pending → final in one write, for jobs that finished before their running write went out
+/// (under load the writer is busy, and a fast task's two changes meet in its queue). Answers
+/// the rows written; one no longer pending (cancelled, taken back, taken over) is absent.
+pub async fn start_and_finish(
+    pool: &DbPool,
+    instance: Uuid,
+    items: &[(Uuid, DateTime<Utc>, Finish)],
+) -> Result<Vec<Written>, DbError> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = items.iter().map(|i| i.0).collect();
+    let started: Vec<DateTime<Utc>> = items.iter().map(|i| i.1).collect();
+    let f = FinalColumns::of(items.iter().map(|i| &i.2));
+    let mut c = conn(pool).await?;
+    Ok(diesel::sql_query(format!(
+        "UPDATE task_executions AS e SET started_at = v.started_at, owner_instance = $11, fence = e.fence + 1, {SET_FINAL} \
+         FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::int8[]) \
+              AS v(id, started_at, status, result, error, error_type, thread, cstatus, finished_at, duration_ms) \
+         WHERE e.id = v.id AND e.status = 'pending' {RETURNING}"
+    ))
+    .bind::<Array<SqlUuid>, _>(&ids)
+    .bind::<Array<Timestamptz>, _>(&started)
+    .bind::<Array<Text>, _>(&f.status)
+    .bind::<Array<Nullable<Jsonb>>, _>(&f.result)
+    .bind::<Array<Nullable<Text>>, _>(&f.error)
+    .bind::<Array<Nullable<Text>>, _>(&f.error_type)
+    .bind::<Array<Nullable<Text>>, _>(&f.thread)
+    .bind::<Array<Nullable<Text>>, _>(&f.cstatus)
+    .bind::<Array<Timestamptz>, _>(&f.finished)
+    .bind::<Array<Nullable<BigInt>>, _>(&f.duration)
+    .bind::<SqlUuid, _>(instance)
+    .load(&mut c)
+    .await?)
 }
 
 /// running → final for every item still running under `instance` with its fence; answers the
@@ -54,47 +139,31 @@ pub async fn finish(
     pool: &DbPool,
     instance: Uuid,
     items: &[FinishItem],
-) -> Result<Vec<ExecutionRow>, DbError> {
+) -> Result<Vec<Written>, DbError> {
     if items.is_empty() {
         return Ok(Vec::new());
     }
     let ids: Vec<Uuid> = items.iter().map(|i| i.id).collect();
-    let fences: Vec<i64> = items.iter().map(|i| i.fence).collect();
-    let status: Vec<String> = items.iter().map(|i| i.finish.status.to_string()).collect();
-    let result: Vec<Option<Value>> = items.iter().map(|i| i.finish.result.clone()).collect();
-    let error: Vec<Option<String>> = items.iter().map(|i| i.finish.error.clone()).collect();
-    let error_type: Vec<Option<String>> = items
-        .iter()
-        .map(|i| i.finish.error_type.map(str::to_string))
-        .collect();
-    let thread: Vec<Option<String>> = items
-        .iter()
-        .map(|i| i.finish.conductor_thread_id.clone())
-        .collect();
-    let cstatus: Vec<Option<String>> = items
-        .iter()
-        .map(|i| i.finish.conductor_status.clone())
-        .collect();
-    let finished: Vec<DateTime<Utc>> = items.iter().map(|i| i.finish.finished_at).collect();
-    let duration: Vec<Option<i64>> = items.iter().map(|i| i.finish.duration_ms).collect();
+    let fences: Vec<Option<i64>> = items.iter().map(|i| i.fence).collect();
+    let f = FinalColumns::of(items.iter().map(|i| &i.finish));
     let mut c = conn(pool).await?;
     Ok(diesel::sql_query(format!(
-        "UPDATE task_executions AS e SET status = v.status, result = v.result, error = v.error, error_type = v.error_type, \
-             conductor_thread_id = v.thread, conductor_status = v.cstatus, finished_at = v.finished_at, duration_ms = v.duration_ms \
+        "UPDATE task_executions AS e SET {SET_FINAL} \
          FROM unnest($1::uuid[], $2::int8[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::int8[]) \
               AS v(id, fence, status, result, error, error_type, thread, cstatus, finished_at, duration_ms) \
-         WHERE e.id = v.id AND e.status = 'running' AND e.owner_instance = $11 AND e.fence = v.fence {RETURNING}"
+         WHERE e.id = v.id AND e.status = 'running' AND e.owner_instance = $11 \
+           AND (v.fence IS NULL OR e.fence = v.fence) {RETURNING}"
     ))
     .bind::<Array<SqlUuid>, _>(&ids)
-    .bind::<Array<BigInt>, _>(&fences)
-    .bind::<Array<Text>, _>(&status)
-    .bind::<Array<Nullable<Jsonb>>, _>(&result)
-    .bind::<Array<Nullable<Text>>, _>(&error)
-    .bind::<Array<Nullable<Text>>, _>(&error_type)
-    .bind::<Array<Nullable<Text>>, _>(&thread)
-    .bind::<Array<Nullable<Text>>, _>(&cstatus)
-    .bind::<Array<Timestamptz>, _>(&finished)
-    .bind::<Array<Nullable<BigInt>>, _>(&duration)
+    .bind::<Array<Nullable<BigInt>>, _>(&fences)
+    .bind::<Array<Text>, _>(&f.status)
+    .bind::<Array<Nullable<Jsonb>>, _>(&f.result)
+    .bind::<Array<Nullable<Text>>, _>(&f.error)
+    .bind::<Array<Nullable<Text>>, _>(&f.error_type)
+    .bind::<Array<Nullable<Text>>, _>(&f.thread)
+    .bind::<Array<Nullable<Text>>, _>(&f.cstatus)
+    .bind::<Array<Timestamptz>, _>(&f.finished)
+    .bind::<Array<Nullable<BigInt>>, _>(&f.duration)
     .bind::<SqlUuid, _>(instance)
     .load(&mut c)
     .await?)

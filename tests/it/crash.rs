@@ -114,15 +114,18 @@ async fn work_of_a_dead_instance_is_interrupted_fenced_and_retried() {
         duration_ms: Some(1),
     };
     let pool = &app.running().state.services.pool;
-    let item = taskforge::db::status_batch::FinishItem {
-        id: exec,
-        fence: 1,
-        finish: late,
-    };
-    assert!(taskforge::db::status_batch::finish(pool, dead, &[item])
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .is_empty());
+    // With its fence, or without one (finished before its running write was answered).
+    for fence in [Some(1), None] {
+        let item = taskforge::db::status_batch::FinishItem {
+            id: exec,
+            fence,
+            finish: late.clone(),
+        };
+        assert!(taskforge::db::status_batch::finish(pool, dead, &[item])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_empty());
+    }
     // Interrupted is high severity: the retry runs and resolves the chain.
     let rec = eventually(Duration::from_secs(30), "resolved by retry", || async {
         let id = app.execution(&exec.to_string()).await["errorRecordId"]

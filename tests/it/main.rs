@@ -18,5 +18,6 @@ mod recovery;
 mod schedules_api;
 mod security;
 mod shutdown;
+mod status_writes;
 mod websocket;
 mod wsclient;

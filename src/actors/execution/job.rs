@@ -8,7 +8,7 @@ use chrono::Utc;
 use tokio::sync::oneshot;
 
 use super::messages::ExecutionEnded;
-use super::writer::StatusWriter;
+use super::writer::{answer_of, StatusWriter};
 use crate::actors::ws::hub::{Publish, WsHub};
 use crate::db::executions::{ExecutionRow, Finish};
 use crate::domain::clock;
@@ -29,6 +29,10 @@ fn backoff(attempt: u32) -> Duration {
 /// Everything a running execution needs.
 pub struct Job {
     pub writer: StatusWriter,
+    /// Told when the task is over, before its final write (frees the concurrency slot).
+    pub work_done: Recipient<super::messages::WorkDone>,
+    /// This instance: the owner written with the running state.
+    pub instance: uuid::Uuid,
     pub hub: Addr<WsHub>,
     pub failure_sink: Option<Recipient<ExecutionEnded>>,
     pub run: RunContext,
@@ -52,11 +56,19 @@ impl Job {
         }
         let started_at = clock::now();
         let task = TaskSpec::from_stored(&row.task_type, &row.task_config);
+        // The writer answers fences only; the rows for events are built from this one.
+        let started_row = |fence: i64| ExecutionRow {
+            status: "running".into(),
+            started_at: Some(started_at),
+            owner_instance: Some(self.instance),
+            fence,
+            ..row.clone()
+        };
         let secrets = task.as_ref().map(TaskSpec::secrets).unwrap_or_default();
 
         // The task starts now; its running state is written alongside (batched with other
         // executions') and the started event goes out once that write is done. If the write
-        // finds the execution no longer pending (cancelled, taken over), the task is stopped.
+        // finds the execution no longer pending (cancelled, taken back), the task is stopped.
         let (abort_tx, abort_rx) = oneshot::channel::<()>();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         actix::spawn(async move {
@@ -67,32 +79,6 @@ impl Job {
             }
             let _ = stop_tx.send(());
         });
-        let running = async {
-            let mut abort = Some(abort_tx);
-            for attempt in 0..=WRITE_RETRIES {
-                match self.writer.mark_running(id, started_at).await {
-                    Ok(Some(r)) => {
-                        self.on_started(&r);
-                        return Some(r);
-                    }
-                    Ok(None) => {
-                        log::info!("execution not started (no longer pending): execution={id}");
-                        break;
-                    }
-                    Err(e) => {
-                        log::warn!(
-                            "running state not saved yet (attempt {}): execution={id} {e}",
-                            attempt + 1
-                        );
-                        tokio::time::sleep(backoff(attempt)).await;
-                    }
-                }
-            }
-            if let Some(tx) = abort.take() {
-                let _ = tx.send(());
-            }
-            None
-        };
         let work = async {
             match &task {
                 Ok(t) if !self.enabled_types.iter().any(|x| x == t.type_name()) => Outcome::failed(
@@ -113,12 +99,105 @@ impl Job {
                 Err(e) => Outcome::failed(ErrorType::Internal, e.clone()),
             }
         };
-        let (started, outcome) = futures_util::join!(running, work);
-        let Some(started) = started else { return };
-        let mut finish = finish_of(outcome, &started);
+        tokio::pin!(work);
+        let mut running = self.writer.mark_running(id, started_at);
+        let mut answered: Option<Result<Option<ExecutionRow>, String>> = None;
+        let mut abort = Some(abort_tx);
+        let outcome = loop {
+            tokio::select! {
+                r = &mut running, if answered.is_none() => {
+                    let r = r
+                        .unwrap_or_else(|_| Err("status writer dropped the request".into()))
+                        .map(|f| f.map(started_row));
+                    match &r {
+                        Ok(Some(row)) => self.on_started(row),
+                        Ok(None) => {
+                            log::info!("execution not started (no longer pending): execution={id}");
+                            if let Some(tx) = abort.take() {
+                                let _ = tx.send(());
+                            }
+                        }
+                        Err(e) => log::warn!("running state not saved yet: execution={id} {e}"),
+                    }
+                    answered = Some(r);
+                }
+                o = &mut work => break o,
+            }
+        };
+        self.work_done.do_send(super::messages::WorkDone(id));
+        let mut finish = finish_of(outcome, started_at);
         // The error text is logged here and by error recovery: keep env and header values out.
         finish.error = finish.error.map(|e| redact(&e, &secrets));
+        let started = match answered {
+            Some(Ok(Some(row))) => row,
+            Some(Ok(None)) => return,
+            Some(Err(_)) => match self.retry_running(id, started_at).await {
+                Some(fence) => {
+                    let row = started_row(fence);
+                    self.on_started(&row);
+                    row
+                }
+                None => return,
+            },
+            None => {
+                // Done before the running write was answered (a fast task while the writer is
+                // busy): the final state goes out now and the writer folds both into one write
+                // when the running one is still queued. Events still go started → final.
+                let done = self.writer.finish(id, None, finish.clone());
+                match answer_of(running).await {
+                    Ok(Some(fence)) => {
+                        let row = started_row(fence);
+                        self.on_started(&row);
+                        match answer_of(done).await {
+                            Ok(Some(_)) => return self.on_finished(ended_row(&row, &finish)),
+                            Ok(None) => return log_fenced(id),
+                            Err(_) => row,
+                        }
+                    }
+                    Ok(None) => {
+                        log::info!("execution not started (no longer pending): execution={id}");
+                        return;
+                    }
+                    Err(e) => {
+                        log::warn!("running state not saved yet: execution={id} {e}");
+                        match self.retry_running(id, started_at).await {
+                            Some(fence) => {
+                                let row = started_row(fence);
+                                self.on_started(&row);
+                                row
+                            }
+                            None => return,
+                        }
+                    }
+                }
+            }
+        };
         self.persist(&started, finish).await;
+    }
+
+    /// The running write again while the database is away: the fence, or None when the
+    /// execution is no longer pending or the retries ran out (orphan recovery records it then).
+    /// The caller publishes the started event.
+    async fn retry_running(
+        &self,
+        id: uuid::Uuid,
+        started_at: chrono::DateTime<Utc>,
+    ) -> Option<i64> {
+        for attempt in 0..=WRITE_RETRIES {
+            tokio::time::sleep(backoff(attempt)).await;
+            match answer_of(self.writer.mark_running(id, started_at)).await {
+                Ok(Some(fence)) => return Some(fence),
+                Ok(None) => {
+                    log::info!("execution not started (no longer pending): execution={id}");
+                    return None;
+                }
+                Err(e) => log::warn!(
+                    "running state not saved yet (attempt {}): execution={id} {e}",
+                    attempt + 2
+                ),
+            }
+        }
+        None
     }
 
     fn on_started(&self, started: &ExecutionRow) {
@@ -151,45 +230,9 @@ impl Job {
     async fn persist(&self, started: &ExecutionRow, finish: Finish) {
         let id = started.id;
         for attempt in 0..=WRITE_RETRIES {
-            match self.writer.finish(id, started.fence, finish.clone()).await {
-                Ok(Some(row)) => {
-                    log::info!(
-                        "execution {}: execution={id} schedule={} duration_ms={}{}",
-                        row.status,
-                        row.schedule_id,
-                        row.duration_ms.unwrap_or(0),
-                        row.error
-                            .as_deref()
-                            .map(|e| format!(
-                                " error_type={} error={e}",
-                                row.error_type.as_deref().unwrap_or("-")
-                            ))
-                            .unwrap_or_default()
-                    );
-                    metrics::counter!(telemetry::EXECUTIONS, "task_type" => row.task_type.clone(), "status" => row.status.clone()).increment(1);
-                    if let Some(ms) = row.duration_ms {
-                        metrics::histogram!(telemetry::EXECUTION_DURATION, "task_type" => row.task_type.clone()).record(ms as f64 / 1e3);
-                    }
-                    let kind = match row.status.as_str() {
-                        "completed" => EventKind::ExecutionCompleted,
-                        "cancelled" => EventKind::ExecutionCancelled,
-                        _ => EventKind::ExecutionFailed,
-                    };
-                    self.publish(kind, &row);
-                    if row.status == "failed" || row.error_record_id.is_some() {
-                        if let Some(sink) = &self.failure_sink {
-                            sink.do_send(ExecutionEnded(row));
-                        }
-                    }
-                    return;
-                }
-                Ok(None) => {
-                    // Fenced: cancelled or recovered as interrupted by someone else meanwhile.
-                    log::info!(
-                        "late execution result ignored (execution was taken over): execution={id}"
-                    );
-                    return;
-                }
+            match answer_of(self.writer.finish(id, Some(started.fence), finish.clone())).await {
+                Ok(Some(_)) => return self.on_finished(ended_row(started, &finish)),
+                Ok(None) => return log_fenced(id),
                 Err(e) => {
                     log::warn!(
                         "execution result not saved yet (attempt {}): execution={id} {e}",
@@ -202,17 +245,68 @@ impl Job {
         log::error!("execution result lost after {WRITE_RETRIES} retries: execution={id}; orphan recovery will record it");
     }
 
+    /// The final state is stored: log, count, publish, and hand failures to error recovery.
+    fn on_finished(&self, row: ExecutionRow) {
+        log::info!(
+            "execution {}: execution={} schedule={} duration_ms={}{}",
+            row.status,
+            row.id,
+            row.schedule_id,
+            row.duration_ms.unwrap_or(0),
+            row.error
+                .as_deref()
+                .map(|e| format!(
+                    " error_type={} error={e}",
+                    row.error_type.as_deref().unwrap_or("-")
+                ))
+                .unwrap_or_default()
+        );
+        metrics::counter!(telemetry::EXECUTIONS, "task_type" => row.task_type.clone(), "status" => row.status.clone()).increment(1);
+        if let Some(ms) = row.duration_ms {
+            metrics::histogram!(telemetry::EXECUTION_DURATION, "task_type" => row.task_type.clone()).record(ms as f64 / 1e3);
+        }
+        let kind = match row.status.as_str() {
+            "completed" => EventKind::ExecutionCompleted,
+            "cancelled" => EventKind::ExecutionCancelled,
+            _ => EventKind::ExecutionFailed,
+        };
+        self.publish(kind, &row);
+        if row.status == "failed" || row.error_record_id.is_some() {
+            if let Some(sink) = &self.failure_sink {
+                sink.do_send(ExecutionEnded(row));
+            }
+        }
+    }
+
     fn publish(&self, kind: EventKind, row: &ExecutionRow) {
         self.hub
             .do_send(Publish(Event::new(kind, Some(row.schedule_id), row.view())));
     }
 }
 
-fn finish_of(outcome: Outcome, started: &ExecutionRow) -> Finish {
+/// The row as stored by a final write over `started`.
+fn ended_row(started: &ExecutionRow, f: &Finish) -> ExecutionRow {
+    ExecutionRow {
+        status: f.status.to_string(),
+        finished_at: Some(f.finished_at),
+        duration_ms: f.duration_ms,
+        result: f.result.clone(),
+        error: f.error.clone(),
+        error_type: f.error_type.map(str::to_string),
+        conductor_thread_id: f.conductor_thread_id.clone(),
+        conductor_status: f.conductor_status.clone(),
+        ..started.clone()
+    }
+}
+
+/// Fenced: cancelled or recovered as interrupted by someone else meanwhile.
+fn log_fenced(id: uuid::Uuid) {
+    log::info!("late execution result ignored (execution was taken over): execution={id}");
+}
+
+fn finish_of(outcome: Outcome, started_at: chrono::DateTime<Utc>) -> Finish {
     let now = clock::now();
-    let duration_ms = started
-        .started_at
-        .map(|s| (now - s).num_milliseconds().max(0));
+    let duration_ms = Some((now - started_at).num_milliseconds().max(0));
     let split = |c: Option<(String, String)>| match c {
         Some((t, s)) => (Some(t), Some(s)),
         None => (None, None),

@@ -69,6 +69,12 @@ pub struct Load;
 #[rtype(result = "()")]
 pub(super) struct Finished(pub Uuid);
 
+/// Internal: a launched execution's task is over (its final state may still be being written);
+/// its concurrency slot is free, so the next task starts while the last results are stored.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(super) struct WorkDone(pub Uuid);
+
 /// Flow 7: start nothing new; queued executions stay pending.
 #[derive(Message)]
 #[rtype(result = "()")]

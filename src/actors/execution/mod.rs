@@ -36,6 +36,8 @@ pub const NAME: &str = "execution";
 struct Running {
     cancel: Option<oneshot::Sender<()>>,
     waiters: Vec<oneshot::Sender<()>>,
+    /// Its task is over and its slot released (only its final write is left).
+    work_done: bool,
 }
 
 /// See the module docs.
@@ -49,6 +51,8 @@ pub struct ExecutionActor {
     /// Ids in `queue` or waiting for their fire time (claimed ahead); a cancel removes the id.
     queued: HashSet<Uuid>,
     running: HashMap<Uuid, Running>,
+    /// Launched executions whose task is not over: what `execution.max_concurrent` bounds.
+    active: usize,
     tracker: RestartTracker,
     running_flag: bool,
     /// Set at shutdown: nothing new is launched.
@@ -86,6 +90,7 @@ impl ExecutionActor {
             queue: VecDeque::new(),
             queued: HashSet::new(),
             running: HashMap::new(),
+            active: 0,
             tracker,
             running_flag: false,
             draining: false,
@@ -129,7 +134,7 @@ impl ExecutionActor {
 
     fn pump(&mut self, ctx: &mut Context<Self>) {
         let max = self.services.config.execution.max_concurrent;
-        while self.running.len() < max && !self.draining {
+        while self.active < max && !self.draining {
             let Some(row) = self.queue.pop_front() else {
                 break;
             };
@@ -150,8 +155,10 @@ impl ExecutionActor {
             Running {
                 cancel: Some(cancel_tx),
                 waiters: Vec::new(),
+                work_done: false,
             },
         );
+        self.active += 1;
         let writer = self
             .writer
             .get_or_insert_with(|| {
@@ -160,6 +167,8 @@ impl ExecutionActor {
             .clone();
         let job = Job {
             writer,
+            work_done: ctx.address().recipient(),
+            instance: self.services.instance_id,
             hub: self.hub.clone(),
             failure_sink: self.failure_sink.clone(),
             run: RunContext {
@@ -280,8 +289,24 @@ impl Handler<Finished> for ExecutionActor {
 
     fn handle(&mut self, msg: Finished, ctx: &mut Context<Self>) {
         if let Some(r) = self.running.remove(&msg.0) {
+            if !r.work_done {
+                self.active = self.active.saturating_sub(1);
+            }
             for w in r.waiters {
                 let _ = w.send(());
+            }
+        }
+        self.pump(ctx);
+    }
+}
+
+impl Handler<WorkDone> for ExecutionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: WorkDone, ctx: &mut Context<Self>) {
+        if let Some(r) = self.running.get_mut(&msg.0) {
+            if !std::mem::replace(&mut r.work_done, true) {
+                self.active = self.active.saturating_sub(1);
             }
         }
         self.pump(ctx);

@@ -1,6 +1,7 @@
 //! The ExecutionActor's status writer: running jobs hand their state changes to it and await
 //! the stored row; it writes whatever arrived together in one statement per kind (see
-//! `db::status_batch`). Under load this turns thousands of commits into a few dozen.
+//! `db::status_batch`). Under load this turns thousands of commits into a few dozen, and a fast
+//! task whose running and final states meet in the queue costs one row write instead of two.
 
 use std::collections::HashMap;
 
@@ -8,14 +9,19 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::db::executions::{ExecutionRow, Finish};
-use crate::db::status_batch::{self, FinishItem};
+use crate::db::executions::Finish;
+use crate::db::status_batch::{self, FinishItem, Written};
 use crate::db::{DbError, DbPool};
 
 /// Most changes written by one statement.
 const MAX_BATCH: usize = 1_000;
 
-type Reply = oneshot::Sender<Result<Option<ExecutionRow>, String>>;
+/// What a request answers: the row's fence after the write, None when its condition no longer
+/// held, or why the write failed.
+pub type Answer = Result<Option<i64>, String>;
+type Reply = oneshot::Sender<Answer>;
+/// Where an answer arrives.
+pub type Pending = oneshot::Receiver<Answer>;
 
 enum Request {
     Running {
@@ -35,6 +41,12 @@ pub struct StatusWriter {
     tx: mpsc::UnboundedSender<Request>,
 }
 
+/// The answer of a request, or why there is none.
+pub async fn answer_of(rx: Pending) -> Answer {
+    rx.await
+        .unwrap_or_else(|_| Err("status writer dropped the request".to_string()))
+}
+
 impl StatusWriter {
     /// Starts the writer on the current (actix) runtime.
     pub fn start(pool: DbPool, instance: Uuid) -> StatusWriter {
@@ -43,35 +55,40 @@ impl StatusWriter {
         StatusWriter { tx }
     }
 
-    /// pending → running; None when the execution is no longer pending.
-    pub async fn mark_running(
-        &self,
-        id: Uuid,
-        at: DateTime<Utc>,
-    ) -> Result<Option<ExecutionRow>, String> {
+    /// Queues pending → running; the answer is None when the execution is no longer pending.
+    pub fn mark_running(&self, id: Uuid, at: DateTime<Utc>) -> Pending {
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Request::Running { id, at, reply })
-            .map_err(|_| "status writer stopped".to_string())?;
-        rx.await
-            .map_err(|_| "status writer dropped the request".to_string())?
+        self.send(Request::Running { id, at, reply });
+        rx
     }
 
-    /// running → final; None when the execution was taken over (fenced).
-    pub async fn finish(
-        &self,
-        id: Uuid,
-        fence: i64,
-        finish: Finish,
-    ) -> Result<Option<ExecutionRow>, String> {
+    /// Queues running → final; None when the execution was taken over (fenced). With no fence
+    /// (the running write not answered yet) a running write still queued for `id` is merged
+    /// into this one.
+    pub fn finish(&self, id: Uuid, fence: Option<i64>, finish: Finish) -> Pending {
         let (reply, rx) = oneshot::channel();
         let item = FinishItem { id, fence, finish };
-        self.tx
-            .send(Request::Finish { item, reply })
-            .map_err(|_| "status writer stopped".to_string())?;
-        rx.await
-            .map_err(|_| "status writer dropped the request".to_string())?
+        self.send(Request::Finish { item, reply });
+        rx
     }
+
+    fn send(&self, r: Request) {
+        if let Err(mpsc::error::SendError(r)) = self.tx.send(r) {
+            let reply = match r {
+                Request::Running { reply, .. } | Request::Finish { reply, .. } => reply,
+            };
+            let _ = reply.send(Err("status writer stopped".to_string()));
+        }
+    }
+}
+
+/// A running and a final state of one execution, written together.
+struct Merged {
+    id: Uuid,
+    started_at: DateTime<Utc>,
+    finish: Finish,
+    running: Reply,
+    done: Reply,
 }
 
 async fn run(pool: DbPool, instance: Uuid, mut rx: mpsc::UnboundedReceiver<Request>) {
@@ -84,19 +101,40 @@ async fn run(pool: DbPool, instance: Uuid, mut rx: mpsc::UnboundedReceiver<Reque
                 Err(_) => break,
             }
         }
-        let mut running = Vec::new();
+        let mut running: HashMap<Uuid, (DateTime<Utc>, Reply)> = HashMap::new();
         let mut finishing = Vec::new();
+        let mut merged = Vec::new();
         for r in batch {
             match r {
-                Request::Running { id, at, reply } => running.push((id, at, reply)),
-                Request::Finish { item, reply } => finishing.push((item, reply)),
+                Request::Running { id, at, reply } => {
+                    running.insert(id, (at, reply));
+                }
+                // A job sends its running state before its final one, so a match is in this
+                // batch or was written by an earlier one.
+                Request::Finish { item, reply } => match item.fence {
+                    None if running.contains_key(&item.id) => {
+                        if let Some((started_at, run_reply)) = running.remove(&item.id) {
+                            merged.push(Merged {
+                                id: item.id,
+                                started_at,
+                                finish: item.finish,
+                                running: run_reply,
+                                done: reply,
+                            });
+                        }
+                    }
+                    _ => finishing.push((item, reply)),
+                },
             }
         }
         if !running.is_empty() {
             let items: Vec<(Uuid, DateTime<Utc>)> =
-                running.iter().map(|(id, at, _)| (*id, *at)).collect();
+                running.iter().map(|(id, (at, _))| (*id, *at)).collect();
             let res = status_batch::mark_running(&pool, instance, &items).await;
-            answer(res, running.into_iter().map(|(id, _, reply)| (id, reply)));
+            answer(res, running.into_iter().map(|(id, (_, reply))| (id, reply)));
+        }
+        if !merged.is_empty() {
+            write_merged(&pool, instance, merged).await;
         }
         if !finishing.is_empty() {
             let items: Vec<FinishItem> = finishing.iter().map(|(i, _)| i.clone()).collect();
@@ -106,14 +144,37 @@ async fn run(pool: DbPool, instance: Uuid, mut rx: mpsc::UnboundedReceiver<Reque
     }
 }
 
-fn answer(res: Result<Vec<ExecutionRow>, DbError>, waiting: impl Iterator<Item = (Uuid, Reply)>) {
+async fn write_merged(pool: &DbPool, instance: Uuid, merged: Vec<Merged>) {
+    let items: Vec<(Uuid, DateTime<Utc>, Finish)> = merged
+        .iter()
+        .map(|m| (m.id, m.started_at, m.finish.clone()))
+        .collect();
+    match status_batch::start_and_finish(pool, instance, &items).await {
+        Ok(rows) => {
+            let by_id: HashMap<Uuid, i64> = rows.into_iter().map(|r| (r.id, r.fence)).collect();
+            for m in merged {
+                let fence = by_id.get(&m.id).copied();
+                let _ = m.running.send(Ok(fence));
+                let _ = m.done.send(Ok(fence));
+            }
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            for m in merged {
+                let _ = m.running.send(Err(msg.clone()));
+                let _ = m.done.send(Err(msg.clone()));
+            }
+        }
+    }
+}
+
+fn answer(res: Result<Vec<Written>, DbError>, waiting: impl Iterator<Item = (Uuid, Reply)>) {
     match res {
         Ok(rows) => {
-            // By id, moved out: a batch of 1,000 must not cost a million comparisons and clones.
-            let mut by_id: HashMap<Uuid, ExecutionRow> =
-                rows.into_iter().map(|r| (r.id, r)).collect();
+            // By id: a batch of 1,000 must not cost a million comparisons.
+            let by_id: HashMap<Uuid, i64> = rows.into_iter().map(|r| (r.id, r.fence)).collect();
             for (id, reply) in waiting {
-                let _ = reply.send(Ok(by_id.remove(&id)));
+                let _ = reply.send(Ok(by_id.get(&id).copied()));
             }
         }
         Err(e) => {

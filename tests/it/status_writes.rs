@@ -1,0 +1,111 @@
+//! Issue 9: the batched status writes keep every row's own condition, including the combined
+//! pending → final write used when a fast task's two changes meet in the writer's queue.
+
+use chrono::Utc;
+use serde_json::json;
+use taskforge::db::executions::{self, Finish, NewExecution};
+use taskforge::db::status_batch;
+use uuid::Uuid;
+
+use crate::app::TestApp;
+
+fn pending(schedule: Uuid, owner: Uuid) -> NewExecution {
+    NewExecution {
+        id: Uuid::now_v7(),
+        schedule_id: schedule,
+        status: "pending".into(),
+        trigger: "manual".into(),
+        attempt: 1,
+        scheduled_for: Utc::now(),
+        task_type: "shell".into(),
+        task_config: json!({"command": "true"}),
+        created_at: Utc::now(),
+        owner_instance: Some(owner),
+        error_record_id: None,
+    }
+}
+
+fn completed() -> Finish {
+    Finish {
+        status: "completed",
+        result: Some(json!({"exitCode": 0})),
+        error: None,
+        error_type: None,
+        conductor_thread_id: None,
+        conductor_status: None,
+        finished_at: Utc::now(),
+        duration_ms: Some(3),
+    }
+}
+
+#[actix_web::test]
+async fn start_and_finish_writes_pending_rows_only() {
+    let app = TestApp::spawn().await;
+    let pool = &app.running().state.services.pool;
+    // An owner of its own, so this app's execution engine leaves the rows alone.
+    let me = Uuid::new_v4();
+    let schedule = Uuid::now_v7();
+    let fresh = executions::insert(pool, &pending(schedule, me))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let gone = executions::insert(pool, &pending(schedule, me))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    executions::cancel(pool, gone.id, Utc::now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let started = Utc::now();
+    let written = status_batch::start_and_finish(
+        pool,
+        me,
+        &[
+            (fresh.id, started, completed()),
+            (gone.id, started, completed()),
+        ],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    // Only the pending one; the cancelled one keeps its state.
+    assert_eq!(written.len(), 1, "{written:?}");
+    assert_eq!(
+        (written[0].id, written[0].fence),
+        (fresh.id, fresh.fence + 1)
+    );
+    let row = app.execution(&fresh.id.to_string()).await;
+    assert_eq!(row["status"], "completed", "{row}");
+    assert!(
+        row["startedAt"].is_string() && row["finishedAt"].is_string(),
+        "{row}"
+    );
+    assert_eq!(row["result"]["exitCode"], 0);
+    assert_eq!(
+        app.execution(&gone.id.to_string()).await["status"],
+        "cancelled"
+    );
+
+    // A fence-less final write needs the row running under this instance: a pending row (its
+    // running write lost) is not finished behind the writer's back.
+    let other = executions::insert(pool, &pending(schedule, me))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let item = status_batch::FinishItem {
+        id: other.id,
+        fence: None,
+        finish: completed(),
+    };
+    assert!(status_batch::finish(pool, me, &[item.clone()])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_empty());
+    status_batch::mark_running(pool, me, &[(other.id, Utc::now())])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let done = status_batch::finish(pool, me, &[item])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!(
+        app.execution(&other.id.to_string()).await["status"],
+        "completed"
+    );
+}
