@@ -93,7 +93,7 @@ async fn start_and_finish_writes_pending_rows_only() {
         fence: None,
         finish: completed(),
     };
-    assert!(status_batch::finish(pool, me, &[item.clone()])
+    assert!(status_batch::finish(pool, me, std::slice::from_ref(&item))
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .is_empty());
