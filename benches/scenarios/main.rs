@@ -139,20 +139,6 @@ async fn b2(ctx: &Ctx, n: usize) -> String {
     // Service CPU per execution: steadier than wall time on a shared machine (includes idle
     // polling before the due instant, a few milliseconds).
     let (cpu1, pg1) = (svc.usage().0, postgres_cpu(&ctx.pg));
-    if std::env::var("PGSS").is_ok() {
-        use diesel_async::RunQueryDsl;
-        exec(&url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements").await;
-        let mut c = conn(&url).await;
-        #[derive(diesel::QueryableByName)]
-        struct Q {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            q: String,
-        }
-        let rows: Vec<Q> = diesel::sql_query("SELECT format('%8s ms %8s calls %8s rows  %s', round(total_exec_time::numeric,1), calls, rows, left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 150)) AS q FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15").load(&mut c).await.unwrap_or_default();
-        for r in rows {
-            eprintln!("PGSS {}", r.q);
-        }
-    }
     svc.stop();
     format!(
         "B2 burst of {n}: all completed and persisted {secs:.3} s after the due instant -> {:.0} executions/s (not completed: {failed}; last claimed at +{claimed:.3} s, last started at +{started:.3} s; CPU per execution: service {:.0} us, PostgreSQL {:.0} us)",

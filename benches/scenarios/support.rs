@@ -131,6 +131,11 @@ impl Service {
             .env("TASKFORGE_BIND", "127.0.0.1:0")
             .env("RUST_LOG", "warn,taskforge::app=info")
             .envs(extra.iter().copied())
+            .envs(
+                std::env::var("BENCH_RUST_LOG")
+                    .ok()
+                    .map(|v| ("RUST_LOG", v)),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(file);

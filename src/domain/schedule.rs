@@ -324,6 +324,26 @@ mod tests {
     }
 
     #[test]
+    fn nanosecond_start_at_still_moves_forward_from_its_stored_fire() {
+        // The stored next_run_at has microseconds only; the next fire must come after it.
+        let mut e = FieldErrors::default();
+        let s = ScheduleSpec::from_json(
+            "interval",
+            &json!({"intervalSeconds": 1, "startAt": "2026-11-26T10:00:00.123456789Z"}),
+            utc("2026-11-26T09:00:00Z"),
+            &mut e,
+        )
+        .unwrap_or_else(|| panic!("{e:?}"));
+        let stored = utc("2026-11-26T10:00:00.123456Z");
+        assert_eq!(s.first_run(utc("2026-11-26T09:00:00Z")), Some(stored));
+        assert_eq!(
+            s.next_after(stored),
+            Some(utc("2026-11-26T10:00:01.123456Z"))
+        );
+        assert_eq!(s.to_json()["startAt"], json!("2026-11-26T10:00:00.123456Z"));
+    }
+
+    #[test]
     fn once_runs_once() {
         let mut e = FieldErrors::default();
         let s = ScheduleSpec::from_json(

@@ -1,6 +1,6 @@
 //! Field-by-field validation of JSON input, so every 400 names the field (`details` lists all).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde_json::{json, Map, Value};
 
 /// Caps and policy applied to request bodies (from `[limits]` and `execution.enabled_task_types`).
@@ -272,10 +272,12 @@ impl<'a> Obj<'a> {
     }
 }
 
-/// Parses an RFC 3339 timestamp into UTC.
+/// Parses an RFC 3339 timestamp into UTC, at PostgreSQL's precision (microseconds): a
+/// nanosecond `startAt` would otherwise sit just after the stored `next_run_at` it produced,
+/// and an interval schedule would compute that same fire again instead of the next one.
 pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
+        .map(|t| t.with_timezone(&Utc).trunc_subsecs(6))
         .map_err(|e| {
             format!("must be an RFC 3339 timestamp such as 2026-11-26T10:00:00Z, got `{s}` ({e})")
         })
