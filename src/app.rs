@@ -129,6 +129,9 @@ pub async fn start(config: Arc<Config>, db_url: &str) -> Result<RunningApp, Star
             }
         }
     })
+    // Events are small frames pushed as they happen: Nagle's algorithm would hold one back
+    // until the previous is acknowledged (up to a delayed-ACK timeout, 40 ms on Linux).
+    .tcp_nodelay(true)
     .disable_signals()
     // The drain below already waited for in-flight requests; this bounds the final close.
     .shutdown_timeout(1);

@@ -5,13 +5,13 @@
 //! One scenario: `-- b2` (names: b1 b2 b3 b4 b5 b6).
 
 mod support;
+mod wsclient;
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use support::*;
 
@@ -286,7 +286,35 @@ async fn b6(ctx: &Ctx, secs: u64) -> String {
     format!("B6 schedule creation, 8 clients for {secs} s: {:.0} creates/s (created={ok}, failed={bad})", ok as f64 / secs as f64)
 }
 
-/// B4: WebSocket clients subscribed to everything while executions produce events.
+/// `clients` WebSocket clients on their own thread and event loop until `stop_at`: delivery
+/// latencies and how many were disconnected.
+fn ws_clients(base: String, clients: usize, stop_at: Instant) -> (Vec<f64>, usize) {
+    actix_web::rt::System::new().block_on(async move {
+        let mut joins = Vec::new();
+        for _ in 0..clients {
+            let client = wsclient::connect(&base).await;
+            joins.push(actix_web::rt::spawn(async move {
+                let mut lat = Vec::new();
+                let open = client.run(stop_at, &mut lat).await;
+                (lat, open)
+            }));
+        }
+        let mut lat = Vec::new();
+        let mut closed = 0;
+        for j in joins {
+            match j.await {
+                Ok((l, open)) => {
+                    lat.extend(l);
+                    closed += usize::from(!open);
+                }
+                Err(_) => closed += 1,
+            }
+        }
+        (lat, closed)
+    })
+}
+
+/// B4: WebSocket fan-out to many clients: delivery latency, drops, memory per session.
 async fn b4(ctx: &Ctx, clients: usize, secs: u64) -> String {
     let url = migrated(ctx, "b4").await;
     let svc = Service::start(
@@ -296,47 +324,27 @@ async fn b4(ctx: &Ctx, clients: usize, secs: u64) -> String {
         &[("TASKFORGE__WEBSOCKET__HEARTBEAT_INTERVAL_SECS", "5")],
     );
     let (_, rss0) = svc.usage();
-    let lat: Rc<RefCell<Vec<f64>>> = Rc::new(RefCell::new(Vec::new()));
-    let closed = Rc::new(RefCell::new(0usize));
     let stop_at = Instant::now() + Duration::from_secs(secs + 5);
-    let mut joins = Vec::new();
-    for _ in 0..clients {
-        let (lat, closed, base) = (lat.clone(), closed.clone(), svc.base.clone());
-        let (_, mut framed) = awc::Client::new()
-            .ws(format!("{base}/ws"))
-            .connect()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        joins.push(actix_web::rt::spawn(async move {
-            while Instant::now() < stop_at {
-                match actix_web::rt::time::timeout(Duration::from_secs(1), framed.next()).await {
-                    Ok(Some(Ok(awc::ws::Frame::Ping(p)))) => {
-                        let _ = framed.send(awc::ws::Message::Pong(p)).await;
-                    }
-                    Ok(Some(Ok(awc::ws::Frame::Text(t)))) => {
-                        let now = Utc::now();
-                        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&t) {
-                            if let Some(ts) = v["timestamp"]
-                                .as_str()
-                                .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-                            {
-                                lat.borrow_mut().push(
-                                    (now - ts.with_timezone(&Utc))
-                                        .num_microseconds()
-                                        .unwrap_or(0) as f64
-                                        / 1000.0,
-                                );
-                            }
-                        }
-                    }
-                    Ok(Some(Ok(_))) | Err(_) => {}
-                    Ok(None) | Ok(Some(Err(_))) => {
-                        *closed.borrow_mut() += 1;
-                        return;
-                    }
-                }
-            }
-        }));
+    // Two client threads (one per core): one thread alone queued frames behind each other.
+    let k = 2;
+    let threads: Vec<_> = (0..k)
+        .map(|t| {
+            let base = svc.base.clone();
+            let n = clients / k + (t == 0) as usize * (clients % k);
+            std::thread::spawn(move || ws_clients(base, n, stop_at))
+        })
+        .collect();
+    // Wait until every client is connected (each session is a row), then measure memory.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while float(
+        &url,
+        "SELECT count(*)::float8 AS v FROM websocket_sessions WHERE is_active",
+    )
+    .await
+        < clients as f64
+        && Instant::now() < deadline
+    {
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
     let (_, rss1) = svc.usage();
     // 50 schedules firing every second: started + completed = 100 events/s.
@@ -348,16 +356,20 @@ async fn b4(ctx: &Ctx, clients: usize, secs: u64) -> String {
             "scheduleType": "interval", "scheduleConfig": {"intervalSeconds": 1, "startAt": start.to_rfc3339()}});
         post(&c, &format!("{}/api/scheduler/schedules", svc.base), &body).await;
     }
-    for j in joins {
-        let _ = j.await;
+    let mut lat = Vec::new();
+    let mut closed = 0;
+    for t in threads {
+        let (l, c) = t
+            .join()
+            .unwrap_or_else(|_| panic!("client thread panicked"));
+        lat.extend(l);
+        closed += c;
     }
     svc.stop();
-    let mut l = lat.borrow_mut();
-    let per_client = l.len() as f64 / clients as f64;
+    let per_client = lat.len() as f64 / clients as f64;
     format!(
-        "B4 {clients} WebSocket clients, ~100 events/s for {secs} s: delivery {}; events per client {per_client:.0}; disconnected={}; RSS per session {:.1} KB",
-        summary(&mut l),
-        closed.borrow(),
+        "B4 {clients} WebSocket clients, ~100 events/s for {secs} s: delivery {}; events per client {per_client:.0}; disconnected={closed}; RSS per session {:.1} KB",
+        summary(&mut lat),
         (rss1.saturating_sub(rss0)) as f64 / clients as f64 / 1024.0
     )
 }
