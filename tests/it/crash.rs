@@ -374,3 +374,44 @@ async fn executions_still_running_after_the_grace_period_are_interrupted() {
         1
     );
 }
+
+#[actix_web::test]
+async fn a_running_state_lost_to_an_outage_is_stored_while_the_task_still_runs() {
+    let dir = data_dir();
+    let mut pg = PrivateCluster::start(dir.path());
+    let db = Arc::new(crate::cluster::TestDb::external(pg.url()));
+    let app = TestApp::spawn_on(db, |c| {
+        c.database.pool_wait_timeout_ms = 1000;
+        c.database.pool_create_timeout_ms = 1000;
+        c.scheduler.prefetch_ms = 5_000;
+    })
+    .await;
+    // Claimed ahead while the database is up; it starts while the database is down.
+    let run_at = chrono::Utc::now() + chrono::Duration::seconds(3);
+    let s = app
+        .create_schedule(json!({"name": "starts-in-outage", "taskType": "shell", "taskConfig": {"command": "sleep 60"}, "scheduleType": "once", "scheduleConfig": {"runAt": run_at.to_rfc3339()}}))
+        .await;
+    let exec = eventually(Duration::from_secs(20), "the early claim", || async {
+        let e = app.executions_of(&sid(&s)).await;
+        (e.len() == 1).then(|| e[0]["id"].as_str().unwrap_or_default().to_string())
+    })
+    .await;
+    pg.down();
+    let wait = (run_at + chrono::Duration::milliseconds(1500) - chrono::Utc::now())
+        .to_std()
+        .unwrap_or(Duration::ZERO);
+    tokio::time::sleep(wait).await; // the task has started; its running write fails meanwhile
+    pg.up();
+    // Stored as running while the task (60 s) is still going, not only when it ends.
+    let running = eventually(Duration::from_secs(40), "running stored", || async {
+        let (status, e) = app.get(&format!("/api/executions/{exec}")).await;
+        (status == StatusCode::OK && e["status"] != "pending").then_some(e)
+    })
+    .await;
+    assert_eq!(running["status"], "running", "{running}");
+    let (status, cancelled) = app
+        .post(&format!("/api/executions/{exec}/cancel"), &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    assert_eq!(cancelled["status"], "cancelled");
+}

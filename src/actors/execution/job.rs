@@ -47,7 +47,7 @@ impl Job {
     /// Runs `row` to its end.
     pub async fn execute(self, row: ExecutionRow, cancel: oneshot::Receiver<()>) {
         let id = row.id;
-        // Fires are claimed a little ahead of their time (scheduler.claim_ahead_ms) so the
+        // Fires are claimed ahead of their time (scheduler.claim_ahead_ms, prefetch_ms) so the
         // claim's commit is off the critical path: start exactly on time.
         if matches!(row.trigger.as_str(), "schedule" | "catch_up") {
             if let Ok(wait) = (row.scheduled_for - Utc::now()).to_std() {
@@ -63,6 +63,12 @@ impl Job {
             owner_instance: Some(self.instance),
             fence,
             ..row.clone()
+        };
+        // The running state is stored: its row, with the started event published.
+        let announce = |fence: i64| {
+            let row = started_row(fence);
+            self.on_started(&row);
+            row
         };
         let secrets = task.as_ref().map(TaskSpec::secrets).unwrap_or_default();
 
@@ -103,27 +109,40 @@ impl Job {
         let mut running = self.writer.mark_running(id, started_at);
         let mut answered: Option<Result<Option<ExecutionRow>, String>> = None;
         let mut abort = Some(abort_tx);
+        // While the database is away the running write is retried alongside the task.
+        let retry = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(retry);
+        let (mut retry_armed, mut attempt) = (false, 0);
         let outcome = loop {
             tokio::select! {
-                r = &mut running, if answered.is_none() => {
-                    let r = r
-                        .unwrap_or_else(|_| Err("status writer dropped the request".into()))
-                        .map(|f| f.map(started_row));
-                    match &r {
-                        Ok(Some(row)) => self.on_started(row),
+                r = &mut running, if answered.is_none() && !retry_armed => {
+                    match r.unwrap_or_else(|_| Err("status writer dropped the request".into())) {
+                        Ok(Some(fence)) => answered = Some(Ok(Some(announce(fence)))),
                         Ok(None) => {
                             log::info!("execution not started (no longer pending): execution={id}");
                             if let Some(tx) = abort.take() {
                                 let _ = tx.send(());
                             }
+                            answered = Some(Ok(None));
                         }
-                        Err(e) => log::warn!("running state not saved yet: execution={id} {e}"),
+                        Err(e) => {
+                            attempt += 1;
+                            log::warn!("running state not saved yet (attempt {attempt}): execution={id} {e}");
+                            retry.as_mut().reset(tokio::time::Instant::now() + backoff(attempt));
+                            retry_armed = true;
+                        }
                     }
-                    answered = Some(r);
+                }
+                () = &mut retry, if retry_armed => {
+                    retry_armed = false;
+                    running = self.writer.mark_running(id, started_at);
                 }
                 o = &mut work => break o,
             }
         };
+        if retry_armed {
+            answered = Some(Err("database unreachable".into()));
+        }
         self.work_done.do_send(super::messages::WorkDone(id));
         let mut finish = finish_of(outcome, started_at);
         // The error text is logged here and by error recovery: keep env and header values out.
@@ -131,12 +150,8 @@ impl Job {
         let started = match answered {
             Some(Ok(Some(row))) => row,
             Some(Ok(None)) => return,
-            Some(Err(_)) => match self.retry_running(id, started_at).await {
-                Some(fence) => {
-                    let row = started_row(fence);
-                    self.on_started(&row);
-                    row
-                }
+            Some(Err(_)) => match self.retry_running(id, started_at, attempt).await {
+                Some(fence) => announce(fence),
                 None => return,
             },
             None => {
@@ -146,8 +161,7 @@ impl Job {
                 let done = self.writer.finish(id, None, finish.clone());
                 match answer_of(running).await {
                     Ok(Some(fence)) => {
-                        let row = started_row(fence);
-                        self.on_started(&row);
+                        let row = announce(fence);
                         match answer_of(done).await {
                             Ok(Some(_)) => return self.on_finished(ended_row(&row, &finish)),
                             Ok(None) => return log_fenced(id),
@@ -160,12 +174,8 @@ impl Job {
                     }
                     Err(e) => {
                         log::warn!("running state not saved yet: execution={id} {e}");
-                        match self.retry_running(id, started_at).await {
-                            Some(fence) => {
-                                let row = started_row(fence);
-                                self.on_started(&row);
-                                row
-                            }
+                        match self.retry_running(id, started_at, attempt + 1).await {
+                            Some(fence) => announce(fence),
                             None => return,
                         }
                     }
@@ -182,8 +192,9 @@ impl Job {
         &self,
         id: uuid::Uuid,
         started_at: chrono::DateTime<Utc>,
+        tried: u32,
     ) -> Option<i64> {
-        for attempt in 0..=WRITE_RETRIES {
+        for attempt in tried..=WRITE_RETRIES {
             tokio::time::sleep(backoff(attempt)).await;
             match answer_of(self.writer.mark_running(id, started_at)).await {
                 Ok(Some(fence)) => return Some(fence),
