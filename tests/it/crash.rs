@@ -332,6 +332,11 @@ async fn a_database_outage_gives_503_and_everything_resumes_without_duplicates()
         (status == StatusCode::OK).then_some(())
     })
     .await;
+    // The pool's connections from before the outage are gone: no request sees them.
+    for _ in 0..20 {
+        let (status, body) = app.get("/api/scheduler/schedules").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
     let before = app.executions_of(&sid(&s)).await.len();
     eventually(Duration::from_secs(60), "runs resume", || async {
         (app.executions_of(&sid(&s)).await.len() >= before + 3).then_some(())
