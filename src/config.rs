@@ -566,6 +566,15 @@ mod tests {
         assert!(e.contains("database.url"), "{e}");
         let e = err(&[("TASKFORGE__DATABASE__POOL_MAX_SIZE", "0")]);
         assert!(e.contains("database.pool_max_size"), "{e}");
+        // The prefetch window: at least the claim lead, at most what a job waits (5 s).
+        let e = err(&[("TASKFORGE__SCHEDULER__PREFETCH_MS", "6000")]);
+        assert!(e.contains("scheduler.prefetch_ms"), "{e}");
+        let e = err(&[("TASKFORGE__SCHEDULER__PREFETCH_MS", "10")]);
+        assert!(e.contains("scheduler.prefetch_ms"), "{e}");
+        assert_eq!(
+            err(&[("TASKFORGE__SCHEDULER__PREFETCH_MS", "50")]),
+            "accepted"
+        );
     }
 
     #[test]
