@@ -57,6 +57,8 @@ pub struct FinishItem {
     /// answered (the row's status and owner still decide: a taken-over row is never running
     /// under this instance again).
     pub fence: Option<i64>,
+    /// Set when the row is still pending: it is started (at this time) and finished at once.
+    pub started_at: Option<DateTime<Utc>>,
     pub finish: Finish,
 }
 
@@ -93,48 +95,11 @@ impl FinalColumns {
     }
 }
 
-/// The final columns set by both final-state statements.
-const SET_FINAL: &str = "status = v.status, result = v.result, error = v.error, error_type = v.error_type, \
-    conductor_thread_id = v.thread, conductor_status = v.cstatus, finished_at = v.finished_at, duration_ms = v.duration_ms";
-
-/// pending → final in one write, for jobs that finished before their running write went out
-/// (under load the writer is busy, and a fast task's two changes meet in its queue). Answers
-/// the rows written; one no longer pending (cancelled, taken back, taken over) is absent.
-pub async fn start_and_finish(
-    pool: &DbPool,
-    instance: Uuid,
-    items: &[(Uuid, DateTime<Utc>, Finish)],
-) -> Result<Vec<Written>, DbError> {
-    if items.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<Uuid> = items.iter().map(|i| i.0).collect();
-    let started: Vec<DateTime<Utc>> = items.iter().map(|i| i.1).collect();
-    let f = FinalColumns::of(items.iter().map(|i| &i.2));
-    let mut c = conn(pool).await?;
-    Ok(diesel::sql_query(format!(
-        "UPDATE task_executions AS e SET started_at = v.started_at, owner_instance = $11, fence = e.fence + 1, {SET_FINAL} \
-         FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::int8[]) \
-              AS v(id, started_at, status, result, error, error_type, thread, cstatus, finished_at, duration_ms) \
-         WHERE e.id = v.id AND e.status = 'pending' {RETURNING}"
-    ))
-    .bind::<Array<SqlUuid>, _>(&ids)
-    .bind::<Array<Timestamptz>, _>(&started)
-    .bind::<Array<Text>, _>(&f.status)
-    .bind::<Array<Nullable<Jsonb>>, _>(&f.result)
-    .bind::<Array<Nullable<Text>>, _>(&f.error)
-    .bind::<Array<Nullable<Text>>, _>(&f.error_type)
-    .bind::<Array<Nullable<Text>>, _>(&f.thread)
-    .bind::<Array<Nullable<Text>>, _>(&f.cstatus)
-    .bind::<Array<Timestamptz>, _>(&f.finished)
-    .bind::<Array<Nullable<BigInt>>, _>(&f.duration)
-    .bind::<SqlUuid, _>(instance)
-    .load(&mut c)
-    .await?)
-}
-
-/// running → final for every item still running under `instance` with its fence; answers the
-/// rows written (a fenced-out item is simply absent).
+/// Final states, one statement for the batch. An item with `started_at` goes pending → final
+/// (a fast task whose running state never went out on its own: the writer met both changes in
+/// its queue); the others go running → final, still running under `instance` with their fence.
+/// Answers the rows written: one whose condition no longer held (cancelled, taken back, taken
+/// over) is simply absent.
 pub async fn finish(
     pool: &DbPool,
     instance: Uuid,
@@ -145,17 +110,23 @@ pub async fn finish(
     }
     let ids: Vec<Uuid> = items.iter().map(|i| i.id).collect();
     let fences: Vec<Option<i64>> = items.iter().map(|i| i.fence).collect();
+    let started: Vec<Option<DateTime<Utc>>> = items.iter().map(|i| i.started_at).collect();
     let f = FinalColumns::of(items.iter().map(|i| &i.finish));
     let mut c = conn(pool).await?;
     Ok(diesel::sql_query(format!(
-        "UPDATE task_executions AS e SET {SET_FINAL} \
-         FROM unnest($1::uuid[], $2::int8[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::int8[]) \
-              AS v(id, fence, status, result, error, error_type, thread, cstatus, finished_at, duration_ms) \
-         WHERE e.id = v.id AND e.status = 'running' AND e.owner_instance = $11 \
-           AND (v.fence IS NULL OR e.fence = v.fence) {RETURNING}"
+        "UPDATE task_executions AS e SET started_at = COALESCE(v.started_at, e.started_at), owner_instance = $12, \
+             fence = e.fence + CASE WHEN v.started_at IS NULL THEN 0 ELSE 1 END, \
+             status = v.status, result = v.result, error = v.error, error_type = v.error_type, \
+             conductor_thread_id = v.thread, conductor_status = v.cstatus, finished_at = v.finished_at, duration_ms = v.duration_ms \
+         FROM unnest($1::uuid[], $2::int8[], $3::timestamptz[], $4::text[], $5::jsonb[], $6::text[], $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::int8[]) \
+              AS v(id, fence, started_at, status, result, error, error_type, thread, cstatus, finished_at, duration_ms) \
+         WHERE e.id = v.id AND CASE WHEN v.started_at IS NULL \
+             THEN e.status = 'running' AND e.owner_instance = $12 AND (v.fence IS NULL OR e.fence = v.fence) \
+             ELSE e.status = 'pending' END {RETURNING}"
     ))
     .bind::<Array<SqlUuid>, _>(&ids)
     .bind::<Array<Nullable<BigInt>>, _>(&fences)
+    .bind::<Array<Nullable<Timestamptz>>, _>(&started)
     .bind::<Array<Text>, _>(&f.status)
     .bind::<Array<Nullable<Jsonb>>, _>(&f.result)
     .bind::<Array<Nullable<Text>>, _>(&f.error)

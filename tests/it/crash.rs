@@ -119,6 +119,7 @@ async fn work_of_a_dead_instance_is_interrupted_fenced_and_retried() {
         let item = taskforge::db::status_batch::FinishItem {
             id: exec,
             fence,
+            started_at: None,
             finish: late.clone(),
         };
         assert!(taskforge::db::status_batch::finish(pool, dead, &[item])
@@ -287,16 +288,26 @@ async fn sigterm_lets_a_short_task_finish_within_the_grace_period() {
     assert_eq!(e["result"]["stdout"], "finished\n");
 }
 
-#[actix_web::test]
-async fn a_database_outage_gives_503_and_everything_resumes_without_duplicates() {
-    let dir = data_dir();
-    let mut pg = PrivateCluster::start(dir.path());
+/// An app on a cluster of its own (so the test can stop it), failing fast while it is down.
+async fn outage_app(
+    dir: &std::path::Path,
+    f: impl FnOnce(&mut taskforge::config::Config),
+) -> (PrivateCluster, TestApp) {
+    let pg = PrivateCluster::start(dir);
     let db = Arc::new(crate::cluster::TestDb::external(pg.url()));
     let app = TestApp::spawn_on(db, |c| {
         c.database.pool_wait_timeout_ms = 1000;
         c.database.pool_create_timeout_ms = 1000;
+        f(c);
     })
     .await;
+    (pg, app)
+}
+
+#[actix_web::test]
+async fn a_database_outage_gives_503_and_everything_resumes_without_duplicates() {
+    let dir = data_dir();
+    let (mut pg, app) = outage_app(dir.path(), |_| {}).await;
     let s = app
         .create_schedule(json!({"name": "through-outage", "taskType": "shell", "taskConfig": {"command": "true"}, "scheduleType": "cron", "scheduleConfig": {"expression": "* * * * * *"}}))
         .await;
@@ -383,14 +394,7 @@ async fn executions_still_running_after_the_grace_period_are_interrupted() {
 #[actix_web::test]
 async fn a_running_state_lost_to_an_outage_is_stored_while_the_task_still_runs() {
     let dir = data_dir();
-    let mut pg = PrivateCluster::start(dir.path());
-    let db = Arc::new(crate::cluster::TestDb::external(pg.url()));
-    let app = TestApp::spawn_on(db, |c| {
-        c.database.pool_wait_timeout_ms = 1000;
-        c.database.pool_create_timeout_ms = 1000;
-        c.scheduler.prefetch_ms = 5_000;
-    })
-    .await;
+    let (mut pg, app) = outage_app(dir.path(), |c| c.scheduler.prefetch_ms = 5_000).await;
     // Claimed ahead while the database is up; it starts while the database is down.
     let run_at = chrono::Utc::now() + chrono::Duration::seconds(3);
     let s = app

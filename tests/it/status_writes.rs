@@ -1,5 +1,5 @@
-//! Issue 9: the batched status writes keep every row's own condition, including the combined
-//! pending → final write used when a fast task's two changes meet in the writer's queue.
+//! Issue 9: the batched final write keeps every row's own condition, for rows started and
+//! finished at once (a fast task's two changes met in the writer's queue) as for running ones.
 
 use chrono::Utc;
 use serde_json::json;
@@ -55,13 +55,16 @@ async fn start_and_finish_writes_pending_rows_only() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let started = Utc::now();
-    let written = status_batch::start_and_finish(
+    let start_and_finish = |id| status_batch::FinishItem {
+        id,
+        fence: None,
+        started_at: Some(started),
+        finish: completed(),
+    };
+    let written = status_batch::finish(
         pool,
         me,
-        &[
-            (fresh.id, started, completed()),
-            (gone.id, started, completed()),
-        ],
+        &[start_and_finish(fresh.id), start_and_finish(gone.id)],
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));
@@ -91,6 +94,7 @@ async fn start_and_finish_writes_pending_rows_only() {
     let item = status_batch::FinishItem {
         id: other.id,
         fence: None,
+        started_at: None,
         finish: completed(),
     };
     assert!(status_batch::finish(pool, me, std::slice::from_ref(&item))

@@ -67,7 +67,12 @@ impl StatusWriter {
     /// into this one.
     pub fn finish(&self, id: Uuid, fence: Option<i64>, finish: Finish) -> Pending {
         let (reply, rx) = oneshot::channel();
-        let item = FinishItem { id, fence, finish };
+        let item = FinishItem {
+            id,
+            fence,
+            started_at: None,
+            finish,
+        };
         self.send(Request::Finish { item, reply });
         rx
     }
@@ -82,15 +87,6 @@ impl StatusWriter {
     }
 }
 
-/// A running and a final state of one execution, written together.
-struct Merged {
-    id: Uuid,
-    started_at: DateTime<Utc>,
-    finish: Finish,
-    running: Reply,
-    done: Reply,
-}
-
 async fn run(pool: DbPool, instance: Uuid, mut rx: mpsc::UnboundedReceiver<Request>) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
@@ -103,7 +99,8 @@ async fn run(pool: DbPool, instance: Uuid, mut rx: mpsc::UnboundedReceiver<Reque
         }
         let mut running: HashMap<Uuid, (DateTime<Utc>, Reply)> = HashMap::new();
         let mut finishing = Vec::new();
-        let mut merged = Vec::new();
+        // Running requests folded into a final write: answered by that write.
+        let mut folded = Vec::new();
         for r in batch {
             match r {
                 Request::Running { id, at, reply } => {
@@ -111,20 +108,15 @@ async fn run(pool: DbPool, instance: Uuid, mut rx: mpsc::UnboundedReceiver<Reque
                 }
                 // A job sends its running state before its final one, so a match is in this
                 // batch or was written by an earlier one.
-                Request::Finish { item, reply } => match item.fence {
-                    None if running.contains_key(&item.id) => {
-                        if let Some((started_at, run_reply)) = running.remove(&item.id) {
-                            merged.push(Merged {
-                                id: item.id,
-                                started_at,
-                                finish: item.finish,
-                                running: run_reply,
-                                done: reply,
-                            });
+                Request::Finish { mut item, reply } => {
+                    if item.fence.is_none() {
+                        if let Some((at, run_reply)) = running.remove(&item.id) {
+                            item.started_at = Some(at);
+                            folded.push((item.id, run_reply));
                         }
                     }
-                    _ => finishing.push((item, reply)),
-                },
+                    finishing.push((item, reply));
+                }
             }
         }
         if !running.is_empty() {
@@ -133,37 +125,11 @@ async fn run(pool: DbPool, instance: Uuid, mut rx: mpsc::UnboundedReceiver<Reque
             let res = status_batch::mark_running(&pool, instance, &items).await;
             answer(res, running.into_iter().map(|(id, (_, reply))| (id, reply)));
         }
-        if !merged.is_empty() {
-            write_merged(&pool, instance, merged).await;
-        }
         if !finishing.is_empty() {
             let items: Vec<FinishItem> = finishing.iter().map(|(i, _)| i.clone()).collect();
             let res = status_batch::finish(&pool, instance, &items).await;
-            answer(res, finishing.into_iter().map(|(i, reply)| (i.id, reply)));
-        }
-    }
-}
-
-async fn write_merged(pool: &DbPool, instance: Uuid, merged: Vec<Merged>) {
-    let items: Vec<(Uuid, DateTime<Utc>, Finish)> = merged
-        .iter()
-        .map(|m| (m.id, m.started_at, m.finish.clone()))
-        .collect();
-    match status_batch::start_and_finish(pool, instance, &items).await {
-        Ok(rows) => {
-            let by_id: HashMap<Uuid, i64> = rows.into_iter().map(|r| (r.id, r.fence)).collect();
-            for m in merged {
-                let fence = by_id.get(&m.id).copied();
-                let _ = m.running.send(Ok(fence));
-                let _ = m.done.send(Ok(fence));
-            }
-        }
-        Err(e) => {
-            let msg = e.to_string();
-            for m in merged {
-                let _ = m.running.send(Err(msg.clone()));
-                let _ = m.done.send(Err(msg.clone()));
-            }
+            let done = finishing.into_iter().map(|(i, reply)| (i.id, reply));
+            answer(res, done.chain(folded));
         }
     }
 }
