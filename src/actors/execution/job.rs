@@ -119,7 +119,7 @@ impl Job {
                     match r.unwrap_or_else(|_| Err("status writer dropped the request".into())) {
                         Ok(Some(fence)) => answered = Some(Ok(Some(announce(fence)))),
                         Ok(None) => {
-                            log::info!("execution not started (no longer pending): execution={id}");
+                            log_not_started(id);
                             if let Some(tx) = abort.take() {
                                 let _ = tx.send(());
                             }
@@ -169,7 +169,7 @@ impl Job {
                         }
                     }
                     Ok(None) => {
-                        log::info!("execution not started (no longer pending): execution={id}");
+                        log_not_started(id);
                         return;
                     }
                     Err(e) => {
@@ -199,15 +199,16 @@ impl Job {
             match answer_of(self.writer.mark_running(id, started_at)).await {
                 Ok(Some(fence)) => return Some(fence),
                 Ok(None) => {
-                    log::info!("execution not started (no longer pending): execution={id}");
+                    log_not_started(id);
                     return None;
                 }
                 Err(e) => log::warn!(
                     "running state not saved yet (attempt {}): execution={id} {e}",
-                    attempt + 2
+                    attempt + 1
                 ),
             }
         }
+        log::error!("running state lost after {WRITE_RETRIES} retries: execution={id}; it stays pending and is reloaded when the database is back");
         None
     }
 
@@ -308,6 +309,11 @@ fn ended_row(started: &ExecutionRow, f: &Finish) -> ExecutionRow {
         conductor_status: f.conductor_status.clone(),
         ..started.clone()
     }
+}
+
+/// The running write found the row no longer pending: cancelled or taken back before it began.
+fn log_not_started(id: uuid::Uuid) {
+    log::info!("execution not started (no longer pending): execution={id}");
 }
 
 /// Fenced: cancelled or recovered as interrupted by someone else meanwhile.
