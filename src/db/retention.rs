@@ -40,27 +40,19 @@ pub async fn prune(
 ) -> Result<Pruned, DbError> {
     let cutoff = |days: u64| now - Duration::days(days as i64);
     let mut out = Pruned::default();
-    if cfg.executions_days > 0 {
-        out.executions = in_batches(
-            pool,
-            EXECUTIONS,
-            cutoff(cfg.executions_days),
-            cfg.batch_size,
-        )
-        .await?;
-    }
-    if cfg.error_records_days > 0 {
-        out.error_records = in_batches(
-            pool,
+    for (days, table, count) in [
+        (cfg.executions_days, EXECUTIONS, &mut out.executions),
+        (
+            cfg.error_records_days,
             ERROR_RECORDS,
-            cutoff(cfg.error_records_days),
-            cfg.batch_size,
-        )
-        .await?;
-    }
-    if cfg.sessions_days > 0 {
-        out.sessions =
-            in_batches(pool, SESSIONS, cutoff(cfg.sessions_days), cfg.batch_size).await?;
+            &mut out.error_records,
+        ),
+        (cfg.sessions_days, SESSIONS, &mut out.sessions),
+    ] {
+        // 0 days: kept forever.
+        if days > 0 {
+            *count = in_batches(pool, table, cutoff(days), cfg.batch_size).await?;
+        }
     }
     Ok(out)
 }
