@@ -55,17 +55,8 @@ async fn metrics_expose_the_listed_series_with_sensible_values() {
     let bad = app
         .create_schedule(json!({"name": "m-bad", "taskType": "shell", "taskConfig": {"command": "exit 1"}, "scheduleType": "cron", "scheduleConfig": {"expression": "0 0 1 1 *"}, "severity": "critical", "retryPolicy": {"maxAttempts": 2, "backoffBaseMs": 50}}))
         .await;
-    let (_, t) = app
-        .post(
-            &format!(
-                "/api/scheduler/schedules/{}/trigger",
-                bad["id"].as_str().unwrap_or_default()
-            ),
-            &json!({}),
-        )
-        .await;
-    app.finished_execution(t["executionId"].as_str().unwrap_or_default())
-        .await;
+    let exec = app.trigger(&bad).await;
+    app.finished_execution(&exec).await;
     eventually(
         Duration::from_secs(30),
         "fires and an escalation",

@@ -135,18 +135,8 @@ async fn disabled_task_types_are_refused_and_stored_ones_fail_clearly() {
         assert_envelope(&body, "validation_failed").contains("`shell` is disabled"),
         "{body}"
     );
-    let (_, t) = b
-        .post(
-            &format!(
-                "/api/scheduler/schedules/{}/trigger",
-                s["id"].as_str().unwrap_or_default()
-            ),
-            &json!({}),
-        )
-        .await;
-    let e = b
-        .finished_execution(t["executionId"].as_str().unwrap_or_default())
-        .await;
+    let exec = b.trigger(&s).await;
+    let e = b.finished_execution(&exec).await;
     assert_eq!(e["status"], "failed");
     assert!(
         e["error"]
@@ -193,18 +183,8 @@ async fn header_and_env_values_never_reach_the_logs() {
             "taskConfig": {"command": "echo \"token is $TOKEN\" >&2; exit 1", "env": {"TOKEN": "env-s3cr3t-value"}}}))
         .await;
     for s in [&http, &sh] {
-        let (_, t) = app
-            .post(
-                &format!(
-                    "/api/scheduler/schedules/{}/trigger",
-                    s["id"].as_str().unwrap_or_default()
-                ),
-                &json!({}),
-            )
-            .await;
-        let e = app
-            .finished_execution(t["executionId"].as_str().unwrap_or_default())
-            .await;
+        let exec = app.trigger(s).await;
+        let e = app.finished_execution(&exec).await;
         assert_eq!(e["status"], "failed", "{e}");
     }
     // Wait for both error records (their log lines carry the messages).
