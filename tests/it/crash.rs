@@ -367,13 +367,7 @@ async fn executions_still_running_after_the_grace_period_are_interrupted() {
     let s = app
         .create_schedule(json!({"name": "too-long", "taskType": "shell", "taskConfig": {"command": "sleep 30"}, "scheduleType": "cron", "scheduleConfig": {"expression": "0 0 1 1 *"}}))
         .await;
-    let (_, t) = app
-        .post(
-            &format!("/api/scheduler/schedules/{}/trigger", sid(&s)),
-            &json!({}),
-        )
-        .await;
-    let exec = t["executionId"].as_str().unwrap_or_default().to_string();
+    let exec = app.trigger(&s).await;
     eventually(Duration::from_secs(20), "running", || async {
         (app.execution(&exec).await["status"] == "running").then_some(())
     })

@@ -337,13 +337,7 @@ async fn timeout_and_cancel_kill_the_whole_process_group() {
     let s = app
         .create_schedule(json!({"name": "cancel-me", "taskType": "shell", "taskConfig": {"command": cmd}, "scheduleType": "cron", "scheduleConfig": {"expression": "0 0 1 1 *"}}))
         .await;
-    let (_, trig) = app
-        .post(
-            &format!("/api/scheduler/schedules/{}/trigger", id_of(&s)),
-            &json!({}),
-        )
-        .await;
-    let exec_id = trig["executionId"].as_str().unwrap_or_default().to_string();
+    let exec_id = app.trigger(&s).await;
     eventually(Duration::from_secs(20), "running with pids", || async {
         let e = app.execution(&exec_id).await;
         let n = std::fs::read_to_string(&pids)
