@@ -6,16 +6,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::dev::ServerHandle;
-use actix_web::middleware::{from_fn, ErrorHandlers};
+use actix_web::middleware::{from_fn, DefaultHeaders, ErrorHandlers, NormalizePath, TrailingSlash};
 use actix_web::{web, App, HttpServer};
 use uuid::Uuid;
 
+use crate::actors::audit::AuditWriter;
 use crate::actors::conductor_process::StopConductor;
 use crate::actors::execution::messages::{ExecutionEnded, InterruptAll, Load, StopLaunching};
 use crate::actors::lifecycle::StopWork;
 use crate::actors::ws::hub::Publish;
 use crate::actors::ws::hub::ShutdownSessions;
 use crate::actors::{self, Services};
+use crate::api::auth::Auth;
 use crate::api::{self, AppState};
 use crate::config::Config;
 use crate::db::embedded::{EmbeddedOptions, EmbeddedPostgres};
@@ -39,14 +41,6 @@ pub struct RunningApp {
 
 /// Flow 6 from "database reachable" on: migrations, schema check, actors, HTTP.
 pub async fn start(config: Arc<Config>, db_url: &str) -> Result<RunningApp, StartupError> {
-    if let Some(addr) = config.insecure_bind() {
-        if !config.server.allow_unauthenticated_remote {
-            return Err(StartupError(format!(
-                "refusing to listen on {addr} without an API token: shell tasks make this API remote code execution; set TASKFORGE_API_TOKEN (server.api_token), bind to 127.0.0.1, or set server.allow_unauthenticated_remote = true"
-            )));
-        }
-        log::warn!("SECURITY: listening on {addr} WITHOUT authentication (server.allow_unauthenticated_remote = true): anyone who can reach this port can run shell commands here");
-    }
     let shown = redact_url(db_url);
     let connect_timeout = Duration::from_secs(config.database.connect_timeout_secs);
     db::connect_with_retry(db_url, connect_timeout)
@@ -68,6 +62,21 @@ pub async fn start(config: Arc<Config>, db_url: &str) -> Result<RunningApp, Star
         .await
         .map_err(|e| StartupError(format!("database schema check failed: {e}")))?;
     log::info!("schema verified");
+
+    // Auth is on with the bootstrap token or once any token was created (CLI, another
+    // instance); a public listener without it is refused: shell tasks make this API remote
+    // code execution.
+    let tokens_exist = crate::db::api_tokens::any_exist(&pool)
+        .await
+        .map_err(|e| StartupError(format!("reading api_tokens: {e}")))?;
+    if let Some(addr) = config.insecure_bind().filter(|_| !tokens_exist) {
+        if !config.server.allow_unauthenticated_remote {
+            return Err(StartupError(format!(
+                "refusing to listen on {addr} without authentication: shell tasks make this API remote code execution; set TASKFORGE_API_TOKEN (server.api_token), create a token with `taskforge token create`, bind to 127.0.0.1, or set server.allow_unauthenticated_remote = true"
+            )));
+        }
+        log::warn!("SECURITY: listening on {addr} WITHOUT authentication (server.allow_unauthenticated_remote = true): anyone who can reach this port can run shell commands here");
+    }
 
     // Installed before any actor records a metric.
     crate::telemetry::handle();
@@ -97,6 +106,11 @@ pub async fn start(config: Arc<Config>, db_url: &str) -> Result<RunningApp, Star
     }
     log::info!("actors started: instance={instance_id}");
 
+    let auth = Arc::new(Auth::new(config.server.api_token.clone(), tokens_exist));
+    if !auth.enabled() {
+        auth.clone().watch(services.pool.clone());
+    }
+    let audit = AuditWriter::start(services.pool.clone());
     let state = web::Data::new(AppState {
         actors,
         services,
@@ -104,21 +118,33 @@ pub async fn start(config: Arc<Config>, db_url: &str) -> Result<RunningApp, Star
         in_flight: AtomicUsize::new(0),
         started_at: Instant::now(),
         limits: config.limits(),
+        auth,
+        audit,
     });
     let body_limit = config.server.body_limit_bytes;
     let user_timeout_ms =
         u32::try_from(config.server.tcp_user_timeout_secs.saturating_mul(1000)).unwrap_or(u32::MAX);
     let app_state = state.clone();
     let mut server = HttpServer::new(move || {
+        // Outermost last: `//` is merged before anything looks at the path, the browser checks
+        // and the shutdown gate run before authentication, and the route guards (role, audit)
+        // run after routing, inside `api::routes`.
         App::new()
             .app_data(app_state.clone())
             .configure(|c| api::extractor_configs(c, body_limit))
             .configure(api::routes)
+            .wrap(from_fn(api::auth::authenticate))
             .wrap(from_fn(api::gate))
+            .wrap(from_fn(api::browser::guard))
             .wrap(ErrorHandlers::new().default_handler(api::envelope))
+            .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
+            .wrap(NormalizePath::new(TrailingSlash::MergeOnly))
     })
-    .on_connect(move |conn, _| {
+    .on_connect(move |conn, ext| {
         if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            if let Ok(local) = tcp.local_addr() {
+                ext.insert(api::browser::LocalAddr(local));
+            }
             // Kernel-enforced bound on a peer that stops reading (zero window).
             if let Err(e) = nix::sys::socket::setsockopt(
                 tcp,

@@ -77,6 +77,9 @@ pub struct ServerConfig {
     pub tcp_user_timeout_secs: u64,
     pub api_token: String,
     pub allow_unauthenticated_remote: bool,
+    pub allowed_hosts: Vec<String>,
+    pub allowed_origins: Vec<String>,
+    pub metrics_require_token: bool,
 }
 
 /// `[database]`: external URL and pool settings.

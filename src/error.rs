@@ -16,9 +16,12 @@ pub enum ApiError {
         message: String,
         details: Option<Value>,
     },
-    /// 401: missing or wrong token.
+    /// 401: missing, wrong, expired or revoked token.
     #[error("{0}")]
     Unauthorized(String),
+    /// 403: a valid token whose role is too small, or a foreign Host/Origin.
+    #[error("{0}")]
+    Forbidden(String),
     /// 404: unknown id or route.
     #[error("{0}")]
     NotFound(String),
@@ -31,6 +34,9 @@ pub enum ApiError {
     /// 413: the body is over the configured limit.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 415: a body that is not `application/json`.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// 503: shutting down, database or an actor unavailable.
     #[error("{0}")]
     Unavailable(String),
@@ -53,10 +59,12 @@ impl ApiError {
         match self {
             ApiError::Validation { .. } => "validation_failed",
             ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Unavailable(_) => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -77,10 +85,12 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Validation { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -121,6 +131,8 @@ pub fn for_status(status: StatusCode, path: &str, method: &str) -> ApiError {
         StatusCode::PAYLOAD_TOO_LARGE => {
             ApiError::PayloadTooLarge("request body is over the size limit".into())
         }
+        StatusCode::UNAUTHORIZED => ApiError::Unauthorized("authentication required".into()),
+        StatusCode::FORBIDDEN => ApiError::Forbidden(format!("{method} {path} is not allowed")),
         s if s.is_server_error() => ApiError::Internal(format!("{s} on {method} {path}")),
         s => ApiError::Validation {
             message: s.canonical_reason().unwrap_or("bad request").to_lowercase(),

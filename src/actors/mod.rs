@@ -1,5 +1,7 @@
 //! The actor system (SPEC §1): a supervisor per actor, typed messages between them.
 
+pub mod access;
+pub mod audit;
 pub mod conductor_process;
 pub mod execution;
 pub mod instance;
@@ -41,6 +43,7 @@ pub struct Actors {
     pub hub: Addr<ws::hub::WsHub>,
     pub bridge: Addr<ws::bridge::EventBridge>,
     pub instance: Addr<instance::InstanceMonitor>,
+    pub access: Addr<access::AccessActor>,
     /// The managed conductor subprocess, when `conductor.command` is set.
     pub conductor: Option<Addr<conductor_process::ConductorProcess>>,
 }
@@ -99,7 +102,13 @@ pub fn start_all(
         let execution = execution.clone();
         move |_| scheduler::SchedulerActor::new(s, hub, execution)
     });
+    let access = Supervisor::start({
+        let s = services.clone();
+        let hub = hub.clone();
+        move |_| access::AccessActor::new(s, hub)
+    });
     Actors {
+        access,
         scheduler,
         execution,
         recovery,

@@ -2,7 +2,10 @@
 //! envelope for every extractor and routing failure. Handlers are thin: extract, send one
 //! typed message, map the reply.
 
+pub mod access;
+pub mod audit_trail;
 pub mod auth;
+pub mod browser;
 pub mod dashboard;
 pub mod errors;
 pub mod executions;
@@ -10,8 +13,11 @@ pub mod health;
 pub mod metrics;
 pub mod openapi;
 pub mod params;
+pub mod routes;
 pub mod schedules;
 pub mod ws;
+
+pub use routes::{routes, ROUTES};
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
@@ -40,65 +46,10 @@ pub struct AppState {
     pub started_at: Instant,
     /// Body caps and task-type policy.
     pub limits: crate::domain::validate::Limits,
-}
-
-/// Mounts every route.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/health").route(web::get().to(health::health)))
-        .service(web::resource("/metrics").route(web::get().to(metrics::metrics)))
-        .service(web::resource("/api/openapi.json").route(web::get().to(openapi::openapi_json)))
-        .service(
-            web::resource("/api/scheduler/schedules")
-                .route(web::post().to(schedules::create))
-                .route(web::get().to(schedules::list)),
-        )
-        .service(
-            web::resource("/api/scheduler/schedules/{id}")
-                .route(web::get().to(schedules::get))
-                .route(web::put().to(schedules::replace))
-                .route(web::delete().to(schedules::delete)),
-        )
-        .service(
-            web::resource("/api/scheduler/schedules/{id}/pause")
-                .route(web::post().to(schedules::pause)),
-        )
-        .service(
-            web::resource("/api/scheduler/schedules/{id}/resume")
-                .route(web::post().to(schedules::resume)),
-        )
-        .service(
-            web::resource("/api/scheduler/schedules/{id}/trigger")
-                .route(web::post().to(schedules::trigger)),
-        )
-        .service(
-            web::resource("/api/scheduler/schedules/{id}/next-runs")
-                .route(web::get().to(schedules::next_runs)),
-        )
-        .service(web::resource("/api/scheduler/preview").route(web::post().to(schedules::preview)))
-        .service(web::resource("/api/stats").route(web::get().to(executions::stats)))
-        .service(web::resource("/").route(web::get().to(dashboard::index)))
-        .service(web::resource("/assets/{file}").route(web::get().to(dashboard::asset)))
-        .service(web::resource("/api/executions").route(web::get().to(executions::list)))
-        .service(web::resource("/api/executions/{id}").route(web::get().to(executions::get)))
-        .service(
-            web::resource("/api/executions/{id}/cancel").route(web::post().to(executions::cancel)),
-        )
-        .service(web::resource("/api/errors/errors").route(web::get().to(errors::list)))
-        .service(web::resource("/api/errors/errors/{id}").route(web::get().to(errors::get)))
-        .service(
-            web::resource("/api/errors/errors/{id}/retry").route(web::post().to(errors::retry)),
-        )
-        .service(
-            web::resource("/api/errors/errors/{id}/resolve").route(web::post().to(errors::resolve)),
-        )
-        .service(
-            web::resource("/api/errors/errors/{id}/ignore").route(web::post().to(errors::ignore)),
-        )
-        .service(
-            web::resource("/api/errors/errors/{id}/escalate")
-                .route(web::post().to(errors::escalate)),
-        )
-        .service(web::resource("/ws").route(web::get().to(ws::connect)));
+    /// Token verification; whether auth is on.
+    pub auth: std::sync::Arc<auth::Auth>,
+    /// Where successful state changes append their audit entry.
+    pub audit: crate::actors::audit::AuditWriter,
 }
 
 /// Extractor settings that route every extractor failure into the envelope.
@@ -120,7 +71,7 @@ fn json_error(e: JsonPayloadError) -> ApiError {
             ApiError::PayloadTooLarge(format!("body: larger than the {limit}-byte limit"))
         }
         JsonPayloadError::ContentType => {
-            ApiError::invalid("body", "Content-Type must be application/json")
+            ApiError::UnsupportedMediaType("Content-Type must be application/json".into())
         }
         JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::invalid("body", e),
         JsonPayloadError::Deserialize(e) => {
@@ -155,14 +106,6 @@ pub async fn gate(
     };
     if state.shutting_down.load(Ordering::SeqCst) && req.path() != "/api/health" {
         let resp = ApiError::Unavailable("server is shutting down".into()).error_response();
-        return Ok(req.into_response(resp));
-    }
-    if let Err(e) = auth::check(&req, &state.services.config.server.api_token) {
-        let mut resp = e.error_response();
-        resp.headers_mut().insert(
-            actix_web::http::header::WWW_AUTHENTICATE,
-            actix_web::http::header::HeaderValue::from_static("Bearer"),
-        );
         return Ok(req.into_response(resp));
     }
     state.in_flight.fetch_add(1, Ordering::SeqCst);

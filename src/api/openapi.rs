@@ -245,6 +245,44 @@ pub struct HealthDoc {
     pub failing: Vec<String>,
 }
 
+/// `GET /api/whoami`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct WhoamiDoc {
+    /// The token's name, `env-token`, or `anonymous` when authentication is off.
+    pub actor: String,
+    /// viewer | operator | admin
+    pub role: String,
+    pub auth_enabled: bool,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Body of `POST /api/tokens`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct TokenInputDoc {
+    pub name: String,
+    /// viewer | operator | admin
+    pub role: String,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// `GET /api/tokens`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct TokenListDoc {
+    pub items: Vec<crate::db::api_tokens::TokenView>,
+    pub next_cursor: Option<String>,
+}
+
+/// A page of the audit log.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct AuditPage {
+    pub items: Vec<crate::db::audit::AuditView>,
+    pub next_cursor: Option<String>,
+}
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -260,7 +298,7 @@ impl Modify for BearerAuth {
 /// The whole API.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "taskforge", description = "Task scheduler and execution service. Errors are {\"error\": {code, message, details}}. With a token configured, every route but /api/health needs Authorization: Bearer <token>."),
+    info(title = "taskforge", description = "Task scheduler and execution service. Errors are {\"error\": {code, message, details}}. With authentication on (TASKFORGE_API_TOKEN set, or any token created), every route but /api/health, /metrics and the dashboard's files needs Authorization: Bearer <token> of a role that may use it (viewer: reads and /ws; operator: also trigger, pause, resume, cancel and error actions; admin: everything). A too-small role gets 403 forbidden."),
     paths(
         super::health::health,
         super::metrics::metrics,
@@ -288,8 +326,13 @@ impl Modify for BearerAuth {
         super::errors::resolve,
         super::errors::ignore,
         super::errors::escalate,
+        super::access::whoami,
+        super::access::create_token,
+        super::access::list_tokens,
+        super::access::revoke_token,
+        super::access::list_audit,
     ),
-    components(schemas(ErrorBody, ErrorDetail, FieldProblem, RetryPolicyDoc, ScheduleInputDoc, ScheduleDoc, ExecutionDoc, ErrorRecordDoc, ErrorRecordDetailDoc, SchedulePage, ExecutionPage, ErrorPage, RunsDoc, PreviewDoc, ExecutionIdDoc, NoteDoc, HealthDoc, MinuteStatDoc, StatsDoc)),
+    components(schemas(ErrorBody, ErrorDetail, FieldProblem, RetryPolicyDoc, ScheduleInputDoc, ScheduleDoc, ExecutionDoc, ErrorRecordDoc, ErrorRecordDetailDoc, SchedulePage, ExecutionPage, ErrorPage, RunsDoc, PreviewDoc, ExecutionIdDoc, NoteDoc, HealthDoc, MinuteStatDoc, StatsDoc, WhoamiDoc, TokenInputDoc, TokenListDoc, AuditPage, crate::db::api_tokens::TokenView, crate::db::audit::AuditView)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

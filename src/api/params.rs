@@ -57,6 +57,15 @@ pub fn opt_time(q: &Query, key: &str) -> Result<Option<DateTime<Utc>>, ApiError>
         .transpose()
 }
 
+/// An optional free-text parameter. PostgreSQL cannot store or compare a NUL byte, so one is
+/// refused here, naming the parameter, instead of failing the query.
+pub fn opt_text(q: &Query, key: &str) -> Result<Option<String>, ApiError> {
+    match q.get(key) {
+        Some(s) if s.contains('\0') => Err(ApiError::invalid(key, "must not contain a NUL byte")),
+        other => Ok(other.cloned()),
+    }
+}
+
 /// An optional parameter restricted to `choices`.
 pub fn opt_choice(q: &Query, key: &str, choices: &[&str]) -> Result<Option<String>, ApiError> {
     match q.get(key) {

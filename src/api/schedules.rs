@@ -59,7 +59,7 @@ pub async fn list(
     let filter = ListFilter {
         enabled: params::opt_bool(&q, "enabled")?,
         task_type: params::opt_choice(&q, "taskType", &TASK_TYPES)?,
-        tag: q.get("tag").cloned(),
+        tag: params::opt_text(&q, "tag")?,
     };
     let page = state
         .actors

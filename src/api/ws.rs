@@ -2,13 +2,14 @@
 
 use std::time::Duration;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 
 use super::AppState;
 use crate::actors::ws::session::{SessionLimits, WsSession};
+use crate::domain::access::Principal;
 
 /// Starts one session actor for the connection.
-#[utoipa::path(get, path = "/ws", tag = "operations", params(("token" = Option<String>, Query, description = "alternative to the Authorization header")), responses((status = 101, description = "WebSocket upgrade (SPEC §4 protocol)"), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/ws", tag = "operations", params(("token" = Option<String>, Query, description = "alternative to the Authorization header; browsers send the subprotocol `bearer.<token>` instead")), responses((status = 101, description = "WebSocket upgrade (SPEC §4 protocol)"), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn connect(
     req: HttpRequest,
     stream: web::Payload,
@@ -20,11 +21,18 @@ pub async fn connect(
         client_timeout: Duration::from_secs(cfg.client_timeout_secs),
         queue: cfg.session_queue,
     };
-    WsSession::new(
+    let mut session = WsSession::new(
         state.actors.hub.clone(),
         state.services.pool.clone(),
         state.services.instance_id,
         limits,
-    )
-    .start(&req, stream)
+    );
+    let token = req
+        .extensions()
+        .get::<Principal>()
+        .and_then(|p| p.token_id.map(|id| (id, p.expires_at)));
+    if let Some((id, expires_at)) = token {
+        session = session.with_token(id, expires_at);
+    }
+    session.start(&req, stream)
 }

@@ -8,7 +8,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::schema::{
-    error_records, event_outbox, system_state, task_executions, task_schedules, websocket_sessions,
+    api_tokens, audit_log, error_records, event_outbox, secrets, system_state, task_executions,
+    task_schedules, websocket_sessions,
 };
 use super::{conn, DbError, DbPool};
 
@@ -104,6 +105,12 @@ pub async fn verify_schema(pool: &DbPool) -> Result<(), DbError> {
                 .limit(0),
         )
         .to_string(),
+        diesel::debug_query::<Pg, _>(&api_tokens::table.select(api_tokens::all_columns).limit(0))
+            .to_string(),
+        diesel::debug_query::<Pg, _>(&secrets::table.select(secrets::all_columns).limit(0))
+            .to_string(),
+        diesel::debug_query::<Pg, _>(&audit_log::table.select(audit_log::all_columns).limit(0))
+            .to_string(),
     ];
     let mut c = conn(pool).await?;
     for q in queries {

@@ -1,5 +1,7 @@
 //! PostgreSQL access: the pool, migrations, the embedded cluster and one module per table.
 
+pub mod api_tokens;
+pub mod audit;
 pub mod embedded;
 pub mod error_records;
 pub mod executions;

@@ -2,6 +2,33 @@
 // check at startup (db::migrate::verify_schema) fails when this and the database disagree.
 
 diesel::table! {
+    api_tokens (id) {
+        id -> Uuid,
+        name -> Text,
+        role -> Text,
+        token_hash -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Uuid,
+        at -> Timestamptz,
+        actor -> Text,
+        role -> Text,
+        action -> Text,
+        resource_type -> Text,
+        resource_id -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        details -> Jsonb,
+    }
+}
+
+diesel::table! {
     error_records (id) {
         id -> Uuid,
         execution_id -> Uuid,
@@ -30,6 +57,16 @@ diesel::table! {
         schedule_id -> Nullable<Uuid>,
         payload -> Text,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    secrets (name) {
+        name -> Text,
+        nonce -> Bytea,
+        ciphertext -> Bytea,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -109,8 +146,11 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    api_tokens,
+    audit_log,
     error_records,
     event_outbox,
+    secrets,
     system_state,
     task_executions,
     task_schedules,

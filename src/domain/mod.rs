@@ -1,5 +1,6 @@
 //! Pure types and rules, no I/O.
 
+pub mod access;
 pub mod clock;
 pub mod cron;
 pub mod event;

@@ -148,6 +148,11 @@ impl<'a> Obj<'a> {
     /// An optional string.
     pub fn opt_str(&self, key: &str, errors: &mut FieldErrors) -> Option<String> {
         match self.get(key)? {
+            // PostgreSQL cannot store a NUL in text: refuse it here, by name.
+            Value::String(s) if s.contains('\0') => {
+                errors.add(self.path(key), "must not contain a NUL byte");
+                None
+            }
             Value::String(s) => Some(s.clone()),
             other => {
                 errors.add(

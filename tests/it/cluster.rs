@@ -256,6 +256,28 @@ pub async fn query_i64(url: &str, sql: &str) -> i64 {
     rows.iter().map(|r| r.n).next().unwrap_or(0)
 }
 
+/// Runs a query returning one text column named `s` (`SELECT ... AS s`).
+pub async fn query_strings(url: &str, sql: &str) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct S {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        s: String,
+    }
+    let mut c = connect(url).await.unwrap_or_else(|e| panic!("{e}"));
+    let rows: Vec<S> = diesel::sql_query(sql)
+        .load(&mut c)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    rows.into_iter().map(|r| r.s).collect()
+}
+
+impl TestDb {
+    /// [`query_strings`] on this database.
+    pub async fn query_strings(&self, sql: &str) -> Vec<String> {
+        query_strings(&self.url, sql).await
+    }
+}
+
 /// Runs a statement.
 pub async fn execute(url: &str, sql: &str) {
     let mut c = connect(url).await.unwrap_or_else(|e| panic!("{e}"));

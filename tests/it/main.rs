@@ -1,5 +1,6 @@
 //! Integration tests: the real app against a real PostgreSQL, a fresh database per test.
 
+mod access;
 mod app;
 mod chaos;
 mod cluster;

@@ -20,13 +20,35 @@ pub struct WsClient {
 impl WsClient {
     /// Connects to `{base}/ws` and reads the `connected` frame.
     pub async fn connect(base: &str) -> WsClient {
-        let (_, framed) = awc::Client::builder()
+        match Self::connect_with(base, &[]).await {
+            Ok((c, _)) => c,
+            Err(e) => panic!("ws connect: {e}"),
+        }
+    }
+
+    /// Connects offering `protocols` (the dashboard's `taskforge` + `bearer.<token>`); returns
+    /// the client and the subprotocol the server selected, or the refusal.
+    pub async fn connect_with(
+        base: &str,
+        protocols: &[&str],
+    ) -> Result<(WsClient, Option<String>), awc::error::WsClientError> {
+        let mut req = awc::Client::builder()
             .timeout(Duration::from_secs(30))
             .finish()
-            .ws(format!("{base}/ws"))
-            .connect()
-            .await
-            .unwrap_or_else(|e| panic!("ws connect: {e}"));
+            .ws(format!("{base}/ws"));
+        if !protocols.is_empty() {
+            req = req.protocols(protocols);
+        }
+        let (resp, framed) = req.connect().await?;
+        let selected = resp
+            .headers()
+            .get("sec-websocket-protocol")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        Ok((Self::greeted(framed).await, selected))
+    }
+
+    async fn greeted(framed: actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>) -> WsClient {
         let mut c = WsClient {
             framed,
             session_id: String::new(),
@@ -40,6 +62,27 @@ impl WsClient {
         assert_eq!(hello["type"], "connected", "{hello}");
         c.session_id = hello["sessionId"].as_str().unwrap_or_default().to_string();
         c
+    }
+
+    /// True when the server closes the connection within `timeout` (frames before the close
+    /// are kept).
+    pub async fn closed_within(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.framed.next()).await {
+                Err(_) => return false,
+                Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(awc::ws::Frame::Close(_)))) => {
+                    return true
+                }
+                Ok(Some(Ok(awc::ws::Frame::Text(t)))) => {
+                    let v: Value = serde_json::from_slice(&t).unwrap_or(Value::Null);
+                    self.seen.push(v);
+                }
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+        false
     }
 
     /// Sends a JSON text frame.

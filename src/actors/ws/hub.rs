@@ -38,7 +38,17 @@ pub struct Join {
     pub session_id: Uuid,
     pub recipient: Recipient<Deliver>,
     pub subscriptions: Vec<String>,
+    /// The `api_tokens` row the session authenticated with (revocation closes it).
+    pub token_id: Option<Uuid>,
 }
+
+/// A token was revoked: close its sessions here, and (through the bridge) on other instances.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CloseTokenSessions(pub Uuid);
+
+/// The outbox kind that carries a revocation to other instances (never sent to clients).
+pub const TOKEN_REVOKED: &str = "token_revoked";
 
 /// A session is gone.
 #[derive(Message)]
@@ -83,6 +93,7 @@ pub struct ShutdownSessions;
 struct Entry {
     recipient: Recipient<Deliver>,
     subscriptions: Vec<String>,
+    token_id: Option<Uuid>,
 }
 
 /// See the module docs.
@@ -161,6 +172,43 @@ impl WsHub {
     }
 }
 
+impl WsHub {
+    fn close_token_sessions(&mut self, token: Uuid) {
+        let ids: Vec<Uuid> = self
+            .sessions
+            .iter()
+            .filter(|(_, e)| e.token_id == Some(token))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            if let Some(entry) = self.sessions.remove(&id) {
+                log::info!("ws session closed: session={id} reason=token {token} revoked");
+                entry
+                    .recipient
+                    .do_send(Deliver::Kick("token revoked".into()));
+            }
+        }
+    }
+}
+
+impl Handler<CloseTokenSessions> for WsHub {
+    type Result = ();
+
+    fn handle(&mut self, msg: CloseTokenSessions, ctx: &mut Context<Self>) {
+        guard(self, ctx, |act, _| {
+            act.close_token_sessions(msg.0);
+            if let Some(bridge) = &act.bridge {
+                bridge.do_send(Forward(NewOutbox {
+                    instance_id: act.instance_id,
+                    kind: TOKEN_REVOKED.to_string(),
+                    schedule_id: None,
+                    payload: msg.0.to_string(),
+                }));
+            }
+        });
+    }
+}
+
 impl Actor for WsHub {
     type Context = Context<Self>;
 
@@ -192,6 +240,7 @@ impl Handler<Join> for WsHub {
             Entry {
                 recipient: msg.recipient,
                 subscriptions: msg.subscriptions,
+                token_id: msg.token_id,
             },
         );
     }
@@ -229,6 +278,12 @@ impl Handler<PublishRemote> for WsHub {
     fn handle(&mut self, msg: PublishRemote, ctx: &mut Context<Self>) {
         guard(self, ctx, |act, _| {
             for row in msg.0 {
+                if row.kind == TOKEN_REVOKED {
+                    if let Ok(id) = Uuid::parse_str(&row.payload) {
+                        act.close_token_sessions(id);
+                    }
+                    continue;
+                }
                 let text: Arc<str> = Arc::from(row.payload);
                 act.fan_out(topic_of(&row.kind), row.schedule_id, &text);
             }

@@ -21,6 +21,9 @@ pub struct SessionLimits {
     pub queue: usize,
 }
 
+/// The subprotocol the server selects when a client offers it.
+pub const PROTOCOL: &str = "taskforge";
+
 /// See the module docs.
 pub struct WsSession {
     id: Uuid,
@@ -30,6 +33,8 @@ pub struct WsSession {
     subscriptions: Vec<String>,
     last_seen: Instant,
     limits: SessionLimits,
+    /// The database token this session authenticated with, and when it expires.
+    token: Option<(Uuid, Option<chrono::DateTime<chrono::Utc>>)>,
 }
 
 impl WsSession {
@@ -43,16 +48,31 @@ impl WsSession {
             subscriptions: vec!["*".to_string()],
             last_seen: Instant::now(),
             limits,
+            token: None,
         }
     }
 
-    /// Starts the actor on the HTTP upgrade request.
+    /// Ties the session to a database token: it closes when the token is revoked or expires.
+    pub fn with_token(
+        mut self,
+        id: Uuid,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Self {
+        self.token = Some((id, expires_at));
+        self
+    }
+
+    /// Starts the actor on the HTTP upgrade request. A client that offers subprotocols (the
+    /// dashboard sends `taskforge` plus its `bearer.<token>`) gets `taskforge` back; the token
+    /// is never echoed.
     pub fn start(
         self,
         req: &actix_web::HttpRequest,
         stream: actix_web::web::Payload,
     ) -> Result<actix_web::HttpResponse, actix_web::Error> {
-        ws::start(self, req, stream)
+        ws::WsResponseBuilder::new(self, req, stream)
+            .protocols(&[PROTOCOL])
+            .start()
     }
 
     fn join(&self, ctx: &mut ws::WebsocketContext<Self>) {
@@ -60,6 +80,7 @@ impl WsSession {
             session_id: self.id,
             recipient: ctx.address().recipient(),
             subscriptions: self.subscriptions.clone(),
+            token_id: self.token.map(|(id, _)| id),
         });
     }
 
@@ -129,6 +150,19 @@ impl Actor for WsSession {
             }
         });
         ctx.run_interval(self.limits.heartbeat, |act, ctx| act.heartbeat(ctx));
+        if let Some((_, Some(expires_at))) = self.token {
+            let left = (expires_at - chrono::Utc::now())
+                .to_std()
+                .unwrap_or_default();
+            ctx.run_later(left, |act, ctx| {
+                log::info!("ws session closed: session={} reason=token expired", act.id);
+                ctx.close(Some(ws::CloseReason {
+                    code: ws::CloseCode::Policy,
+                    description: Some("token expired".into()),
+                }));
+                ctx.stop();
+            });
+        }
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
