@@ -39,6 +39,16 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../dashboard/js/dom.js"),
     ),
     (
+        "session.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../dashboard/js/session.js"),
+    ),
+    (
+        "audit.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../dashboard/js/audit.js"),
+    ),
+    (
         "overview.js",
         "text/javascript; charset=utf-8",
         include_str!("../dashboard/js/overview.js"),

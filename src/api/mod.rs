@@ -57,15 +57,23 @@ pub fn extractor_configs(cfg: &mut web::ServiceConfig, body_limit: usize) {
     cfg.app_data(
         web::JsonConfig::default()
             .limit(body_limit)
-            .error_handler(|e, _| json_error(e).into()),
+            .error_handler(|e, req| json_error(e, req).into()),
     )
     .app_data(web::PayloadConfig::new(body_limit))
     .app_data(web::QueryConfig::default().error_handler(|e, _| query_error(e).into()))
     .app_data(web::PathConfig::default().error_handler(|e, _| path_error(e).into()));
 }
 
-fn json_error(e: JsonPayloadError) -> ApiError {
+fn json_error(e: JsonPayloadError, req: &actix_web::HttpRequest) -> ApiError {
+    let no_body = !req.headers().contains_key(CONTENT_TYPE)
+        && req
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .is_none_or(|v| v.as_bytes() == b"0");
     match e {
+        JsonPayloadError::ContentType if no_body => {
+            ApiError::invalid("body", "is required: send a JSON object")
+        }
         JsonPayloadError::Overflow { limit }
         | JsonPayloadError::OverflowKnownLength { limit, .. } => {
             ApiError::PayloadTooLarge(format!("body: larger than the {limit}-byte limit"))

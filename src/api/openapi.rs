@@ -292,6 +292,41 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        // Answers every route can give, documented once here rather than on each handler:
+        // 403 (role too small, foreign Host or Origin) and, for methods that take a body, 415.
+        let error = |description: &str| {
+            utoipa::openapi::ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    utoipa::openapi::ContentBuilder::new()
+                        .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                (&mut item.get, false),
+                (&mut item.post, true),
+                (&mut item.put, true),
+                (&mut item.delete, true),
+                (&mut item.patch, true),
+            ];
+            for (op, may_have_body) in ops {
+                let Some(op) = op.as_mut() else { continue };
+                let responses = &mut op.responses.responses;
+                responses.entry("403".into()).or_insert_with(|| {
+                    error("forbidden: the token's role may not do this, or a foreign Host/Origin")
+                        .into()
+                });
+                if may_have_body {
+                    responses.entry("415".into()).or_insert_with(|| {
+                        error("unsupported_media_type: a body that is not application/json").into()
+                    });
+                }
+            }
+        }
     }
 }
 

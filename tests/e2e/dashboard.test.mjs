@@ -2,54 +2,16 @@
 // embedded PostgreSQL; the browser only uses what a person would.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, chmodSync, readFileSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
+import { startService, launchBrowser, apiClient, waitFor, shots, T } from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const bin = process.env.TASKFORGE_BIN || join(here, '../../target/debug/taskforge');
-const shots = join(here, 'screenshots');
-const T = 30_000;
-
-let service, base, browser, page, dataDir;
-
-async function waitFor(fn, what, timeout = T) {
-  const end = Date.now() + timeout;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function api(method, path, body) {
-  const r = await fetch(`${base}${path}`, { method, headers: { 'Content-Type': 'application/json' }, body: body && JSON.stringify(body) });
-  return { status: r.status, data: r.status === 204 ? null : await r.json() };
-}
+let service, base, browser, page, api;
 
 before(async () => {
-  mkdirSync(shots, { recursive: true });
-  dataDir = mkdtempSync(join(tmpdir(), 'tf-e2e-'));
-  chmodSync(dataDir, 0o755);
-  const log = join(dataDir, 'taskforge.log');
-  service = spawn('sh', ['-c', `exec "${bin}" 2>"${log}"`], {
-    env: { ...process.env, TASKFORGE_DATA_DIR: dataDir, TASKFORGE_BIND: '127.0.0.1:0', TASKFORGE_CONDUCTOR_URL: 'http://127.0.0.1:9', RUST_LOG: 'info' },
-    stdio: 'ignore',
-  });
-  base = await waitFor(() => {
-    let text = '';
-    try { text = readFileSync(log, 'utf8'); } catch { return null; }
-    const m = /listening on (http:\/\/[0-9.:]+)/.exec(text);
-    return m && m[1];
-  }, 'taskforge to start', 90_000);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  service = await startService();
+  base = service.base;
+  api = apiClient(base);
+  browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
   page.setDefaultTimeout(T);
   page.on('dialog', (d) => d.accept());
@@ -57,11 +19,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  if (service) {
-    service.kill('SIGTERM');
-    await new Promise((r) => { service.on('exit', r); setTimeout(r, 30_000); });
-  }
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await service?.stop();
 });
 
 test('overview shows counts and the live connection', async () => {

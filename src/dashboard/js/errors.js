@@ -3,6 +3,7 @@
 import { show, el, badge, when, empty, debounce } from './dom.js';
 import { api, errorMessage } from './api.js';
 import { onEvent } from './live.js';
+import { can } from './session.js';
 
 const STATUSES = ['unresolved', 'retry_scheduled', 'retrying', 'escalated', 'resolved', 'ignored', ''];
 
@@ -25,8 +26,8 @@ async function detail(main, id) {
       el('p', {}, el('strong', {}, `${e.errorType}: `), e.message),
       el('p', { class: 'muted' }, `attempts ${e.attempts}/${e.maxAttempts} · next retry ${when(e.nextRetryAt)} · created ${when(e.createdAt)}`),
       e.note ? el('p', {}, el('strong', {}, 'Note: '), e.note) : null,
-      el('div', { class: 'toolbar' }, el('label', {}, 'Note', note)),
-      el('div', { class: 'actions' }, action('retry', 'Retry now'), action('resolve', 'Resolve', 'primary'), action('ignore', 'Ignore'), action('escalate', 'Escalate', 'danger')),
+      can('operator') && el('div', { class: 'toolbar' }, el('label', { for: 'note' }, 'Note', note)),
+      can('operator') && el('div', { class: 'actions' }, action('retry', 'Retry now'), action('resolve', 'Resolve', 'primary'), action('ignore', 'Ignore'), action('escalate', 'Escalate', 'danger')),
       status),
     el('h2', {}, 'Attempts'),
     el('div', { class: 'table-wrap' }, el('table', {},

@@ -2,6 +2,7 @@
 import { show, el, badge, when, empty } from './dom.js';
 import { api, errorMessage } from './api.js';
 import { onEvent } from './live.js';
+import { can } from './session.js';
 
 function row(x) {
   return el('tr', { class: 'clickable', 'data-execution': x.id, tabindex: 0,
@@ -21,7 +22,7 @@ async function detail(main, id) {
   if ('stdout' in res) blocks.push(el('h2', {}, 'stdout'), el('pre', { id: 'stdout' }, res.stdout || ''), el('h2', {}, 'stderr'), el('pre', { id: 'stderr' }, res.stderr || ''));
   else if (x.result !== null) blocks.push(el('h2', {}, 'Result'), el('pre', { id: 'result' }, JSON.stringify(x.result, null, 2)));
   const status = el('p', { class: 'form-error', role: 'alert' });
-  const cancel = ['pending', 'running'].includes(x.status)
+  const cancel = can('operator') && ['pending', 'running'].includes(x.status)
     ? el('button', { class: 'danger', type: 'button', onclick: async () => {
       const c = await api('POST', `/api/executions/${id}/cancel`, {});
       if (!c.ok) status.textContent = errorMessage(c); else detail(main, id);

@@ -1,4 +1,5 @@
 // One WebSocket to /ws for the whole page, reconnecting with backoff; views subscribe by type.
+// The token travels as a `bearer.<token>` subprotocol, never in the URL (which proxies log).
 import { token } from './api.js';
 
 const handlers = new Set();
@@ -16,8 +17,13 @@ function setState(state, text) {
 
 export function connect() {
   const proto = location.protocol === 'https:' ? 'wss' : 'ws';
-  const qs = token() ? `?token=${encodeURIComponent(token())}` : '';
-  socket = new WebSocket(`${proto}://${location.host}/ws${qs}`);
+  const protocols = token() ? ['taskforge', `bearer.${token()}`] : ['taskforge'];
+  try {
+    socket = new WebSocket(`${proto}://${location.host}/ws`, protocols);
+  } catch {
+    setState('closed', 'offline — this token cannot be sent over WebSocket');
+    return;
+  }
   setState('connecting', 'connecting…');
   socket.onopen = () => { delay = 500; setState('open', 'live'); };
   socket.onmessage = (m) => {

@@ -2,6 +2,7 @@
 import { show, el, badge, when, empty, debounce } from './dom.js';
 import { api, errorMessage } from './api.js';
 import { onEvent } from './live.js';
+import { can } from './session.js';
 import { scheduleForm } from './schedule_form.js';
 
 function describe(s) {
@@ -47,7 +48,7 @@ export async function schedules(main) {
     const term = search.value.trim().toLowerCase();
     const items = r.data.items.filter((s) => !term || s.name.toLowerCase().includes(term) || s.tags.some((t) => t.toLowerCase().includes(term)));
     if (items.length === 0) {
-      tableSlot.replaceChildren(empty(r.data.items.length ? 'No schedule matches the filters.' : 'No schedules yet. Use "New schedule" to create one.'));
+      tableSlot.replaceChildren(empty(r.data.items.length ? 'No schedule matches the filters.' : (can('admin') ? 'No schedules yet. Use "New schedule" to create one.' : 'No schedules yet.')));
       return;
     }
     tableSlot.replaceChildren(el('table', {},
@@ -59,10 +60,10 @@ export async function schedules(main) {
         el('td', {}, when(s.nextRunAt)),
         el('td', {}, badge(s.enabled ? 'enabled' : 'paused')),
         el('td', {}, el('div', { class: 'actions' },
-          el('button', { type: 'button', onclick: () => act(s, s.enabled ? 'pause' : 'resume') }, s.enabled ? 'Pause' : 'Resume'),
-          el('button', { type: 'button', onclick: () => act(s, 'trigger') }, 'Run now'),
-          el('button', { type: 'button', onclick: () => openForm(s) }, 'Edit'),
-          el('button', { type: 'button', class: 'danger', onclick: () => act(s, 'delete') }, 'Delete'))))))));
+          can('operator') && el('button', { type: 'button', onclick: () => act(s, s.enabled ? 'pause' : 'resume') }, s.enabled ? 'Pause' : 'Resume'),
+          can('operator') && el('button', { type: 'button', onclick: () => act(s, 'trigger') }, 'Run now'),
+          can('admin') && el('button', { type: 'button', onclick: () => openForm(s) }, 'Edit'),
+          can('admin') && el('button', { type: 'button', class: 'danger', onclick: () => act(s, 'delete') }, 'Delete'))))))));
   }
 
   search.addEventListener('input', debounce(load, 200));
@@ -71,7 +72,7 @@ export async function schedules(main) {
   show(main, 
     el('h1', {}, 'Schedules'),
     el('div', { class: 'toolbar' }, el('label', {}, 'Search', search), el('label', {}, 'State', enabled), el('label', {}, 'Type', type),
-      el('button', { class: 'primary', type: 'button', id: 'new-schedule', onclick: () => openForm(null) }, 'New schedule')),
+      can('admin') && el('button', { class: 'primary', type: 'button', id: 'new-schedule', onclick: () => openForm(null) }, 'New schedule')),
     formSlot, status, tableSlot);
   await load();
   const refresh = debounce(load, 300);
