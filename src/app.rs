@@ -97,6 +97,10 @@ pub async fn start(config: Arc<Config>, db_url: &str) -> Result<RunningApp, Star
         instance_id,
         db_url: Arc::from(db_url),
         conductor_ready: ready_rx,
+        keyring: Arc::new(crate::db::secrets::Keyring::new(
+            &config.secrets.key,
+            &config.embedded.data_dir,
+        )),
     };
     let actors = actors::start_all(&services, ready_tx);
     // Tell running instances about this one before any client can connect to it, so they hand

@@ -26,6 +26,7 @@ const FIXED_ENV: &[(&str, &str)] = &[
         "TASKFORGE_SHUTDOWN_GRACE_SECS",
         "server.shutdown_grace_secs",
     ),
+    ("TASKFORGE_SECRET_KEY", "secrets.key"),
 ];
 
 /// Keys whose values are strings even when they look like numbers or booleans.
@@ -40,6 +41,7 @@ const STRING_KEYS: &[&str] = &[
     "conductor.base_url",
     "conductor.command",
     "notifications.webhook_url",
+    "secrets.key",
 ];
 
 /// Why the configuration could not be loaded; the message always names the key.
@@ -64,6 +66,15 @@ pub struct Config {
     pub websocket: WebsocketConfig,
     pub conductor: ConductorConfig,
     pub notifications: NotificationsConfig,
+    pub secrets: SecretsConfig,
+}
+
+/// `[secrets]`: the key that seals stored secrets.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// 64 hex digits; empty = a key file `secret.key` in the data directory (created 0600).
+    pub key: String,
 }
 
 /// `[server]`: HTTP listener, limits, auth and shutdown.
@@ -124,6 +135,11 @@ pub struct ExecutionConfig {
     pub max_concurrent: usize,
     pub default_timeout_ms: u64,
     pub output_cap_bytes: usize,
+    /// Names of taskforge's environment variables that shell tasks inherit.
+    pub env_passthrough: Vec<String>,
+    /// Their values, read once at load (the only environment a task gets from taskforge).
+    #[serde(skip)]
+    pub passthrough_values: Vec<(String, String)>,
 }
 
 /// `[recovery]`.
@@ -239,8 +255,8 @@ impl Config {
                 sources.insert((*key).to_string(), (*name).to_string());
             }
         }
-        let config: Config =
-            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+        let mut config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| {
                 let key = e.path().to_string();
                 let from = sources
                     .get(&key)
@@ -248,6 +264,12 @@ impl Config {
                     .unwrap_or_default();
                 ConfigError(format!("key `{key}`{from}: {}", e.inner().message().trim()))
             })?;
+        config.execution.passthrough_values = config
+            .execution
+            .env_passthrough
+            .iter()
+            .filter_map(|name| env.get(name).map(|v| (name.clone(), v.clone())))
+            .collect();
         config.validate().map_err(|(key, msg)| {
             let from = sources
                 .get(key)
@@ -369,6 +391,23 @@ impl Config {
                 "must be larger than instance.heartbeat_secs".into(),
             ));
         }
+        if !self.secrets.key.is_empty()
+            && crate::domain::sealed::SecretKey::from_hex(&self.secrets.key).is_err()
+        {
+            return Err((
+                "secrets.key",
+                "must be 32 bytes as 64 hex digits (e.g. the output of `openssl rand -hex 32`)"
+                    .into(),
+            ));
+        }
+        for name in &self.execution.env_passthrough {
+            if name.is_empty() || name.contains('=') || name.contains('\0') {
+                return Err((
+                    "execution.env_passthrough",
+                    format!("`{name}` is not a variable name"),
+                ));
+            }
+        }
         if self.embedded.data_dir.as_os_str().is_empty() {
             return Err(("embedded.data_dir", "must not be empty".into()));
         }
@@ -410,6 +449,9 @@ impl Config {
         let mut c = self.clone();
         if !c.server.api_token.is_empty() {
             c.server.api_token = "***".into();
+        }
+        if !c.secrets.key.is_empty() {
+            c.secrets.key = "***".into();
         }
         c.database.url = crate::app::redact_url(&c.database.url);
         c.notifications.webhook_url = crate::domain::task::redact_url(&c.notifications.webhook_url);

@@ -14,6 +14,7 @@ use crate::actors::Services;
 use crate::db::api_tokens::{self, TokenView, TokenWriteError};
 use crate::db::audit::{self, AuditRow, ListFilter};
 use crate::db::pagination::{Cursor, Page};
+use crate::db::secrets::{self, SecretView, SecretWriteError};
 use crate::db::DbError;
 use crate::domain::access::{token_from_bytes, token_hash, Role};
 use crate::impl_lifecycle_handlers;
@@ -32,6 +33,17 @@ pub enum AccessError {
     Unavailable(String),
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+impl From<SecretWriteError> for AccessError {
+    fn from(e: SecretWriteError) -> Self {
+        match e {
+            SecretWriteError::Exists(_) => AccessError::Conflict(e.to_string()),
+            SecretWriteError::NotFound(_) => AccessError::NotFound(e.to_string()),
+            SecretWriteError::Key(m) => AccessError::Unavailable(format!("secret store: {m}")),
+            SecretWriteError::Db(db) => AccessError::Db(db),
+        }
+    }
 }
 
 impl From<TokenWriteError> for AccessError {
@@ -61,6 +73,32 @@ pub struct ListTokens;
 #[derive(Message)]
 #[rtype(result = "Result<TokenView, AccessError>")]
 pub struct RevokeToken(pub Uuid);
+
+/// Stores a new secret (sealed); the answer never carries the value.
+#[derive(Message)]
+#[rtype(result = "Result<SecretView, AccessError>")]
+pub struct CreateSecret {
+    pub name: String,
+    pub value: String,
+}
+
+/// Replaces a secret's value.
+#[derive(Message)]
+#[rtype(result = "Result<SecretView, AccessError>")]
+pub struct UpdateSecret {
+    pub name: String,
+    pub value: String,
+}
+
+/// Deletes a secret (tasks still referring to it fail as `spawn` when they start).
+#[derive(Message)]
+#[rtype(result = "Result<(), AccessError>")]
+pub struct DeleteSecret(pub String);
+
+/// Every secret's name and times.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<SecretView>, AccessError>")]
+pub struct ListSecrets;
 
 /// A page of the audit log.
 #[derive(Message)]
@@ -178,5 +216,58 @@ impl Handler<ListAudit> for AccessActor {
     fn handle(&mut self, msg: ListAudit, _: &mut Context<Self>) -> Self::Result {
         let pool = self.services.pool.clone();
         Box::pin(async move { audit::list(&pool, &msg.filter, msg.limit, msg.cursor).await })
+    }
+}
+
+impl Handler<CreateSecret> for AccessActor {
+    type Result = ResponseFuture<Result<SecretView, AccessError>>;
+
+    fn handle(&mut self, msg: CreateSecret, _: &mut Context<Self>) -> Self::Result {
+        let (pool, keyring) = (self.services.pool.clone(), self.services.keyring.clone());
+        Box::pin(async move {
+            let v = secrets::create(&pool, &keyring, &msg.name, &msg.value).await?;
+            log::info!("secret created: name={}", v.name);
+            Ok(v)
+        })
+    }
+}
+
+impl Handler<UpdateSecret> for AccessActor {
+    type Result = ResponseFuture<Result<SecretView, AccessError>>;
+
+    fn handle(&mut self, msg: UpdateSecret, _: &mut Context<Self>) -> Self::Result {
+        let (pool, keyring) = (self.services.pool.clone(), self.services.keyring.clone());
+        Box::pin(async move {
+            let v = secrets::update(&pool, &keyring, &msg.name, &msg.value).await?;
+            log::info!("secret updated: name={}", v.name);
+            Ok(v)
+        })
+    }
+}
+
+impl Handler<DeleteSecret> for AccessActor {
+    type Result = ResponseFuture<Result<(), AccessError>>;
+
+    fn handle(&mut self, msg: DeleteSecret, _: &mut Context<Self>) -> Self::Result {
+        let pool = self.services.pool.clone();
+        Box::pin(async move {
+            if !secrets::delete(&pool, &msg.0).await? {
+                return Err(AccessError::NotFound(format!(
+                    "no secret named `{}`",
+                    msg.0
+                )));
+            }
+            log::info!("secret deleted: name={}", msg.0);
+            Ok(())
+        })
+    }
+}
+
+impl Handler<ListSecrets> for AccessActor {
+    type Result = ResponseFuture<Result<Vec<SecretView>, AccessError>>;
+
+    fn handle(&mut self, _: ListSecrets, _: &mut Context<Self>) -> Self::Result {
+        let pool = self.services.pool.clone();
+        Box::pin(async move { Ok(secrets::list(&pool).await?) })
     }
 }

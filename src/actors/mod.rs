@@ -32,6 +32,8 @@ pub struct Services {
     pub db_url: Arc<str>,
     /// Whether the managed conductor process answers (None: no managed process).
     pub conductor_ready: Option<tokio::sync::watch::Receiver<bool>>,
+    /// The key that opens stored secrets (loaded on first use).
+    pub keyring: Arc<crate::db::secrets::Keyring>,
 }
 
 /// Addresses of the started actors; handlers talk to them only through these.

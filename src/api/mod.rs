@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod params;
 pub mod routes;
 pub mod schedules;
+pub mod secrets;
 pub mod ws;
 
 pub use routes::{routes, ROUTES};

@@ -102,6 +102,8 @@ pub struct ScheduleDoc {
 pub struct ExecutionDoc {
     pub id: Uuid,
     pub schedule_id: Uuid,
+    /// The schedule's name when the run was created.
+    pub schedule_name: String,
     /// pending | running | completed | failed | cancelled
     pub status: String,
     /// schedule | manual | retry | catch_up
@@ -275,6 +277,28 @@ pub struct TokenListDoc {
     pub next_cursor: Option<String>,
 }
 
+/// Body of `POST /api/secrets`.
+#[derive(ToSchema)]
+pub struct SecretInputDoc {
+    /// Letters, digits, `_`, `-`, `.`; referenced as `{"$secret": "<name>"}`.
+    pub name: String,
+    pub value: String,
+}
+
+/// Body of `PUT /api/secrets/{name}`.
+#[derive(ToSchema)]
+pub struct SecretValueDoc {
+    pub value: String,
+}
+
+/// `GET /api/secrets`: names and times, never values.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct SecretListDoc {
+    pub items: Vec<crate::db::secrets::SecretView>,
+    pub next_cursor: Option<String>,
+}
+
 /// A page of the audit log.
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]
@@ -366,8 +390,12 @@ impl Modify for BearerAuth {
         super::access::list_tokens,
         super::access::revoke_token,
         super::access::list_audit,
+        super::secrets::create,
+        super::secrets::list,
+        super::secrets::update,
+        super::secrets::delete,
     ),
-    components(schemas(ErrorBody, ErrorDetail, FieldProblem, RetryPolicyDoc, ScheduleInputDoc, ScheduleDoc, ExecutionDoc, ErrorRecordDoc, ErrorRecordDetailDoc, SchedulePage, ExecutionPage, ErrorPage, RunsDoc, PreviewDoc, ExecutionIdDoc, NoteDoc, HealthDoc, MinuteStatDoc, StatsDoc, WhoamiDoc, TokenInputDoc, TokenListDoc, AuditPage, crate::db::api_tokens::TokenView, crate::db::audit::AuditView)),
+    components(schemas(ErrorBody, ErrorDetail, FieldProblem, RetryPolicyDoc, ScheduleInputDoc, ScheduleDoc, ExecutionDoc, ErrorRecordDoc, ErrorRecordDetailDoc, SchedulePage, ExecutionPage, ErrorPage, RunsDoc, PreviewDoc, ExecutionIdDoc, NoteDoc, HealthDoc, MinuteStatDoc, StatsDoc, WhoamiDoc, TokenInputDoc, TokenListDoc, AuditPage, crate::db::api_tokens::TokenView, crate::db::audit::AuditView, SecretInputDoc, SecretValueDoc, SecretListDoc, crate::db::secrets::SecretView)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

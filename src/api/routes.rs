@@ -88,6 +88,14 @@ route_table! {
     ],
     "/api/tokens/{id}" => [delete ADMIN Some("token.revoke") => access::revoke_token],
     "/api/audit" => [get ADMIN None => access::list_audit],
+    "/api/secrets" => [
+        post ADMIN Some("secret.create") => secrets::create,
+        get ADMIN None => secrets::list,
+    ],
+    "/api/secrets/{name}" => [
+        put ADMIN Some("secret.update") => secrets::update,
+        delete ADMIN Some("secret.delete") => secrets::delete,
+    ],
     "/ws" => [get VIEWER None => ws::connect],
 }
 

@@ -22,6 +22,7 @@ impl From<ScheduleError> for ApiError {
         match e {
             ScheduleError::NotFound(_) => ApiError::NotFound(e.to_string()),
             ScheduleError::DuplicateName(_) => ApiError::Conflict(e.to_string()),
+            ScheduleError::Invalid { field, message } => ApiError::invalid(&field, message),
             ScheduleError::Db(db) => db.into(),
         }
     }

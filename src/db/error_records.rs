@@ -255,17 +255,15 @@ fn retry_execution(
     now: DateTime<Utc>,
 ) -> NewExecution {
     NewExecution {
-        id: Uuid::now_v7(),
-        schedule_id: schedule.id,
-        status: "pending".into(),
-        trigger: "retry".into(),
-        attempt: rec.attempts + 1,
-        scheduled_for,
-        task_type: schedule.task_type.clone(),
-        task_config: schedule.task_config.clone(),
-        created_at: now,
-        owner_instance: Some(instance),
         error_record_id: Some(rec.id),
+        ..NewExecution::of(
+            schedule,
+            "retry",
+            rec.attempts + 1,
+            scheduled_for,
+            now,
+            instance,
+        )
     }
 }
 

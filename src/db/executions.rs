@@ -35,6 +35,7 @@ pub struct ExecutionRow {
     pub error_record_id: Option<Uuid>,
     pub owner_instance: Option<Uuid>,
     pub fence: i64,
+    pub schedule_name: String,
 }
 
 impl ExecutionRow {
@@ -48,6 +49,7 @@ impl ExecutionRow {
         ExecutionView {
             id: self.id,
             schedule_id: self.schedule_id,
+            schedule_name: &self.schedule_name,
             status: &self.status,
             trigger: &self.trigger,
             attempt: self.attempt,
@@ -78,6 +80,8 @@ impl ExecutionRow {
 pub struct ExecutionView<'a> {
     pub id: Uuid,
     pub schedule_id: Uuid,
+    /// The schedule's name when this run was created.
+    pub schedule_name: &'a str,
     pub status: &'a str,
     pub trigger: &'a str,
     pub attempt: i32,
@@ -110,6 +114,34 @@ pub struct NewExecution {
     pub created_at: DateTime<Utc>,
     pub owner_instance: Option<Uuid>,
     pub error_record_id: Option<Uuid>,
+    pub schedule_name: String,
+}
+
+impl NewExecution {
+    /// A pending run of `schedule` (its task as it is now), owned by `instance`.
+    pub fn of(
+        schedule: &super::schedules::ScheduleRow,
+        trigger: &str,
+        attempt: i32,
+        scheduled_for: DateTime<Utc>,
+        now: DateTime<Utc>,
+        instance: Uuid,
+    ) -> NewExecution {
+        NewExecution {
+            id: Uuid::now_v7(),
+            schedule_id: schedule.id,
+            status: "pending".into(),
+            trigger: trigger.into(),
+            attempt,
+            scheduled_for,
+            task_type: schedule.task_type.clone(),
+            task_config: schedule.task_config.clone(),
+            created_at: now,
+            owner_instance: Some(instance),
+            error_record_id: None,
+            schedule_name: schedule.name.clone(),
+        }
+    }
 }
 
 /// Inserts one execution (manual trigger, retry).

@@ -128,20 +128,9 @@ pub async fn claim_due(
                 nexts.push(next);
                 match fire {
                     Some((trigger, scheduled_for)) => {
-                        let id = Uuid::now_v7();
-                        new_execs.push(NewExecution {
-                            id,
-                            schedule_id: row.id,
-                            status: "pending".into(),
-                            trigger: trigger.into(),
-                            attempt: 1,
-                            scheduled_for,
-                            task_type: row.task_type.clone(),
-                            task_config: row.task_config.clone(),
-                            created_at: now,
-                            owner_instance: Some(instance),
-                            error_record_id: None,
-                        });
+                        let new = NewExecution::of(row, trigger, 1, scheduled_for, now, instance);
+                        let id = new.id;
+                        new_execs.push(new);
                         // The run's time, not the claim's: a prefetched fire runs later than now.
                         lasts.push(Some(scheduled_for.max(now)));
                         exec_ids.push(Some(id));

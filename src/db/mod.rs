@@ -13,6 +13,7 @@ pub mod pagination;
 pub mod retention;
 pub mod schedules;
 pub mod schema;
+pub mod secrets;
 pub mod status_batch;
 pub mod system_state;
 pub mod ws_sessions;

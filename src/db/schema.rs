@@ -106,6 +106,7 @@ diesel::table! {
         error_record_id -> Nullable<Uuid>,
         owner_instance -> Nullable<Uuid>,
         fence -> Int8,
+        schedule_name -> Text,
     }
 }
 

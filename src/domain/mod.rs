@@ -9,5 +9,6 @@ pub mod recovery;
 pub mod retry;
 pub mod schedule;
 pub mod schedule_input;
+pub mod sealed;
 pub mod task;
 pub mod validate;

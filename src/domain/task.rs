@@ -28,7 +28,7 @@ pub struct ShellTask {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty", with = "pairs")]
-    pub env: Vec<(String, String)>,
+    pub env: Vec<(String, Param)>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
 }
@@ -40,7 +40,7 @@ pub struct HttpTask {
     pub method: String,
     pub url: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty", with = "pairs")]
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<(String, Param)>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -60,23 +60,96 @@ pub struct ConductorTask {
     pub timeout_ms: Option<u64>,
 }
 
+/// A shell `env` value or an HTTP header value: given inline, or a reference to a stored secret
+/// (`{"$secret": "name"}`), resolved only when the task starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Param {
+    Secret {
+        #[serde(rename = "$secret")]
+        secret: String,
+    },
+    Plain(String),
+}
+
+impl Param {
+    /// The value, once resolved (None for a reference still unresolved).
+    pub fn plain(&self) -> Option<&str> {
+        match self {
+            Param::Plain(v) => Some(v),
+            Param::Secret { .. } => None,
+        }
+    }
+}
+
+/// The secret a whole HTTP `body` of `{"$secret": "name"}` refers to.
+pub fn body_secret(body: &Value) -> Option<&str> {
+    match body {
+        Value::Object(m) if m.len() == 1 => m.get("$secret").and_then(Value::as_str),
+        _ => None,
+    }
+}
+
 /// Name/value pairs as a JSON object (keeps the order the user gave).
 mod pairs {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use serde_json::Map;
 
-    pub fn serialize<S: Serializer>(v: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
-        let m: Map<String, serde_json::Value> = v
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone().into()))
-            .collect();
+    use super::Param;
+
+    pub fn serialize<S: Serializer>(v: &[(String, Param)], s: S) -> Result<S::Ok, S::Error> {
+        let m: std::collections::BTreeMap<&String, &Param> =
+            v.iter().map(|(k, v)| (k, v)).collect();
         m.serialize(s)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
-        let m = std::collections::BTreeMap::<String, String>::deserialize(d)?;
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, Param)>, D::Error> {
+        let m = std::collections::BTreeMap::<String, Param>::deserialize(d)?;
         Ok(m.into_iter().collect())
     }
+}
+
+/// An optional object of [`Param`] values (`env`, `headers`); problems go to `errors`.
+fn param_map(obj: &Obj<'_>, key: &str, errors: &mut FieldErrors) -> Vec<(String, Param)> {
+    let Some(v) = obj.get(key) else {
+        return vec![];
+    };
+    let Value::Object(m) = v else {
+        errors.add(
+            obj.path(key),
+            format!("must be an object of strings, got {}", type_name(v)),
+        );
+        return vec![];
+    };
+    let mut out = Vec::with_capacity(m.len());
+    for (k, v) in m {
+        let field = format!("{}.{k}", obj.path(key));
+        match v {
+            Value::String(s) if s.contains('\0') => {
+                errors.add(field, "must not contain a NUL byte")
+            }
+            Value::String(s) => out.push((k.clone(), Param::Plain(s.clone()))),
+            Value::Object(_) => match body_secret(v) {
+                Some(name) if super::sealed::valid_name(name) => out.push((
+                    k.clone(),
+                    Param::Secret {
+                        secret: name.to_string(),
+                    },
+                )),
+                _ => errors.add(
+                    field,
+                    "must be a string or {\"$secret\": \"<name>\"} (letters, digits, _ - .)",
+                ),
+            },
+            other => errors.add(
+                field,
+                format!(
+                    "must be a string or a secret reference, got {}",
+                    type_name(other)
+                ),
+            ),
+        }
+    }
+    out
 }
 
 impl TaskSpec {
@@ -106,7 +179,7 @@ impl TaskSpec {
                 if working_dir.as_deref().is_some_and(|d| !d.starts_with('/')) {
                     errors.add("taskConfig.workingDir", "must be an absolute path");
                 }
-                let env = obj.opt_string_map("env", errors).unwrap_or_default();
+                let env = param_map(&obj, "env", errors);
                 for (k, _) in &env {
                     if k.is_empty() || k.contains('=') || k.contains('\0') {
                         errors.add(
@@ -156,10 +229,11 @@ impl TaskSpec {
                         format!("must be an http:// or https:// URL, got `{url}`"),
                     );
                 }
-                let headers = obj.opt_string_map("headers", errors).unwrap_or_default();
+                let headers = param_map(&obj, "headers", errors);
                 for (k, v) in &headers {
                     if awc::http::header::HeaderName::from_bytes(k.as_bytes()).is_err()
-                        || awc::http::header::HeaderValue::from_str(v).is_err()
+                        || v.plain()
+                            .is_some_and(|v| awc::http::header::HeaderValue::from_str(v).is_err())
                     {
                         errors.add(
                             format!("taskConfig.headers.{k}"),
@@ -169,6 +243,11 @@ impl TaskSpec {
                 }
                 let expected_status = expected_status(&obj, errors);
                 let body = obj.get("body").cloned();
+                if let Some(name) = body.as_ref().and_then(body_secret) {
+                    if !super::sealed::valid_name(name) {
+                        errors.add("taskConfig.body.$secret", "is not a secret name");
+                    }
+                }
                 Some(TaskSpec::Http(HttpTask {
                     method,
                     url,
@@ -237,16 +316,89 @@ impl TaskSpec {
 
     /// Values that must never reach a log line: shell `env` values and HTTP header values.
     pub fn secrets(&self) -> Vec<String> {
-        let pairs: &[(String, String)] = match self {
-            TaskSpec::Shell(t) => &t.env,
-            TaskSpec::Http(t) => &t.headers,
-            TaskSpec::Conductor(_) => &[],
-        };
-        pairs
+        self.params()
             .iter()
-            .map(|(_, v)| v.clone())
+            .filter_map(|(_, p)| p.plain())
             .filter(|v| v.len() >= 3)
+            .map(str::to_string)
             .collect()
+    }
+
+    fn params(&self) -> Vec<(String, &Param)> {
+        match self {
+            TaskSpec::Shell(t) => t
+                .env
+                .iter()
+                .map(|(k, v)| (format!("taskConfig.env.{k}"), v))
+                .collect(),
+            TaskSpec::Http(t) => t
+                .headers
+                .iter()
+                .map(|(k, v)| (format!("taskConfig.headers.{k}"), v))
+                .collect(),
+            TaskSpec::Conductor(_) => vec![],
+        }
+    }
+
+    /// Every secret the task refers to: (field, secret name).
+    pub fn secret_refs(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .params()
+            .into_iter()
+            .filter_map(|(field, p)| match p {
+                Param::Secret { secret } => Some((field, secret.clone())),
+                Param::Plain(_) => None,
+            })
+            .collect();
+        if let TaskSpec::Http(t) = self {
+            if let Some(name) = t.body.as_ref().and_then(body_secret) {
+                out.push(("taskConfig.body".into(), name.to_string()));
+            }
+        }
+        out
+    }
+
+    /// The task with every secret reference replaced by its value (`values`: name → value).
+    /// A reference without a value is left as is (callers check [`TaskSpec::secret_refs`]).
+    pub fn resolved(&self, values: &[(String, String)]) -> TaskSpec {
+        let value = |name: &str| {
+            values
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        };
+        let resolve = |pairs: &[(String, Param)]| -> Vec<(String, Param)> {
+            pairs
+                .iter()
+                .map(|(k, p)| {
+                    let p = match p {
+                        Param::Secret { secret } => {
+                            value(secret).map(Param::Plain).unwrap_or_else(|| p.clone())
+                        }
+                        Param::Plain(_) => p.clone(),
+                    };
+                    (k.clone(), p)
+                })
+                .collect()
+        };
+        match self {
+            TaskSpec::Shell(t) => TaskSpec::Shell(ShellTask {
+                env: resolve(&t.env),
+                ..t.clone()
+            }),
+            TaskSpec::Http(t) => {
+                let body = match t.body.as_ref().and_then(body_secret) {
+                    Some(name) => value(name).map(Value::String).or_else(|| t.body.clone()),
+                    None => t.body.clone(),
+                };
+                TaskSpec::Http(HttpTask {
+                    headers: resolve(&t.headers),
+                    body,
+                    ..t.clone()
+                })
+            }
+            TaskSpec::Conductor(_) => self.clone(),
+        }
     }
 
     /// The task's own timeout, if it set one.
@@ -264,6 +416,27 @@ pub fn redact(text: &str, secrets: &[String]) -> String {
     secrets
         .iter()
         .fold(text.to_string(), |t, s| t.replace(s.as_str(), "***"))
+}
+
+/// Every string inside `value` (keys too) with every secret replaced by `***`.
+pub fn redact_value(value: &mut Value, secrets: &[String]) {
+    if secrets.is_empty() {
+        return;
+    }
+    match value {
+        Value::String(s) if secrets.iter().any(|x| s.contains(x.as_str())) => {
+            *s = redact(s, secrets);
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| redact_value(v, secrets)),
+        Value::Object(map) => {
+            let old = std::mem::take(map);
+            for (k, mut v) in old {
+                redact_value(&mut v, secrets);
+                map.insert(redact(&k, secrets), v);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// A URL without its `user:password@` part, for messages.
@@ -360,11 +533,51 @@ mod tests {
     }
 
     #[test]
+    fn secret_references_are_kept_and_resolved_at_run_time() {
+        let mut e = FieldErrors::default();
+        let v = json!({"method": "GET", "url": "http://127.0.0.1:1/x", "headers": {"Authorization": {"$secret": "api-key"}, "X-Plain": "p"},
+                       "body": {"$secret": "payload"}});
+        let spec = TaskSpec::from_json("http", &v, &Limits::default(), &mut e)
+            .unwrap_or_else(|| panic!("{e:?}"));
+        assert_eq!(spec.to_json(), v, "stored as given: references, not values");
+        assert_eq!(
+            TaskSpec::from_stored("http", &spec.to_json()),
+            Ok(spec.clone())
+        );
+        assert_eq!(
+            spec.secret_refs(),
+            vec![
+                (
+                    "taskConfig.headers.Authorization".to_string(),
+                    "api-key".to_string()
+                ),
+                ("taskConfig.body".to_string(), "payload".to_string())
+            ]
+        );
+        let done = spec.resolved(&[
+            ("api-key".into(), "Bearer s3".into()),
+            ("payload".into(), "{}".into()),
+        ]);
+        let TaskSpec::Http(h) = done else {
+            panic!("type changed")
+        };
+        assert_eq!(h.headers[0].1.plain(), Some("Bearer s3"));
+        assert_eq!(h.body, Some(Value::String("{}".into())));
+        assert_eq!(
+            spec.secrets(),
+            vec!["p".to_string()]
+                .into_iter()
+                .filter(|s| s.len() >= 3)
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
     fn secrets_are_redacted() {
         let t = ShellTask {
             command: "x".into(),
             working_dir: None,
-            env: vec![("TOKEN".into(), "abc123".into())],
+            env: vec![("TOKEN".into(), Param::Plain("abc123".into()))],
             timeout_ms: None,
         };
         let s = TaskSpec::Shell(t).secrets();
@@ -387,6 +600,24 @@ mod tests {
         assert_eq!(
             fields("shell", json!({"command": "x", "env": {"A": 1}})),
             vec!["taskConfig.env.A"]
+        );
+        assert_eq!(
+            fields(
+                "shell",
+                json!({"command": "x", "env": {"A": {"$secret": "bad name"}}})
+            ),
+            vec!["taskConfig.env.A"]
+        );
+        assert_eq!(
+            fields(
+                "shell",
+                json!({"command": "x", "env": {"A": {"$secret": "ok", "x": 1}}})
+            ),
+            vec!["taskConfig.env.A"]
+        );
+        assert_eq!(
+            fields("shell", json!({"command": "a\u{0}b"})),
+            vec!["taskConfig.command"]
         );
         assert_eq!(
             fields("shell", json!({"command": "x", "timeoutMs": 0})),

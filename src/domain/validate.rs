@@ -248,33 +248,6 @@ impl<'a> Obj<'a> {
             None
         }
     }
-
-    /// An optional object of string values (headers, env).
-    pub fn opt_string_map(
-        &self,
-        key: &str,
-        errors: &mut FieldErrors,
-    ) -> Option<Vec<(String, String)>> {
-        let v = self.get(key)?;
-        let Value::Object(m) = v else {
-            errors.add(
-                self.path(key),
-                format!("must be an object of strings, got {}", type_name(v)),
-            );
-            return None;
-        };
-        let mut out = Vec::with_capacity(m.len());
-        for (k, v) in m {
-            match v {
-                Value::String(s) => out.push((k.clone(), s.clone())),
-                other => errors.add(
-                    format!("{}.{k}", self.path(key)),
-                    format!("must be a string, got {}", type_name(other)),
-                ),
-            }
-        }
-        Some(out)
-    }
 }
 
 /// Parses an RFC 3339 timestamp into UTC, at PostgreSQL's precision (microseconds): a

@@ -35,10 +35,11 @@ pub async fn run(t: &ConductorTask, ctx: &RunContext) -> Outcome {
             );
         }
     }
-    let sent = ctx
-        .http
-        .post(&url)
-        .timeout(ctx.timeout)
+    let mut req = ctx.http.post(&url).timeout(ctx.timeout);
+    for (k, v) in ctx.context.headers() {
+        req = req.insert_header((k, v));
+    }
+    let sent = req
         .send_json(&json!({ "message": t.message, "timeout": timeout_ms }))
         .await;
     let mut resp = match sent {

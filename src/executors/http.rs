@@ -19,8 +19,13 @@ pub async fn run(t: &HttpTask, ctx: &RunContext) -> Outcome {
         Err(e) => return Outcome::failed(ErrorType::Internal, format!("method {}: {e}", t.method)),
     };
     let mut req = ctx.http.request(method, &t.url).timeout(ctx.timeout);
+    for (k, v) in ctx.context.headers() {
+        req = req.insert_header((k, v));
+    }
     for (k, v) in &t.headers {
-        req = req.insert_header((k.as_str(), v.as_str()));
+        if let Some(v) = v.plain() {
+            req = req.insert_header((k.as_str(), v));
+        }
     }
     let sent = match &t.body {
         None => req.send().await,

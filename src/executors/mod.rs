@@ -2,6 +2,7 @@
 
 pub mod capture;
 pub mod conductor;
+pub mod context;
 pub mod http;
 pub mod shell;
 
@@ -84,6 +85,10 @@ pub struct RunContext {
     pub http: awc::Client,
     /// Readiness of a managed conductor process (None: not managed here).
     pub conductor_ready: Option<tokio::sync::watch::Receiver<bool>>,
+    /// The run (context variables and headers).
+    pub context: context::ExecContext,
+    /// taskforge's variables that shell tasks inherit (`execution.env_passthrough`).
+    pub passthrough_env: std::sync::Arc<[(String, String)]>,
 }
 
 /// Runs `task` until it ends, times out or `cancel` fires.

@@ -38,7 +38,14 @@ pub async fn run(t: &ShellTask, ctx: &RunContext, mut cancel: oneshot::Receiver<
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
-        .envs(t.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        // A clean start: never taskforge's own environment (its token, its database URL).
+        .env_clear()
+        .envs(ctx.context.env(&ctx.passthrough_env))
+        .envs(
+            t.env
+                .iter()
+                .filter_map(|(k, v)| v.plain().map(|v| (k.as_str(), v))),
+        );
     if let Some(dir) = &t.working_dir {
         cmd.current_dir(dir);
     }

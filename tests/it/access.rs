@@ -210,6 +210,10 @@ const MATRIX: &[(&str, &str, Min)] = &[
     ("get", "/api/tokens", Min::Admin),
     ("delete", "/api/tokens/{id}", Min::Admin),
     ("get", "/api/audit", Min::Admin),
+    ("post", "/api/secrets", Min::Admin),
+    ("get", "/api/secrets", Min::Admin),
+    ("put", "/api/secrets/{name}", Min::Admin),
+    ("delete", "/api/secrets/{name}", Min::Admin),
 ];
 
 #[actix_web::test]
@@ -267,7 +271,10 @@ async fn role_matrix_covers_every_route() {
     };
     let id = uuid::Uuid::new_v4().to_string();
     for (method, pattern, min) in MATRIX {
-        let path = pattern.replace("{id}", &id).replace("{file}", "app.js");
+        let path = pattern
+            .replace("{id}", &id)
+            .replace("{file}", "app.js")
+            .replace("{name}", "no-such-secret");
         let has_body = matches!(*method, "post" | "put");
         for (who, tok, role) in &callers {
             let auth = tok.map(bearer);

@@ -29,6 +29,8 @@ pub fn test_config() -> Config {
     c.server.shutdown_grace_secs = 5;
     c.database.pool_max_size = 8;
     c.conductor.base_url = "http://127.0.0.1:9".into();
+    // A fixed key: tests never create a key file in the working directory.
+    c.secrets.key = "5e".repeat(32);
     c
 }
 

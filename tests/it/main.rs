@@ -17,6 +17,7 @@ mod operations;
 mod prefetch;
 mod recovery;
 mod schedules_api;
+mod secrets;
 mod security;
 mod shutdown;
 mod status_writes;

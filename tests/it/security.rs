@@ -250,6 +250,6 @@ async fn check_config_masks_secrets_and_migrate_applies_migrations() {
         Duration::from_secs(60),
     );
     assert!(status.success(), "{err}");
-    assert!(err.contains("migrations applied: count=7"), "{err}");
+    assert!(err.contains("migrations applied: count=8"), "{err}");
     let _ = send;
 }

@@ -22,6 +22,7 @@ fn pending(schedule: Uuid, owner: Uuid) -> NewExecution {
         created_at: Utc::now(),
         owner_instance: Some(owner),
         error_record_id: None,
+        schedule_name: "status-writes".into(),
     }
 }
 

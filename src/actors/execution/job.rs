@@ -13,7 +13,8 @@ use crate::actors::ws::hub::{Publish, WsHub};
 use crate::db::executions::{ExecutionRow, Finish};
 use crate::domain::clock;
 use crate::domain::event::{Event, EventKind};
-use crate::domain::task::{redact, TaskSpec};
+use crate::domain::task::{redact, redact_value, TaskSpec};
+use crate::executors::context::ExecContext;
 use crate::executors::{self, ErrorType, Outcome, RunContext};
 use crate::telemetry;
 
@@ -41,6 +42,41 @@ pub struct Job {
     pub enabled_types: Vec<String>,
     /// `scheduler.misfire_threshold_ms`, to tell fires from catch-ups for the lateness metric.
     pub misfire_threshold: chrono::Duration,
+    /// For opening the secrets a task refers to, when it starts.
+    pub pool: crate::db::DbPool,
+    pub keyring: std::sync::Arc<crate::db::secrets::Keyring>,
+}
+
+/// What a task is told about its run.
+pub fn context_of(row: &ExecutionRow) -> ExecContext {
+    ExecContext {
+        execution_id: row.id,
+        schedule_id: row.schedule_id,
+        schedule_name: row.schedule_name.clone(),
+        scheduled_for: row.scheduled_for,
+        attempt: row.attempt,
+        trigger: row.trigger.clone(),
+        payload: None,
+    }
+}
+
+/// The task with its secret references opened, and the opened values (to mask them in
+/// everything stored). A missing or unreadable secret is a `spawn` failure naming it.
+async fn with_secrets(
+    task: &TaskSpec,
+    pool: &crate::db::DbPool,
+    keyring: &crate::db::secrets::Keyring,
+) -> Result<(TaskSpec, Vec<String>), Outcome> {
+    let refs = task.secret_refs();
+    if refs.is_empty() {
+        return Ok((task.clone(), vec![]));
+    }
+    let names: Vec<String> = refs.iter().map(|(_, n)| n.clone()).collect();
+    let values = crate::db::secrets::open_all(pool, keyring, &names)
+        .await
+        .map_err(|e| Outcome::failed(ErrorType::Spawn, e))?;
+    let masked = values.iter().map(|(_, v)| v.clone()).collect();
+    Ok((task.resolved(&values), masked))
 }
 
 impl Job {
@@ -70,7 +106,7 @@ impl Job {
             self.on_started(&row);
             row
         };
-        let secrets = task.as_ref().map(TaskSpec::secrets).unwrap_or_default();
+        let mut secrets = task.as_ref().map(TaskSpec::secrets).unwrap_or_default();
 
         // The task starts now; its running state is written alongside (batched with other
         // executions') and the started event goes out once that write is done. If the write
@@ -87,22 +123,29 @@ impl Job {
         });
         let work = async {
             match &task {
-                Ok(t) if !self.enabled_types.iter().any(|x| x == t.type_name()) => Outcome::failed(
-                    ErrorType::Internal,
-                    format!(
-                        "task type `{}` is disabled on this server (execution.enabled_task_types)",
-                        t.type_name()
+                Ok(t) if !self.enabled_types.iter().any(|x| x == t.type_name()) => (
+                    Outcome::failed(
+                        ErrorType::Internal,
+                        format!(
+                            "task type `{}` is disabled on this server (execution.enabled_task_types)",
+                            t.type_name()
+                        ),
                     ),
+                    vec![],
                 ),
-                Ok(t) => {
-                    let mut run = self.run.clone();
-                    run.timeout = t
-                        .timeout_ms()
-                        .map(Duration::from_millis)
-                        .unwrap_or(self.default_timeout);
-                    executors::run(t, &run, stop_rx).await
-                }
-                Err(e) => Outcome::failed(ErrorType::Internal, e.clone()),
+                // The opened secret values come back with the outcome, to be masked in it.
+                Ok(t) => match with_secrets(t, &self.pool, &self.keyring).await {
+                    Ok((t, opened)) => {
+                        let mut run = self.run.clone();
+                        run.timeout = t
+                            .timeout_ms()
+                            .map(Duration::from_millis)
+                            .unwrap_or(self.default_timeout);
+                        (executors::run(&t, &run, stop_rx).await, opened)
+                    }
+                    Err(failed) => (failed, vec![]),
+                },
+                Err(e) => (Outcome::failed(ErrorType::Internal, e.clone()), vec![]),
             }
         };
         tokio::pin!(work);
@@ -113,7 +156,7 @@ impl Job {
         let retry = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(retry);
         let (mut retry_armed, mut attempt) = (false, 0);
-        let outcome = loop {
+        let (outcome, mut opened) = loop {
             tokio::select! {
                 r = &mut running, if answered.is_none() && !retry_armed => {
                     match r.unwrap_or_else(|_| Err("status writer dropped the request".into())) {
@@ -145,8 +188,14 @@ impl Job {
         }
         self.work_done.do_send(super::messages::WorkDone(id));
         let mut finish = finish_of(outcome, started_at);
+        opened.retain(|v| v.len() >= 3);
+        secrets.extend(opened.iter().cloned());
         // The error text is logged here and by error recovery: keep env and header values out.
         finish.error = finish.error.map(|e| redact(&e, &secrets));
+        // Secret values never reach storage, whatever the task printed or answered.
+        if let Some(result) = finish.result.as_mut() {
+            redact_value(result, &opened);
+        }
         let started = match answered {
             Some(Ok(Some(row))) => row,
             Some(Ok(None)) => return,

@@ -58,6 +58,8 @@ pub struct ExecutionActor {
     /// Set at shutdown: nothing new is launched.
     draining: bool,
     restart_delay: Duration,
+    /// `execution.env_passthrough` with its values, shared by every shell task.
+    passthrough_env: std::sync::Arc<[(String, String)]>,
 }
 
 /// Fires claimed ahead join the queue this long before their time (timers are coarse; the job
@@ -81,7 +83,9 @@ impl ExecutionActor {
             Duration::from_millis(sup.restart_backoff_base_ms),
             Duration::from_millis(sup.restart_backoff_max_ms),
         );
+        let passthrough_env = services.config.execution.passthrough_values.clone().into();
         ExecutionActor {
+            passthrough_env,
             services,
             hub,
             failure_sink: None,
@@ -177,7 +181,11 @@ impl ExecutionActor {
                 conductor_url: cfg.conductor.base_url.clone(),
                 http,
                 conductor_ready: self.services.conductor_ready.clone(),
+                context: job::context_of(&row),
+                passthrough_env: self.passthrough_env.clone(),
             },
+            pool: self.services.pool.clone(),
+            keyring: self.services.keyring.clone(),
             default_timeout: Duration::from_millis(cfg.execution.default_timeout_ms),
             enabled_types: cfg.execution.enabled_task_types.clone(),
             misfire_threshold: chrono::Duration::milliseconds(

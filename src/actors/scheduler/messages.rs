@@ -17,6 +17,9 @@ pub enum ScheduleError {
     NotFound(Uuid),
     #[error("a schedule named `{0}` already exists")]
     DuplicateName(String),
+    /// Valid JSON that refers to something that does not exist (a secret): a 400 on `field`.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
     #[error(transparent)]
     Db(#[from] DbError),
 }

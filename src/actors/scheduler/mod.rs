@@ -244,6 +244,9 @@ impl SchedulerActor {
             }
             Ok(None) => Err(ScheduleError::NotFound(id)),
             Err(WriteError::DuplicateName(n)) => Err(ScheduleError::DuplicateName(n)),
+            Err(WriteError::Invalid { field, message }) => {
+                Err(ScheduleError::Invalid { field, message })
+            }
             Err(WriteError::Db(e)) => Err(ScheduleError::Db(e)),
         }
     }
@@ -306,6 +309,7 @@ impl Handler<CreateSchedule> for SchedulerActor {
         let id = Uuid::now_v7();
         Box::pin(
             actix::fut::wrap_future(async move {
+                schedules::check_secrets(&pool, &msg.0.task).await?;
                 schedules::insert(&pool, id, &msg.0, clock::now())
                     .await
                     .map(Some)
@@ -325,6 +329,7 @@ impl Handler<ReplaceSchedule> for SchedulerActor {
         let id = msg.id;
         Box::pin(
             actix::fut::wrap_future(async move {
+                schedules::check_secrets(&pool, &msg.input.task).await?;
                 schedules::replace(&pool, id, &msg.input, clock::now()).await
             })
             .map(move |res, act: &mut Self, ctx| {
@@ -424,19 +429,7 @@ impl Handler<TriggerNow> for SchedulerActor {
                 .await?
                 .ok_or(ScheduleError::NotFound(msg.0))?;
             let now = clock::now();
-            let new = NewExecution {
-                id: Uuid::now_v7(),
-                schedule_id: row.id,
-                status: "pending".into(),
-                trigger: "manual".into(),
-                attempt: 1,
-                scheduled_for: now,
-                task_type: row.task_type.clone(),
-                task_config: row.task_config.clone(),
-                created_at: now,
-                owner_instance: Some(instance),
-                error_record_id: None,
-            };
+            let new = NewExecution::of(&row, "manual", 1, now, now, instance);
             let exec = execution
                 .send(StartExecution(new))
                 .await

@@ -1,0 +1,1 @@
+ALTER TABLE task_executions DROP COLUMN schedule_name;
