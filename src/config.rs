@@ -140,6 +140,17 @@ pub struct ExecutionConfig {
     /// Their values, read once at load (the only environment a task gets from taskforge).
     #[serde(skip)]
     pub passthrough_values: Vec<(String, String)>,
+    pub http: HttpPolicyConfig,
+}
+
+/// `[execution.http]`: where HTTP and conductor tasks may connect.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpPolicyConfig {
+    /// CIDRs refused after DNS resolution (TASKFORGE_HTTP_BLOCKED_NETWORKS adds to them).
+    pub blocked_networks: Vec<String>,
+    /// CIDRs allowed even inside a blocked one (TASKFORGE_HTTP_ALLOWED_NETWORKS adds to them).
+    pub allowed_networks: Vec<String>,
 }
 
 /// `[recovery]`.
@@ -264,6 +275,26 @@ impl Config {
                     .unwrap_or_default();
                 ConfigError(format!("key `{key}`{from}: {}", e.inner().message().trim()))
             })?;
+        // Comma lists that add to the configured networks rather than replace them.
+        for (name, list) in [
+            (
+                "TASKFORGE_HTTP_BLOCKED_NETWORKS",
+                &mut config.execution.http.blocked_networks,
+            ),
+            (
+                "TASKFORGE_HTTP_ALLOWED_NETWORKS",
+                &mut config.execution.http.allowed_networks,
+            ),
+        ] {
+            if let Some(v) = env.get(name) {
+                list.extend(
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(String::from),
+                );
+            }
+        }
         config.execution.passthrough_values = config
             .execution
             .env_passthrough
@@ -399,6 +430,20 @@ impl Config {
                 "must be 32 bytes as 64 hex digits (e.g. the output of `openssl rand -hex 32`)"
                     .into(),
             ));
+        }
+        for (key, nets) in [
+            (
+                "execution.http.blocked_networks",
+                &self.execution.http.blocked_networks,
+            ),
+            (
+                "execution.http.allowed_networks",
+                &self.execution.http.allowed_networks,
+            ),
+        ] {
+            for n in nets {
+                crate::executors::netpolicy::parse_net(n).map_err(|e| (key, e))?;
+            }
         }
         for name in &self.execution.env_passthrough {
             if name.is_empty() || name.contains('=') || name.contains('\0') {
@@ -620,6 +665,48 @@ mod tests {
             err(&[("TASKFORGE__SCHEDULER__PREFETCH_MS", "50")]),
             "accepted"
         );
+    }
+
+    #[test]
+    fn network_lists_from_the_environment_add_to_the_defaults() -> Result<(), ConfigError> {
+        let c = Config::load_from(
+            None,
+            &env(&[
+                ("TASKFORGE_HTTP_BLOCKED_NETWORKS", "10.0.0.0/8, 192.168.1.1"),
+                ("TASKFORGE_HTTP_ALLOWED_NETWORKS", "10.1.0.0/16"),
+            ]),
+        )?;
+        let blocked = &c.execution.http.blocked_networks;
+        assert!(
+            blocked.contains(&"169.254.0.0/16".to_string()),
+            "{blocked:?}"
+        );
+        assert!(
+            blocked.contains(&"10.0.0.0/8".to_string())
+                && blocked.contains(&"192.168.1.1".to_string())
+        );
+        assert_eq!(
+            c.execution.http.allowed_networks,
+            vec!["10.1.0.0/16".to_string()]
+        );
+        match Config::load_from(
+            None,
+            &env(&[("TASKFORGE_HTTP_BLOCKED_NETWORKS", "10.0.0.0/99")]),
+        ) {
+            Ok(_) => panic!("bad CIDR accepted"),
+            Err(e) => assert!(
+                e.to_string().contains("execution.http.blocked_networks"),
+                "{e}"
+            ),
+        }
+        match Config::load_from(None, &env(&[("TASKFORGE_SECRET_KEY", "short")])) {
+            Ok(_) => panic!("bad key accepted"),
+            Err(e) => assert!(
+                e.to_string().contains("secrets.key") && !e.to_string().contains("short"),
+                "{e}"
+            ),
+        }
+        Ok(())
     }
 
     #[test]

@@ -47,6 +47,10 @@ pub struct HttpTask {
     pub expected_status: Option<Vec<u16>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// Follow 3xx answers (at most 10); the task's headers are dropped on a hop to another
+    /// origin. Off by default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub follow_redirects: bool,
 }
 
 /// A message to the conductor (flow 5).
@@ -204,9 +208,11 @@ impl TaskSpec {
                         "body",
                         "expectedStatus",
                         "timeoutMs",
+                        "followRedirects",
                     ],
                     errors,
                 );
+                let follow_redirects = obj.opt_bool("followRedirects", errors).unwrap_or(false);
                 let method = obj
                     .opt_str("method", errors)
                     .unwrap_or_else(|| "GET".into())
@@ -255,6 +261,7 @@ impl TaskSpec {
                     body,
                     expected_status,
                     timeout_ms,
+                    follow_redirects,
                 }))
             }
             "conductor" => {

@@ -10,12 +10,27 @@ pub struct Captured {
 }
 
 /// Reads `r` to its end, keeping the first `cap` bytes (the rest is drained and dropped).
-pub async fn read_capped<R: AsyncRead + Unpin>(mut r: R, cap: usize) -> Captured {
+pub async fn read_capped<R: AsyncRead + Unpin>(r: R, cap: usize) -> Captured {
+    let (_keep, never) = tokio::sync::oneshot::channel::<()>();
+    read_capped_until(r, cap, never).await
+}
+
+/// [`read_capped`] that also ends when `stop` fires (a pipe held open by a process that
+/// escaped its group must not keep the run going), returning what was read so far.
+pub async fn read_capped_until<R: AsyncRead + Unpin>(
+    mut r: R,
+    cap: usize,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) -> Captured {
     let mut kept = Vec::new();
     let mut truncated = false;
     let mut buf = [0u8; 8192];
     loop {
-        match r.read(&mut buf).await {
+        let read = tokio::select! {
+            read = r.read(&mut buf) => read,
+            _ = &mut stop => break,
+        };
+        match read {
             Ok(0) | Err(_) => break,
             Ok(n) => {
                 let room = cap.saturating_sub(kept.len());

@@ -4,6 +4,7 @@ pub mod capture;
 pub mod conductor;
 pub mod context;
 pub mod http;
+pub mod netpolicy;
 pub mod shell;
 
 use std::time::Duration;
@@ -89,14 +90,33 @@ pub struct RunContext {
     pub context: context::ExecContext,
     /// taskforge's variables that shell tasks inherit (`execution.env_passthrough`).
     pub passthrough_env: std::sync::Arc<[(String, String)]>,
+    /// Where HTTP and conductor tasks may connect.
+    pub policy: std::rc::Rc<netpolicy::NetPolicy>,
 }
 
-/// Runs `task` until it ends, times out or `cancel` fires.
+/// Runs `task` until it ends, times out or `cancel` fires. For HTTP and conductor tasks the
+/// timeout bounds the whole exchange — connecting, sending, waiting and reading the body — so
+/// a peer that stalls mid-body cannot hold a run past it.
 pub async fn run(task: &TaskSpec, ctx: &RunContext, cancel: oneshot::Receiver<()>) -> Outcome {
     match task {
         TaskSpec::Shell(t) => shell::run(t, ctx, cancel).await,
-        TaskSpec::Http(t) => with_cancel(http::run(t, ctx), cancel).await,
-        TaskSpec::Conductor(t) => with_cancel(conductor::run(t, ctx), cancel).await,
+        TaskSpec::Http(t) => with_cancel(deadline(http::run(t, ctx), ctx.timeout), cancel).await,
+        TaskSpec::Conductor(t) => {
+            with_cancel(deadline(conductor::run(t, ctx), ctx.timeout), cancel).await
+        }
+    }
+}
+
+async fn deadline(fut: impl std::future::Future<Output = Outcome>, timeout: Duration) -> Outcome {
+    match tokio::time::timeout(timeout, fut).await {
+        Ok(outcome) => outcome,
+        Err(_) => Outcome::failed(
+            ErrorType::Timeout,
+            format!(
+                "timed out after {} ms (connect, request, response and body)",
+                timeout.as_millis()
+            ),
+        ),
     }
 }
 

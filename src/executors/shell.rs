@@ -9,7 +9,11 @@ use nix::unistd::Pid;
 use serde_json::json;
 use tokio::sync::oneshot;
 
-use super::capture::{read_capped, Captured};
+use super::capture::{read_capped_until, Captured};
+
+/// After the process group is gone, its output readers get this long to see the end of the
+/// pipes; a process that left the group (setsid) and keeps them open is not waited for.
+const DRAIN_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 use super::{ErrorType, Outcome, RunContext};
 use crate::domain::task::ShellTask;
 
@@ -55,14 +59,16 @@ pub async fn run(t: &ShellTask, ctx: &RunContext, mut cancel: oneshot::Receiver<
     };
     let group = child.id().map(|id| Pid::from_raw(id as i32));
     let cap = ctx.output_cap;
+    let (stop_out, stop_out_rx) = oneshot::channel();
+    let (stop_err, stop_err_rx) = oneshot::channel();
     let stdout = child
         .stdout
         .take()
-        .map(|o| tokio::spawn(read_capped(o, cap)));
+        .map(|o| tokio::spawn(read_capped_until(o, cap, stop_out_rx)));
     let stderr = child
         .stderr
         .take()
-        .map(|e| tokio::spawn(read_capped(e, cap)));
+        .map(|e| tokio::spawn(read_capped_until(e, cap, stop_err_rx)));
 
     let end = tokio::select! {
         status = child.wait() => match status {
@@ -79,8 +85,7 @@ pub async fn run(t: &ShellTask, ctx: &RunContext, mut cancel: oneshot::Receiver<
     if !matches!(end, End::Exited(_)) {
         let _ = child.wait().await;
     }
-    let out = join(stdout).await;
-    let err = join(stderr).await;
+    let (out, err) = tokio::join!(join(stdout, stop_out), join(stderr, stop_err));
     let result = |code: Option<i32>| {
         json!({
             "exitCode": code,
@@ -131,10 +136,17 @@ pub async fn run(t: &ShellTask, ctx: &RunContext, mut cancel: oneshot::Receiver<
     }
 }
 
-async fn join(h: Option<tokio::task::JoinHandle<Captured>>) -> Captured {
-    match h {
-        Some(h) => h.await.unwrap_or_default(),
-        None => Captured::default(),
+/// The reader's capture: at its end of stream, or what it has [`DRAIN_GRACE`] from now.
+async fn join(h: Option<tokio::task::JoinHandle<Captured>>, stop: oneshot::Sender<()>) -> Captured {
+    let Some(mut h) = h else {
+        return Captured::default();
+    };
+    tokio::select! {
+        c = &mut h => c.unwrap_or_default(),
+        () = tokio::time::sleep(DRAIN_GRACE) => {
+            let _ = stop.send(());
+            h.await.unwrap_or_default()
+        }
     }
 }
 

@@ -40,10 +40,22 @@ impl Fake {
     }
 }
 
-type Reply = Arc<dyn Fn(&Recorded) -> (u16, Value) + Send + Sync>;
+/// An answer: status, extra headers, JSON body.
+pub type Answer = (u16, Vec<(String, String)>, Value);
+
+type Reply = Arc<dyn Fn(&Recorded) -> Answer + Send + Sync>;
 
 /// Starts a fake answering every request with `reply(request)`.
 pub async fn start(reply: impl Fn(&Recorded) -> (u16, Value) + Send + Sync + 'static) -> Fake {
+    start_full(move |r| {
+        let (status, body) = reply(r);
+        (status, vec![], body)
+    })
+    .await
+}
+
+/// Like [`start`], with response headers too (`Location`, `Retry-After`, ...).
+pub async fn start_full(reply: impl Fn(&Recorded) -> Answer + Send + Sync + 'static) -> Fake {
     let requests: Arc<Mutex<Vec<Recorded>>> = Arc::new(Mutex::new(Vec::new()));
     let reply: Reply = Arc::new(reply);
     let (reqs, rep) = (requests.clone(), reply.clone());
@@ -64,12 +76,16 @@ pub async fn start(reply: impl Fn(&Recorded) -> (u16, Value) + Send + Sync + 'st
                         .collect(),
                     body: String::from_utf8_lossy(&body).into_owned(),
                 };
-                let (status, value) = rep(&rec);
+                let (status, headers, value) = rep(&rec);
                 if let Ok(mut r) = reqs.lock() {
                     r.push(rec);
                 }
                 let code = actix_web::http::StatusCode::from_u16(status).unwrap_or_default();
-                HttpResponse::build(code).json(value)
+                let mut resp = HttpResponse::build(code);
+                for (k, v) in headers {
+                    resp.insert_header((k, v));
+                }
+                resp.json(value)
             }
         }))
     })

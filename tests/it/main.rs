@@ -14,6 +14,7 @@ mod firing;
 mod foundation;
 mod lifecycle;
 mod operations;
+mod outbound;
 mod prefetch;
 mod recovery;
 mod schedules_api;

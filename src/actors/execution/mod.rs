@@ -60,6 +60,8 @@ pub struct ExecutionActor {
     restart_delay: Duration,
     /// `execution.env_passthrough` with its values, shared by every shell task.
     passthrough_env: std::sync::Arc<[(String, String)]>,
+    /// `execution.http`: where HTTP and conductor tasks may connect.
+    policy: std::rc::Rc<executors::netpolicy::NetPolicy>,
 }
 
 /// Fires claimed ahead join the queue this long before their time (timers are coarse; the job
@@ -84,7 +86,14 @@ impl ExecutionActor {
             Duration::from_millis(sup.restart_backoff_max_ms),
         );
         let passthrough_env = services.config.execution.passthrough_values.clone().into();
+        let http = &services.config.execution.http;
+        // Validated at config load; an empty policy is never reached in practice.
+        let policy =
+            executors::netpolicy::NetPolicy::new(&http.blocked_networks, &http.allowed_networks)
+                .unwrap_or_default()
+                .into();
         ExecutionActor {
+            policy,
             passthrough_env,
             services,
             hub,
@@ -148,9 +157,10 @@ impl ExecutionActor {
     }
 
     fn launch(&mut self, row: ExecutionRow, ctx: &mut Context<Self>) {
+        let policy = self.policy.clone();
         let http = self
             .http
-            .get_or_insert_with(executors::http::client)
+            .get_or_insert_with(|| executors::http::client(policy))
             .clone();
         let cfg = &self.services.config;
         let (cancel_tx, cancel_rx) = oneshot::channel();
@@ -183,6 +193,7 @@ impl ExecutionActor {
                 conductor_ready: self.services.conductor_ready.clone(),
                 context: job::context_of(&row),
                 passthrough_env: self.passthrough_env.clone(),
+                policy: self.policy.clone(),
             },
             pool: self.services.pool.clone(),
             keyring: self.services.keyring.clone(),
