@@ -65,15 +65,96 @@ async fn embedded_default_persists_across_restarts_and_stops_cleanly() {
         !log.contains("creating cluster"),
         "cluster re-created: {log}"
     );
-    let url = format!(
-        "postgres://postgres@localhost/taskforge?host={}/run&port=5432",
-        dir.path().display()
-    );
+    let url = embedded_url(dir.path());
     let rows = count_instances(&url, &first_instance).await;
     assert_eq!(rows, 1, "first instance's system_state row lost");
     second.signal(Signal::SIGINT);
     let status = second.wait_exit(Duration::from_secs(30));
     assert!(status.is_some_and(|s| s.success()), "{}", second.log_text());
+    assert!(postgres_processes_for(dir.path()).is_empty());
+}
+
+/// The embedded cluster's URL, with the password from its 0600 file.
+fn embedded_url(dir: &Path) -> String {
+    let password = std::fs::read_to_string(dir.join("postgres.password")).unwrap_or_default();
+    format!(
+        "postgres://postgres:{}@localhost/taskforge?host={}/run&port=5432",
+        password.trim(),
+        dir.display()
+    )
+}
+
+#[actix_web::test]
+async fn only_taskforge_can_connect_to_its_embedded_cluster() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection};
+    use std::os::unix::fs::PermissionsExt;
+    let dir = data_dir();
+    let mut first = start(dir.path(), "first.log");
+    assert_healthy(&first.base).await;
+    let pw_file = dir.path().join("postgres.password");
+    let mode = std::fs::metadata(&pw_file)
+        .map(|m| m.permissions().mode() & 0o777)
+        .unwrap_or(0);
+    assert_eq!(mode, 0o600);
+    let password = std::fs::read_to_string(&pw_file)
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    assert!(password.len() >= 32, "weak password");
+    assert!(!first.log_text().contains(&password), "password in the log");
+    // Without the password the socket answers nothing; there is no TCP listener at all.
+    let no_pw = format!(
+        "postgres://postgres@localhost/taskforge?host={}/run&port=5432",
+        dir.path().display()
+    );
+    assert!(
+        AsyncPgConnection::establish(&no_pw).await.is_err(),
+        "connected without a password"
+    );
+    let wrong = no_pw.replace("postgres@", "postgres:wrong@");
+    let err = AsyncPgConnection::establish(&wrong)
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains("password authentication failed"),
+        "wrong password: {err}"
+    );
+    assert!(AsyncPgConnection::establish(&embedded_url(dir.path()))
+        .await
+        .is_ok());
+    let hba = std::fs::read_to_string(dir.path().join("postgres/pg_hba.conf")).unwrap_or_default();
+    assert!(
+        !hba.contains("trust") && !hba.lines().any(|l| l.starts_with("host")),
+        "{hba}"
+    );
+    first.signal(Signal::SIGTERM);
+    assert!(first
+        .wait_exit(Duration::from_secs(30))
+        .is_some_and(|s| s.success()));
+
+    // A lost password file: a new password is set with the server stopped, data kept.
+    std::fs::remove_file(&pw_file).unwrap_or_else(|e| panic!("{e}"));
+    let mut second = start(dir.path(), "second.log");
+    assert_healthy(&second.base).await;
+    let renewed = std::fs::read_to_string(&pw_file).unwrap_or_default();
+    assert!(!renewed.trim().is_empty() && renewed.trim() != password);
+    second.signal(Signal::SIGTERM);
+    assert!(second
+        .wait_exit(Duration::from_secs(30))
+        .is_some_and(|s| s.success()));
+
+    // A socket directory swapped for a symlink is refused with one clear line.
+    let run = dir.path().join("run");
+    std::fs::remove_dir_all(&run).unwrap_or_else(|e| panic!("{e}"));
+    let elsewhere = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::os::unix::fs::symlink(elsewhere.path(), &run).unwrap_or_else(|e| panic!("{e}"));
+    let env = embedded_env(dir.path());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, stderr) = run_to_exit(&env, &[], Duration::from_secs(60));
+    assert!(!status.success());
+    assert!(stderr.contains("symlink"), "{stderr}");
     assert!(postgres_processes_for(dir.path()).is_empty());
 }
 

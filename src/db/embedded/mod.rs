@@ -5,17 +5,25 @@
 //! and every binary runs as that user. The server is our child with a parent-death signal: if
 //! taskforge is killed, PostgreSQL shuts down instead of lingering, and the next start finds at
 //! most a stale `postmaster.pid`, which it clears.
+//!
+//! Only taskforge can connect: the cluster listens on no TCP port, its socket directory is
+//! private, and the `postgres` role needs a random password kept in a 0600 file in the data
+//! directory (SCRAM).
+
+mod setup;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
-use nix::unistd::{chown, geteuid, Pid, User};
+use nix::unistd::Pid;
+
+pub use setup::find_bin_dir;
+use setup::*;
 
 /// The port number only names the socket file; the cluster listens on no TCP port.
 const SOCKET_PORT: u16 = 5432;
@@ -52,7 +60,7 @@ pub enum EmbeddedError {
     Failed { action: String, detail: String },
 }
 
-fn failed(action: impl Into<String>, detail: impl ToString) -> EmbeddedError {
+pub(crate) fn failed(action: impl Into<String>, detail: impl ToString) -> EmbeddedError {
     EmbeddedError::Failed {
         action: action.into(),
         detail: detail.to_string(),
@@ -66,6 +74,7 @@ pub struct EmbeddedPostgres {
     cluster_dir: PathBuf,
     socket_dir: PathBuf,
     log_path: PathBuf,
+    password: String,
 }
 
 impl EmbeddedPostgres {
@@ -90,6 +99,8 @@ impl EmbeddedPostgres {
             .open(&log_path)
             .map_err(|e| failed(format!("opening {}", log_path.display()), e))?;
 
+        let password_file = parent.join("postgres.password");
+        let mut password = read_password(&password_file)?;
         if !cluster_dir.join("PG_VERSION").exists() {
             let non_empty = fs::read_dir(&cluster_dir)
                 .map(|mut d| d.next().is_some())
@@ -97,12 +108,32 @@ impl EmbeddedPostgres {
             if non_empty {
                 return Err(EmbeddedError::NotACluster(cluster_dir));
             }
-            init_cluster(&bin_dir, &cluster_dir, owner.as_ref(), opts.unsafe_fast)?;
+            let pw = match password.take() {
+                Some(p) => p,
+                None => new_password(&password_file)?,
+            };
+            init_cluster(
+                &bin_dir,
+                &cluster_dir,
+                owner.as_ref(),
+                opts.unsafe_fast,
+                &pw,
+            )?;
+            password = Some(pw);
         }
-
         let socket_dir = socket_dir_for(&parent);
-        prepare_private_dir(&socket_dir, owner.as_ref())?;
+        secure_socket_dir(&socket_dir, owner.as_ref())?;
         clear_stale_lock(&cluster_dir)?;
+        // A cluster from before passwords (or whose password file was lost) gets a new one.
+        let password = match password {
+            Some(p) => p,
+            None => {
+                let pw = new_password(&password_file)?;
+                set_password_offline(&bin_dir, &cluster_dir, owner.as_ref(), &pw)?;
+                pw
+            }
+        };
+        write_hba(&cluster_dir, owner.as_ref())?;
 
         let mut cmd = Command::new(bin_dir.join("postgres"));
         cmd.arg("-D")
@@ -145,15 +176,18 @@ impl EmbeddedPostgres {
             cluster_dir,
             socket_dir,
             log_path,
+            password,
         };
         pg.wait_ready(opts.start_timeout, log_start)?;
         Ok(pg)
     }
 
-    /// A connection URL for `database` on this cluster (Unix socket, user `postgres`).
+    /// A connection URL for `database` on this cluster (Unix socket, user `postgres`, with the
+    /// password: log it only through `redact_url`).
     pub fn url(&self, database: &str) -> String {
         format!(
-            "postgres://postgres@localhost/{database}?host={}&port={SOCKET_PORT}",
+            "postgres://postgres:{}@localhost/{database}?host={}&port={SOCKET_PORT}",
+            self.password,
             percent_encode(&self.socket_dir.to_string_lossy())
         )
     }
@@ -243,205 +277,6 @@ impl Drop for EmbeddedPostgres {
     }
 }
 
-/// Finds a directory holding both `initdb` and `postgres`.
-pub fn find_bin_dir(configured: Option<&Path>) -> Result<PathBuf, EmbeddedError> {
-    let has_server = |d: &Path| d.join("postgres").is_file() && d.join("initdb").is_file();
-    if let Some(dir) = configured {
-        return if has_server(dir) {
-            Ok(dir.to_path_buf())
-        } else {
-            Err(EmbeddedError::BinariesNotFound(format!(
-                "{} (embedded.bin_dir)",
-                dir.display()
-            )))
-        };
-    }
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
-        if out.status.success() {
-            candidates.push(PathBuf::from(
-                String::from_utf8_lossy(&out.stdout).trim().to_string(),
-            ));
-        }
-    }
-    // Debian layout, newest major version first.
-    if let Ok(entries) = fs::read_dir("/usr/lib/postgresql") {
-        let mut versions: Vec<(u32, PathBuf)> = entries
-            .filter_map(Result::ok)
-            .filter_map(|e| {
-                let v = e.file_name().to_string_lossy().parse::<u32>().ok()?;
-                Some((v, e.path().join("bin")))
-            })
-            .collect();
-        versions.sort_by_key(|v| std::cmp::Reverse(v.0));
-        candidates.extend(versions.into_iter().map(|(_, p)| p));
-    }
-    if let Some(path) = std::env::var_os("PATH") {
-        candidates.extend(std::env::split_paths(&path));
-    }
-    candidates
-        .iter()
-        .find(|d| has_server(d))
-        .cloned()
-        .ok_or_else(|| {
-            EmbeddedError::BinariesNotFound(
-                "pg_config --bindir, /usr/lib/postgresql/*/bin, PATH".to_string(),
-            )
-        })
-}
-
-/// The unprivileged user to run PostgreSQL as, when we are root.
-fn run_as_user(name: &str) -> Result<Option<User>, EmbeddedError> {
-    if !geteuid().is_root() {
-        return Ok(None);
-    }
-    match User::from_name(name) {
-        Ok(Some(user)) => Ok(Some(user)),
-        _ => Err(EmbeddedError::NoOsUser(name.to_string())),
-    }
-}
-
-fn absolute(path: &Path) -> Result<PathBuf, EmbeddedError> {
-    if path.is_absolute() {
-        return Ok(path.to_path_buf());
-    }
-    std::env::current_dir()
-        .map(|cwd| cwd.join(path))
-        .map_err(|e| failed("resolving the data directory", e))
-}
-
-/// Creates `dir` (mode 0700, owned by the cluster owner) as PostgreSQL requires.
-fn prepare_private_dir(dir: &Path, owner: Option<&User>) -> Result<(), EmbeddedError> {
-    fs::create_dir_all(dir).map_err(|e| failed(format!("creating {}", dir.display()), e))?;
-    if let Some(user) = owner {
-        chown(dir, Some(user.uid), Some(user.gid))
-            .map_err(|e| failed(format!("chown {} to {}", dir.display(), user.name), e))?;
-    }
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-        .map_err(|e| failed(format!("chmod 0700 {}", dir.display()), e))
-}
-
-fn init_cluster(
-    bin_dir: &Path,
-    cluster_dir: &Path,
-    owner: Option<&User>,
-    unsafe_fast: bool,
-) -> Result<(), EmbeddedError> {
-    log::info!(
-        "embedded PostgreSQL: creating cluster in {}",
-        cluster_dir.display()
-    );
-    let mut cmd = Command::new(bin_dir.join("initdb"));
-    cmd.arg("-D").arg(cluster_dir).args([
-        "-U",
-        "postgres",
-        "-A",
-        "trust",
-        "-E",
-        "UTF8",
-        "--locale=C",
-    ]);
-    if unsafe_fast {
-        cmd.arg("--no-sync");
-    }
-    as_cluster_owner(&mut cmd, owner, cluster_dir);
-    let out = cmd
-        .output()
-        .map_err(|e| failed(format!("running {}", bin_dir.join("initdb").display()), e))?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        return Err(failed(
-            "initdb",
-            format!("{}: {}", out.status, last_lines(&stderr, 3)),
-        ));
-    }
-    Ok(())
-}
-
-/// Runs the command as the cluster owner, from a directory that user can read.
-fn as_cluster_owner(cmd: &mut Command, owner: Option<&User>, cwd: &Path) {
-    cmd.current_dir(cwd);
-    for var in ["PGDATA", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE"] {
-        cmd.env_remove(var);
-    }
-    if let Some(user) = owner {
-        cmd.uid(user.uid.as_raw())
-            .gid(user.gid.as_raw())
-            .env("HOME", &user.dir)
-            .env("USER", &user.name);
-    }
-}
-
-/// The server gets SIGINT (fast shutdown) when the thread that spawned it dies, so a killed
-/// taskforge never leaves a server holding the data directory.
-#[expect(
-    unsafe_code,
-    reason = "pre_exec is unsafe; the closure only calls prctl, which is async-signal-safe"
-)]
-fn die_with_parent(cmd: &mut Command) {
-    // SAFETY: runs in the forked child before exec and only calls prctl(2).
-    unsafe {
-        cmd.pre_exec(|| {
-            nix::sys::prctl::set_pdeathsig(Signal::SIGINT).map_err(std::io::Error::from)
-        });
-    }
-}
-
-/// `<data dir>/run` unless that path is too long for a Unix socket; then a short path in /tmp
-/// derived from the data directory, so two data directories never share one.
-fn socket_dir_for(data_dir: &Path) -> PathBuf {
-    let preferred = data_dir.join("run");
-    if preferred.as_os_str().len() <= MAX_SOCKET_DIR_LEN {
-        return preferred;
-    }
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in data_dir.as_os_str().as_encoded_bytes() {
-        hash = (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    PathBuf::from(format!("/tmp/taskforge-{hash:016x}"))
-}
-
-/// A `postmaster.pid` left by a server that no longer runs is removed; one whose server still
-/// runs (a previous taskforge killed moments ago is still shutting its server down) is waited for.
-fn clear_stale_lock(cluster_dir: &Path) -> Result<(), EmbeddedError> {
-    let pid_file = cluster_dir.join("postmaster.pid");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let Ok(text) = fs::read_to_string(&pid_file) else {
-            return Ok(());
-        };
-        let pid = text
-            .lines()
-            .next()
-            .and_then(|l| l.trim().parse::<i32>().ok());
-        let alive_postgres = pid.is_some_and(|p| {
-            fs::read(format!("/proc/{p}/cmdline"))
-                .map(|c| String::from_utf8_lossy(&c).contains("postgres"))
-                .unwrap_or(false)
-        });
-        match pid {
-            Some(p) if alive_postgres => {
-                if Instant::now() >= deadline {
-                    return Err(EmbeddedError::AlreadyRunning {
-                        dir: cluster_dir.to_path_buf(),
-                        pid: p,
-                    });
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            _ => {
-                log::warn!(
-                    "embedded PostgreSQL: removing stale lock file {} (pid {:?} is not running)",
-                    pid_file.display(),
-                    pid
-                );
-                return fs::remove_file(&pid_file)
-                    .map_err(|e| failed(format!("removing {}", pid_file.display()), e));
-            }
-        }
-    }
-}
-
 fn wait_exit(child: &mut Child, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     loop {
@@ -463,7 +298,7 @@ fn log_tail(path: &Path, from: u64) -> String {
     last_lines(&text, 3)
 }
 
-fn last_lines(text: &str, n: usize) -> String {
+pub(crate) fn last_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let start = lines.len().saturating_sub(n);
     lines[start..].join(" | ")
