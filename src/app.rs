@@ -332,6 +332,40 @@ pub fn migrate_only(config: Config) -> i32 {
     })
 }
 
+/// Runs `body` with a pool on the configured database, migrated first (CLI commands that work
+/// on the database directly); returns its exit code.
+pub fn with_migrated_pool<F, Fut>(config: Config, body: F) -> i32
+where
+    F: FnOnce(crate::db::DbPool) -> Fut,
+    Fut: std::future::Future<Output = i32>,
+{
+    with_database(config, |config, db_url| async move {
+        let timeout = Duration::from_secs(config.database.connect_timeout_secs);
+        if let Err(e) = db::connect_with_retry(&db_url, timeout).await {
+            log::error!(
+                "cannot connect to the database at {}: {e}",
+                redact_url(&db_url)
+            );
+            return 1;
+        }
+        if let Err(e) = migrate::run_pending(&db_url).await {
+            log::error!("database migrations failed: {e}");
+            return 1;
+        }
+        match db::build_pool(&db_url, &config.database) {
+            Ok(pool) => {
+                let code = body(pool.clone()).await;
+                pool.close();
+                code
+            }
+            Err(e) => {
+                log::error!("database pool: {e}");
+                1
+            }
+        }
+    })
+}
+
 /// Provides a database URL to `body` (starting and finally stopping the embedded cluster when
 /// no URL is configured) and runs it on an actix System; returns its exit code.
 fn with_database<F, Fut>(config: Config, body: F) -> i32

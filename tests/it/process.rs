@@ -27,7 +27,27 @@ pub fn run_to_exit(env: &[(&str, &str)], args: &[&str], timeout: Duration) -> (E
     (status, read(&log))
 }
 
+/// Runs the binary to completion; returns exit status, stdout and stderr.
+pub fn run_output(
+    env: &[(&str, &str)],
+    args: &[&str],
+    timeout: Duration,
+) -> (ExitStatus, String, String) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let (log, out) = (dir.path().join("stderr.log"), dir.path().join("stdout.txt"));
+    let mut child = spawn_to(env, args, &log, Some(&out));
+    let status = wait(&mut child, timeout).unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("taskforge did not exit within {timeout:?}: {}", read(&log))
+    });
+    (status, read(&out), read(&log))
+}
+
 fn spawn(env: &[(&str, &str)], args: &[&str], log: &Path) -> Child {
+    spawn_to(env, args, log, None)
+}
+
+fn spawn_to(env: &[(&str, &str)], args: &[&str], log: &Path, stdout: Option<&Path>) -> Child {
     let file = match std::fs::File::create(log) {
         Ok(f) => f,
         Err(e) => panic!("log file: {e}"),
@@ -40,7 +60,10 @@ fn spawn(env: &[(&str, &str)], args: &[&str], log: &Path) -> Child {
         .env("RUST_LOG", "info")
         .envs(vars)
         .stdin(Stdio::null())
-        .stdout(Stdio::null());
+        .stdout(match stdout.map(std::fs::File::create) {
+            Some(Ok(f)) => Stdio::from(f),
+            _ => Stdio::null(),
+        });
     match file.try_clone() {
         Ok(f) => cmd.stderr(f),
         Err(e) => panic!("log file: {e}"),

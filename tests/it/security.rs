@@ -207,16 +207,23 @@ async fn header_and_env_values_never_reach_the_logs() {
 fn cli_commands_and_misuse() {
     let (status, out) = run_to_exit(&[], &["--help"], Duration::from_secs(30));
     assert!(status.success(), "{out}");
-    for cmd in ["serve", "migrate", "check-config"] {
+    for cmd in ["serve", "migrate", "check-config", "token"] {
         let (status, _) = run_to_exit(&[], &[cmd, "--help"], Duration::from_secs(30));
         assert!(status.success(), "{cmd} --help");
     }
     let (status, err) = run_to_exit(&[], &["launch"], Duration::from_secs(30));
-    assert!(!status.success());
-    assert!(err.contains("unknown command `launch`"), "{err}");
+    assert_eq!(status.code(), Some(2));
+    assert!(err.contains("unrecognized subcommand 'launch'"), "{err}");
     let (status, err) = run_to_exit(&[], &["check-config", "--config"], Duration::from_secs(30));
-    assert!(!status.success());
-    assert!(err.contains("--config needs a file path"), "{err}");
+    assert_eq!(status.code(), Some(2));
+    assert!(err.contains("--config <FILE>"), "{err}");
+    let (status, err) = run_to_exit(
+        &[],
+        &["token", "create", "--name", "x", "--role", "root"],
+        Duration::from_secs(30),
+    );
+    assert_eq!(status.code(), Some(2));
+    assert!(err.contains("viewer, operator, admin"), "{err}");
     let (status, err) = run_to_exit(
         &[("TASKFORGE__SERVER__WORKERS", "many")],
         &["check-config"],
@@ -224,6 +231,80 @@ fn cli_commands_and_misuse() {
     );
     assert_eq!(status.code(), Some(1));
     assert!(err.contains("server.workers"), "{err}");
+}
+
+#[actix_web::test]
+async fn token_create_on_the_command_line_turns_auth_on_and_is_audited() {
+    let app = TestApp::spawn().await;
+    let url = app.db.url().to_string();
+    let (status, token, err) = tokio::task::spawn_blocking(move || {
+        crate::process::run_output(
+            &[("DATABASE_URL", &url)],
+            &["token", "create", "--name", "ci-bot", "--role", "viewer"],
+            Duration::from_secs(60),
+        )
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "{err}");
+    let token = token.trim().to_string();
+    assert!(
+        token.starts_with("tf_") && !err.contains(&token),
+        "token printed once, on stdout only"
+    );
+    // The running instance notices and now needs a token; this one is a viewer.
+    eventually(Duration::from_secs(20), "auth to turn on", || async {
+        (call(&app.base, "GET", "/api/executions", None).await.0 == StatusCode::UNAUTHORIZED)
+            .then_some(())
+    })
+    .await;
+    let bearer = format!("Bearer {token}");
+    assert_eq!(
+        call(&app.base, "GET", "/api/executions", Some(&bearer))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&app.base, "POST", "/api/tokens", Some(&bearer))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let (mut ws, _) = crate::wsclient::WsClient::connect_with(
+        &app.base,
+        &["taskforge", &format!("bearer.{token}")],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    // Revoked from the command line: the running instance closes the session too.
+    let id = app
+        .db
+        .query_strings("SELECT id::text AS s FROM api_tokens WHERE name = 'ci-bot'")
+        .await
+        .pop()
+        .unwrap_or_default();
+    let url = app.db.url().to_string();
+    let (status, out, err) = tokio::task::spawn_blocking(move || {
+        crate::process::run_output(
+            &[("DATABASE_URL", &url)],
+            &["token", "revoke", &id],
+            Duration::from_secs(60),
+        )
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "{err}");
+    assert!(out.starts_with("revoked"), "{out}");
+    assert!(
+        ws.closed_within(Duration::from_secs(15)).await,
+        "session of a revoked token stays open"
+    );
+    let trail = app
+        .db
+        .query_strings("SELECT action || ' ' || actor AS s FROM audit_log ORDER BY at")
+        .await;
+    assert_eq!(trail, vec!["token.create cli", "token.revoke cli"]);
 }
 
 #[actix_web::test]

@@ -1,0 +1,101 @@
+//! The command line (clap): the service's own commands (`serve`, `migrate`, `check-config`)
+//! and `token`, which works on the database directly (a first token needs no running service).
+//! What a command prints is its interface; everything else goes to the log.
+
+pub mod token;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+/// taskforge: a task scheduler and execution service.
+#[derive(Debug, Parser)]
+#[command(name = "taskforge", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file overriding config/default.toml (environment variables override both).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Every command.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service: embedded PostgreSQL (or DATABASE_URL), migrations, actors, HTTP and /ws,
+    /// until SIGTERM or SIGINT (graceful shutdown, exit 0). The default.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the effective configuration as TOML with secrets masked; exit 1 when invalid.
+    CheckConfig,
+    /// Manage API tokens in the database (no running service needed).
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+}
+
+/// Parses the command line and runs the command; returns the process exit code.
+pub fn main() -> u8 {
+    crate::logging::init();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        // --help and --version print and succeed.
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return 0;
+        }
+        // A usage mistake is one log line, like every other start-up failure, and exit 2.
+        Err(e) => {
+            let text = e.render().to_string();
+            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+            let first = lines
+                .next()
+                .unwrap_or("invalid usage")
+                .trim_start_matches("error: ");
+            let values = lines.find(|l| l.starts_with("[possible values"));
+            log::error!(
+                "{first}{} (try --help)",
+                values.map(|v| format!(" {v}")).unwrap_or_default()
+            );
+            return 2;
+        }
+    };
+    let command = cli.command.unwrap_or(Command::Serve);
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            log::error!("{e}");
+            return if matches!(command, Command::CheckConfig) {
+                1
+            } else {
+                2
+            };
+        }
+    };
+    let code = match command {
+        Command::Serve => crate::app::run(config),
+        Command::Migrate => crate::app::migrate_only(config),
+        Command::CheckConfig => {
+            return match config.masked_toml() {
+                Ok(text) => print(&text),
+                Err(e) => {
+                    log::error!("cannot print the configuration: {e}");
+                    1
+                }
+            }
+        }
+        Command::Token(cmd) => token::run(config, cmd),
+    };
+    u8::try_from(code).unwrap_or(1)
+}
+
+/// Writes command output to stdout (the service itself only logs); 0, or 1 when it cannot.
+pub fn print(text: &str) -> u8 {
+    match std::io::stdout().write_all(text.as_bytes()) {
+        Ok(()) => 0,
+        Err(_) => 1,
+    }
+}
