@@ -31,7 +31,9 @@ impl Cursor {
         let bad = || format!("invalid cursor `{s}`: pass nextCursor from the previous page");
         let (micros, id) = s.split_once('_').ok_or_else(bad)?;
         let micros: i64 = micros.parse().map_err(|_| bad())?;
-        let created_at = DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
+        let created_at = DateTime::from_timestamp_micros(micros)
+            .filter(|t| crate::domain::clock::in_range(*t))
+            .ok_or_else(bad)?;
         let id = Uuid::parse_str(id).map_err(|_| bad())?;
         Ok(Cursor { created_at, id })
     }

@@ -191,7 +191,7 @@ pub async fn insert(
         .values((
             s::id.eq(id),
             s::created_at.eq(now),
-            Editable::of(input, input.spec.first_run(now), now),
+            Editable::of(input, input.spec.anchored(now).first_run(now), now),
         ))
         .returning(ScheduleRow::as_returning())
         .get_result(&mut c)
@@ -233,7 +233,7 @@ pub async fn replace(
                         Some(*run_at)
                     }
                 }
-                spec => spec.first_run(now),
+                spec => spec.anchored(now).first_run(now),
             };
             let row = diesel::update(s::task_schedules.find(id))
                 .set(Editable::of(input, next, now))

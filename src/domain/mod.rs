@@ -12,3 +12,6 @@ pub mod schedule_input;
 pub mod sealed;
 pub mod task;
 pub mod validate;
+
+#[cfg(test)]
+mod props;

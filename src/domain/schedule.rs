@@ -125,6 +125,28 @@ impl ScheduleSpec {
     /// local time that does not exist (spring-forward gap) is skipped; one that occurs twice
     /// (fall-back overlap) fires once, at its first occurrence.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        // Past year 9999 nothing can be written as RFC 3339: the schedule has nothing left.
+        self.next_unbounded(after)
+            .filter(|t| super::clock::in_range(*t))
+    }
+
+    /// The same schedule counting intervals without `startAt` from `at`: the anchor that is
+    /// stored is the one the first fire was computed from, or the scheduler would compute a
+    /// second, slightly different first fire.
+    pub fn anchored(&self, at: DateTime<Utc>) -> ScheduleSpec {
+        match self {
+            ScheduleSpec::Interval {
+                seconds, start_at, ..
+            } => ScheduleSpec::Interval {
+                seconds: *seconds,
+                start_at: *start_at,
+                anchor: at,
+            },
+            other => other.clone(),
+        }
+    }
+
+    fn next_unbounded(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self {
             ScheduleSpec::Cron {
                 timezone, schedule, ..
@@ -150,14 +172,19 @@ impl ScheduleSpec {
                 start_at,
                 anchor,
             } => {
-                let step = Duration::seconds(*seconds);
-                let first = start_at.unwrap_or(*anchor + step);
+                // Microseconds in i64, every step checked: a startAt in 1900 with a 1 s interval
+                // is billions of steps back.
+                let step_us = seconds.checked_mul(1_000_000)?;
+                let first = match start_at {
+                    Some(s) => *s,
+                    None => anchor.checked_add_signed(Duration::microseconds(step_us))?,
+                };
                 if after < first {
                     return Some(first);
                 }
-                let elapsed = (after - first).num_milliseconds();
-                let k = elapsed / step.num_milliseconds() + 1;
-                Some(first + step * (k as i32))
+                let elapsed_us = (after - first).num_microseconds()?;
+                let k = (elapsed_us / step_us).checked_add(1)?;
+                first.checked_add_signed(Duration::microseconds(k.checked_mul(step_us)?))
             }
             ScheduleSpec::Once { run_at } => (*run_at > after).then_some(*run_at),
         }

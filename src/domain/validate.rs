@@ -254,9 +254,16 @@ impl<'a> Obj<'a> {
 /// nanosecond `startAt` would otherwise sit just after the stored `next_run_at` it produced,
 /// and an interval schedule would compute that same fire again instead of the next one.
 pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(s)
+    let t = DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc).trunc_subsecs(6))
         .map_err(|e| {
             format!("must be an RFC 3339 timestamp such as 2026-11-26T10:00:00Z, got `{s}` ({e})")
-        })
+        })?;
+    // An offset can push a 9999-12-31 local time past the end of what can be written back.
+    if !super::clock::in_range(t) {
+        return Err(format!(
+            "must be between years 0000 and 9999 in UTC, got `{s}`"
+        ));
+    }
+    Ok(t)
 }

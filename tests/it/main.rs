@@ -17,6 +17,7 @@ mod operations;
 mod outbound;
 mod prefetch;
 mod recovery;
+mod reliability;
 mod schedules_api;
 mod secrets;
 mod security;
