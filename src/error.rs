@@ -97,17 +97,31 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let ApiError::Internal(m) = self {
-            log::error!("internal error: {m}");
+        let mut resp = HttpResponse::build(self.status_code());
+        match self {
+            // The detail (often the database's own text) is logged, never sent.
+            ApiError::Internal(m) => {
+                let id = uuid::Uuid::new_v4().simple().to_string();
+                log::error!("internal error: ref={id} {m}");
+                let body = json!({ "error": { "code": self.code(),
+                    "message": format!("internal error (logged as ref {id})"), "details": null } });
+                return resp.json(body);
+            }
+            ApiError::Unavailable(_) => {
+                resp.insert_header((actix_web::http::header::RETRY_AFTER, "5"));
+            }
+            _ => {}
         }
-        HttpResponse::build(self.status_code()).json(self.body())
+        resp.json(self.body())
     }
 }
 
 impl From<DbError> for ApiError {
+    /// PostgreSQL's own text goes to the log only; the client learns the class.
     fn from(e: DbError) -> Self {
         if e.is_unavailable() {
-            ApiError::Unavailable(e.to_string())
+            log::warn!("database unavailable for a request: {e}");
+            ApiError::Unavailable("database unavailable; try again shortly".into())
         } else {
             ApiError::Internal(e.to_string())
         }

@@ -167,6 +167,30 @@ pub struct Finish {
     pub duration_ms: Option<i64>,
 }
 
+impl Finish {
+    /// The state as it will be stored: text PostgreSQL cannot hold replaced (events then show
+    /// exactly what the row holds).
+    pub fn cleaned(mut self) -> Finish {
+        use crate::domain::text::{clean, clean_value};
+        if let Some(v) = self.result.as_mut() {
+            clean_value(v);
+        }
+        for s in [
+            &mut self.error,
+            &mut self.conductor_thread_id,
+            &mut self.conductor_status,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if s.contains('\0') {
+                *s = clean(s).into_owned();
+            }
+        }
+        self
+    }
+}
+
 /// pending/running → cancelled (for executions not running in this process).
 pub async fn cancel(
     pool: &DbPool,

@@ -48,18 +48,43 @@ impl From<PoolError> for DbError {
     }
 }
 
+/// Messages of the errors that mean "try later" whose SQLSTATE diesel does not expose as a
+/// kind: deadlock (40P01), disk full (53100), out of memory (53200), lock not available
+/// (55P03), statement timeout (57014), administrator or crash shutdown and start-up (57P0x).
+/// The embedded cluster runs with `lc_messages=C`; an external one in another language falls
+/// back to 500 for these (still never echoing the text).
+const TRANSIENT_MESSAGES: [&str; 9] = [
+    "deadlock detected",
+    "No space left on device",
+    "out of memory",
+    "could not obtain lock",
+    "canceling statement due to",
+    "terminating connection due to administrator command",
+    "terminating connection because of crash",
+    "the database system is starting up",
+    "the database system is shutting down",
+];
+
 impl DbError {
-    /// True when PostgreSQL could not be reached (pool timeout, closed connection): a 503,
-    /// not a bug.
+    /// True when the failure means "try later" rather than a bug: PostgreSQL unreachable (pool
+    /// timeout, closed connection), read-only, a serialization failure or deadlock, disk full,
+    /// an administrator shutdown. A 503 with `Retry-After`.
     pub fn is_unavailable(&self) -> bool {
+        use diesel::result::DatabaseErrorKind as K;
         match self {
             DbError::Unavailable(_) => true,
             // diesel-async reports a connection whose socket is gone as UnableToSendCommand.
-            DbError::Query(diesel::result::Error::DatabaseError(kind, _)) => matches!(
-                kind,
-                diesel::result::DatabaseErrorKind::ClosedConnection
-                    | diesel::result::DatabaseErrorKind::UnableToSendCommand
-            ),
+            DbError::Query(diesel::result::Error::DatabaseError(kind, info)) => {
+                matches!(
+                    kind,
+                    K::ClosedConnection
+                        | K::UnableToSendCommand
+                        | K::ReadOnlyTransaction
+                        | K::SerializationFailure
+                ) || TRANSIENT_MESSAGES
+                    .iter()
+                    .any(|m| info.message().contains(m))
+            }
             DbError::Query(diesel::result::Error::BrokenTransactionManager) => true,
             DbError::Query(_) => false,
         }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::executions::Finish;
 use super::{conn, DbError, DbPool};
+use crate::domain::text::{clean, clean_value};
 
 /// Only what the database decides: the caller holds the rest of the row already, and returning
 /// (and parsing) every column of a thousand rows cost more than the update itself.
@@ -75,20 +76,30 @@ struct FinalColumns {
 }
 
 impl FinalColumns {
+    /// The text columns go through [`crate::domain::text`]: a NUL can never fail the batch.
     fn of<'a>(items: impl Iterator<Item = &'a Finish> + Clone) -> Self {
+        let text = |s: &Option<String>| s.as_deref().map(|s| clean(s).into_owned());
         FinalColumns {
             status: items.clone().map(|f| f.status.to_string()).collect(),
-            result: items.clone().map(|f| f.result.clone()).collect(),
-            error: items.clone().map(|f| f.error.clone()).collect(),
+            result: items
+                .clone()
+                .map(|f| {
+                    f.result.clone().map(|mut v| {
+                        clean_value(&mut v);
+                        v
+                    })
+                })
+                .collect(),
+            error: items.clone().map(|f| text(&f.error)).collect(),
             error_type: items
                 .clone()
                 .map(|f| f.error_type.map(str::to_string))
                 .collect(),
             thread: items
                 .clone()
-                .map(|f| f.conductor_thread_id.clone())
+                .map(|f| text(&f.conductor_thread_id))
                 .collect(),
-            cstatus: items.clone().map(|f| f.conductor_status.clone()).collect(),
+            cstatus: items.clone().map(|f| text(&f.conductor_status)).collect(),
             finished: items.clone().map(|f| f.finished_at).collect(),
             duration: items.map(|f| f.duration_ms).collect(),
         }

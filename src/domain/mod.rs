@@ -11,6 +11,7 @@ pub mod schedule;
 pub mod schedule_input;
 pub mod sealed;
 pub mod task;
+pub mod text;
 pub mod validate;
 
 #[cfg(test)]

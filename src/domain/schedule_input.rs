@@ -38,6 +38,12 @@ pub fn validate(
     limits: &Limits,
 ) -> Result<ScheduleInput, FieldErrors> {
     let mut e = FieldErrors::default();
+    // PostgreSQL stores no NUL: anywhere in the body (free JSON such as an HTTP body too) it is
+    // refused here, naming the field, instead of failing the write.
+    if let Some(field) = super::text::nul_path(body, "") {
+        e.add(field, "must not contain a NUL byte");
+        return Err(e);
+    }
     let Some(obj) = Obj::new(body, "", &mut e) else {
         return Err(e);
     };

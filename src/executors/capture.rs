@@ -55,11 +55,13 @@ pub fn cap_bytes(bytes: &[u8], cap: usize) -> Captured {
     }
 }
 
+/// Invalid UTF-8 and NUL bytes become U+FFFD: the output must be storable as text.
 fn lossy(bytes: Vec<u8>) -> String {
-    match String::from_utf8(bytes) {
+    let s = match String::from_utf8(bytes) {
         Ok(s) => s,
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    }
+    };
+    crate::domain::text::clean(&s).into_owned()
 }
 
 #[cfg(test)]

@@ -137,3 +137,121 @@ async fn dates_at_the_edges_are_refused_or_computed_without_overflow() {
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(time(&v["runs"][0]), time(&json!("1900-01-01T01:00:00Z")));
 }
+
+#[actix_web::test]
+async fn output_postgresql_cannot_store_is_stored_anyway() {
+    let app = TestApp::spawn().await;
+    let s = app
+        .create_schedule(json!({"name": "nul", "taskType": "shell", "scheduleType": "cron", "scheduleConfig": {"expression": "0 0 1 1 *"},
+            "taskConfig": {"command": "printf 'a\\000b'; printf 'bad \\377 utf8\\000' >&2"}}))
+        .await;
+    let e = app.finished_execution(&app.trigger(&s).await).await;
+    assert_eq!(e["status"], "completed", "{e}");
+    assert_eq!(e["result"]["stdout"], "a\u{FFFD}b");
+    assert_eq!(e["result"]["stderr"], "bad \u{FFFD} utf8\u{FFFD}");
+}
+
+#[actix_web::test]
+async fn a_final_state_the_database_refuses_is_stored_as_failed_and_spares_its_batch() {
+    let app = TestApp::spawn().await;
+    // A row PostgreSQL refuses as data (not an outage), whatever the reason.
+    crate::cluster::execute(
+        app.db.url(),
+        "CREATE FUNCTION refuse_poison() RETURNS trigger AS $$ BEGIN \
+           IF NEW.result::text LIKE '%poison%' THEN RAISE EXCEPTION 'refused for the test'; END IF; \
+           RETURN NEW; END $$ LANGUAGE plpgsql",
+    )
+    .await;
+    crate::cluster::execute(
+        app.db.url(),
+        "CREATE TRIGGER refuse_poison BEFORE UPDATE ON task_executions FOR EACH ROW EXECUTE FUNCTION refuse_poison()",
+    )
+    .await;
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let word = if i == 3 { "poison" } else { "fine" };
+        let s = app
+            .create_schedule(
+                json!({"name": format!("batch-{i}"), "taskType": "shell", "scheduleType": "cron",
+                "scheduleConfig": {"expression": "0 0 1 1 *"}, "retryPolicy": {"maxAttempts": 1},
+                "taskConfig": {"command": format!("echo {word}")}}),
+            )
+            .await;
+        ids.push(app.trigger(&s).await);
+    }
+    for (i, id) in ids.iter().enumerate() {
+        let e = app.finished_execution(id).await;
+        if i == 3 {
+            assert_eq!(
+                (e["status"].as_str(), e["errorType"].as_str()),
+                (Some("failed"), Some("internal")),
+                "{e}"
+            );
+            assert!(
+                e["error"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("could not be stored"),
+                "{e}"
+            );
+            assert!(
+                !e.to_string().contains("refused for the test"),
+                "database text leaked: {e}"
+            );
+        } else {
+            assert_eq!(e["status"], "completed", "{e}");
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_nul_in_a_request_is_a_400_naming_the_field() {
+    let app = TestApp::spawn().await;
+    let base = json!({"name": "n", "taskType": "http", "scheduleType": "cron", "scheduleConfig": {"expression": "0 0 1 1 *"},
+        "taskConfig": {"url": "http://127.0.0.1:9/x"}});
+    let with = |path: &[&str], v: Value| {
+        let mut b = base.clone();
+        let mut at = &mut b;
+        for p in &path[..path.len() - 1] {
+            at = &mut at[*p];
+        }
+        at[path[path.len() - 1]] = v;
+        b
+    };
+    for (body, field) in [
+        (with(&["name"], json!("a\u{0}b")), "name"),
+        (
+            with(&["taskConfig", "body"], json!({"k": ["x", "y\u{0}"]})),
+            "taskConfig.body.k[1]",
+        ),
+        (
+            with(&["taskConfig", "headers"], json!({"X-A": "v\u{0}"})),
+            "taskConfig.headers.X-A",
+        ),
+        (with(&["tags"], json!(["ok", "b\u{0}d"])), "tags[1]"),
+        (with(&["description"], json!("\u{0}")), "description"),
+    ] {
+        let (status, v) = app.post("/api/scheduler/schedules", &body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {v}");
+        assert!(
+            assert_envelope(&v, "validation_failed").starts_with(field),
+            "{field}: {v}"
+        );
+    }
+    let (status, v) = app.get("/api/scheduler/schedules?tag=a%00b").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        assert_envelope(&v, "validation_failed").starts_with("tag"),
+        "{v}"
+    );
+    let (status, _) = app
+        .post("/api/tokens", &json!({"name": "t\u{0}", "role": "viewer"}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = app
+        .post("/api/secrets", &json!({"name": "s", "value": "v\u{0}"}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = app.post("/api/scheduler/preview", &json!({"scheduleType": "cron", "scheduleConfig": {"expression": "* * * * *", "timezone": "UTC\u{0}"}})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

@@ -114,3 +114,60 @@ async fn start_and_finish_writes_pending_rows_only() {
         "completed"
     );
 }
+
+#[actix_web::test]
+async fn one_refused_final_state_does_not_hold_its_batch() {
+    let app = TestApp::spawn().await;
+    crate::cluster::execute(
+        app.db.url(),
+        "CREATE FUNCTION refuse_poison() RETURNS trigger AS $$ BEGIN \
+           IF NEW.result::text LIKE '%poison%' THEN RAISE EXCEPTION 'refused for the test'; END IF; \
+           RETURN NEW; END $$ LANGUAGE plpgsql",
+    )
+    .await;
+    crate::cluster::execute(
+        app.db.url(),
+        "CREATE TRIGGER refuse_poison BEFORE UPDATE ON task_executions FOR EACH ROW EXECUTE FUNCTION refuse_poison()",
+    )
+    .await;
+    let pool = &app.running().state.services.pool;
+    let me = Uuid::new_v4();
+    let schedule = Uuid::now_v7();
+    let writer = taskforge::actors::execution::writer::StatusWriter::start(pool.clone(), me);
+    let mut rows = Vec::new();
+    for _ in 0..5 {
+        let r = executions::insert(pool, &pending(schedule, me))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        rows.push(r.id);
+    }
+    let running: Vec<_> = rows
+        .iter()
+        .map(|id| writer.mark_running(*id, Utc::now()))
+        .collect();
+    for r in running {
+        let _ = taskforge::actors::execution::writer::answer_of(r).await;
+    }
+    // All five final states queued before the writer runs: one batch.
+    let answers: Vec<_> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let mut f = completed();
+            if i == 2 {
+                f.result = Some(json!({"stdout": "poison"}));
+            }
+            writer.finish(*id, None, f)
+        })
+        .collect();
+    for (i, a) in answers.into_iter().enumerate() {
+        let stored = taskforge::actors::execution::writer::finish_answer_of(a)
+            .await
+            .unwrap_or_else(|e| panic!("row {i}: {e}"))
+            .unwrap_or_else(|| panic!("row {i} not written"));
+        assert_eq!(stored.replaced_by.is_some(), i == 2, "row {i}");
+        let row = app.execution(&rows[i].to_string()).await;
+        let want = if i == 2 { "failed" } else { "completed" };
+        assert_eq!(row["status"], want, "{row}");
+    }
+}

@@ -8,7 +8,7 @@ use chrono::Utc;
 use tokio::sync::oneshot;
 
 use super::messages::ExecutionEnded;
-use super::writer::{answer_of, StatusWriter};
+use super::writer::{answer_of, finish_answer_of, StatusWriter};
 use crate::actors::ws::hub::{Publish, WsHub};
 use crate::db::executions::{ExecutionRow, Finish};
 use crate::domain::clock;
@@ -196,6 +196,7 @@ impl Job {
         if let Some(result) = finish.result.as_mut() {
             redact_value(result, &opened);
         }
+        let finish = finish.cleaned();
         let started = match answered {
             Some(Ok(Some(row))) => row,
             Some(Ok(None)) => return,
@@ -211,8 +212,11 @@ impl Job {
                 match answer_of(running).await {
                     Ok(Some(fence)) => {
                         let row = announce(fence);
-                        match answer_of(done).await {
-                            Ok(Some(_)) => return self.on_finished(ended_row(&row, &finish)),
+                        match finish_answer_of(done).await {
+                            Ok(Some(stored)) => {
+                                let finish = stored.replaced_by.unwrap_or(finish);
+                                return self.on_finished(ended_row(&row, &finish));
+                            }
                             Ok(None) => return log_fenced(id),
                             Err(_) => row,
                         }
@@ -291,8 +295,12 @@ impl Job {
     async fn persist(&self, started: &ExecutionRow, finish: Finish) {
         let id = started.id;
         for attempt in 0..=WRITE_RETRIES {
-            match answer_of(self.writer.finish(id, Some(started.fence), finish.clone())).await {
-                Ok(Some(_)) => return self.on_finished(ended_row(started, &finish)),
+            let written = self.writer.finish(id, Some(started.fence), finish.clone());
+            match finish_answer_of(written).await {
+                Ok(Some(stored)) => {
+                    let finish = stored.replaced_by.unwrap_or(finish);
+                    return self.on_finished(ended_row(started, &finish));
+                }
                 Ok(None) => return log_fenced(id),
                 Err(e) => {
                     log::warn!(

@@ -6,7 +6,7 @@
 
 mod job;
 pub mod messages;
-mod writer;
+pub mod writer;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::panic::AssertUnwindSafe;

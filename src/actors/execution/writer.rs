@@ -23,6 +23,20 @@ type Reply = oneshot::Sender<Answer>;
 /// Where an answer arrives.
 pub type Pending = oneshot::Receiver<Answer>;
 
+/// A stored final state: the fence, and the state actually stored when the one asked for could
+/// not be (see [`fallback`]).
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub fence: i64,
+    pub replaced_by: Option<Finish>,
+}
+
+/// What a final write answers.
+pub type FinishAnswer = Result<Option<Stored>, String>;
+type FinishReply = oneshot::Sender<FinishAnswer>;
+/// Where a final write's answer arrives.
+pub type PendingFinish = oneshot::Receiver<FinishAnswer>;
+
 enum Request {
     Running {
         id: Uuid,
@@ -31,7 +45,7 @@ enum Request {
     },
     Finish {
         item: FinishItem,
-        reply: Reply,
+        reply: FinishReply,
     },
 }
 
@@ -45,6 +59,30 @@ pub struct StatusWriter {
 pub async fn answer_of(rx: Pending) -> Answer {
     rx.await
         .unwrap_or_else(|_| Err("status writer dropped the request".to_string()))
+}
+
+/// The answer of a final write, or why there is none.
+pub async fn finish_answer_of(rx: PendingFinish) -> FinishAnswer {
+    rx.await
+        .unwrap_or_else(|_| Err("status writer dropped the request".to_string()))
+}
+
+/// What is stored instead of a final state PostgreSQL refused as data (not an outage): the
+/// execution ends `failed` / `internal`, saying why, rather than staying `running`.
+pub fn fallback(original: &Finish, why: &str) -> Finish {
+    Finish {
+        status: "failed",
+        result: None,
+        error: Some(format!(
+            "the task ended {} but its result could not be stored ({why}); recorded as failed",
+            original.status
+        )),
+        error_type: Some("internal"),
+        conductor_thread_id: None,
+        conductor_status: None,
+        finished_at: original.finished_at,
+        duration_ms: original.duration_ms,
+    }
 }
 
 impl StatusWriter {
@@ -65,7 +103,7 @@ impl StatusWriter {
     /// Queues running → final; None when the execution was taken over (fenced). With no fence
     /// (the running write not answered yet) a running write still queued for `id` is merged
     /// into this one.
-    pub fn finish(&self, id: Uuid, fence: Option<i64>, finish: Finish) -> Pending {
+    pub fn finish(&self, id: Uuid, fence: Option<i64>, finish: Finish) -> PendingFinish {
         let (reply, rx) = oneshot::channel();
         let item = FinishItem {
             id,
@@ -79,10 +117,15 @@ impl StatusWriter {
 
     fn send(&self, r: Request) {
         if let Err(mpsc::error::SendError(r)) = self.tx.send(r) {
-            let reply = match r {
-                Request::Running { reply, .. } | Request::Finish { reply, .. } => reply,
-            };
-            let _ = reply.send(Err("status writer stopped".to_string()));
+            let stopped = "status writer stopped".to_string();
+            match r {
+                Request::Running { reply, .. } => {
+                    let _ = reply.send(Err(stopped));
+                }
+                Request::Finish { reply, .. } => {
+                    let _ = reply.send(Err(stopped));
+                }
+            }
         }
     }
 }
@@ -126,11 +169,100 @@ async fn run(pool: DbPool, instance: Uuid, mut rx: mpsc::UnboundedReceiver<Reque
             answer(res, running.into_iter().map(|(id, (_, reply))| (id, reply)));
         }
         if !finishing.is_empty() {
-            let items: Vec<FinishItem> = finishing.iter().map(|(i, _)| i.clone()).collect();
-            let res = status_batch::finish(&pool, instance, &items).await;
-            let done = finishing.into_iter().map(|(i, reply)| (i.id, reply));
-            answer(res, done.chain(folded));
+            write_finals(&pool, instance, finishing, folded).await;
         }
+    }
+}
+
+/// Writes a batch of final states. When PostgreSQL refuses the batch as data (not an outage),
+/// each row is written on its own so one bad row cannot hold the others, and a row refused on
+/// its own is stored as [`fallback`].
+async fn write_finals(
+    pool: &DbPool,
+    instance: Uuid,
+    finishing: Vec<(FinishItem, FinishReply)>,
+    folded: Vec<(Uuid, Reply)>,
+) {
+    let items: Vec<FinishItem> = finishing.iter().map(|(i, _)| i.clone()).collect();
+    let res = status_batch::finish(pool, instance, &items).await;
+    let rows = match res {
+        Ok(rows) => rows,
+        Err(e) if e.is_unavailable() || items.len() == 1 && is_last_resort(&items[0]) => {
+            let msg = e.to_string();
+            for (_, reply) in finishing {
+                let _ = reply.send(Err(msg.clone()));
+            }
+            for (_, reply) in folded {
+                let _ = reply.send(Err(msg.clone()));
+            }
+            return;
+        }
+        Err(e) => {
+            log::warn!(
+                "a batch of {} final states was refused, writing them one by one: {e}",
+                items.len()
+            );
+            return write_one_by_one(pool, instance, finishing, folded).await;
+        }
+    };
+    let by_id: HashMap<Uuid, i64> = rows.into_iter().map(|r| (r.id, r.fence)).collect();
+    for (item, reply) in finishing {
+        let stored = by_id.get(&item.id).map(|f| Stored {
+            fence: *f,
+            replaced_by: None,
+        });
+        let _ = reply.send(Ok(stored));
+    }
+    for (id, reply) in folded {
+        let _ = reply.send(Ok(by_id.get(&id).copied()));
+    }
+}
+
+/// A fallback state that still fails is not retried as another fallback.
+fn is_last_resort(item: &FinishItem) -> bool {
+    item.finish.error_type == Some("internal") && item.finish.result.is_none()
+}
+
+async fn write_one_by_one(
+    pool: &DbPool,
+    instance: Uuid,
+    finishing: Vec<(FinishItem, FinishReply)>,
+    folded: Vec<(Uuid, Reply)>,
+) {
+    let mut fences: HashMap<Uuid, Result<Option<i64>, String>> = HashMap::new();
+    for (mut item, reply) in finishing {
+        let mut answer = status_batch::finish(pool, instance, std::slice::from_ref(&item))
+            .await
+            .map(|rows| {
+                rows.first().map(|r| Stored {
+                    fence: r.fence,
+                    replaced_by: None,
+                })
+            });
+        if let Err(e) = &answer {
+            if !e.is_unavailable() {
+                log::error!(
+                    "final state refused by the database, storing it as failed: execution={} {e}",
+                    item.id
+                );
+                let replacement = fallback(&item.finish, "the database refused it as data");
+                item.finish = replacement.clone();
+                answer = status_batch::finish(pool, instance, std::slice::from_ref(&item))
+                    .await
+                    .map(|rows| {
+                        rows.first().map(|r| Stored {
+                            fence: r.fence,
+                            replaced_by: Some(replacement),
+                        })
+                    });
+            }
+        }
+        let answer = answer.map_err(|e| e.to_string());
+        fences.insert(item.id, answer.clone().map(|s| s.map(|s| s.fence)));
+        let _ = reply.send(answer);
+    }
+    for (id, reply) in folded {
+        let _ = reply.send(fences.remove(&id).unwrap_or(Ok(None)));
     }
 }
 

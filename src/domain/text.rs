@@ -1,0 +1,96 @@
+//! Text PostgreSQL can store. A NUL byte is the one character `text` and `jsonb` refuse; in
+//! what a task produced it becomes U+FFFD, in a request it is a 400 naming the field.
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+/// What a NUL becomes in stored output.
+pub const REPLACEMENT: char = '\u{FFFD}';
+
+/// `s` with every NUL replaced by U+FFFD (borrowed when there is none).
+pub fn clean(s: &str) -> Cow<'_, str> {
+    if s.contains('\0') {
+        Cow::Owned(s.replace('\0', "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// Cleans every string of `v` in place, object keys included.
+pub fn clean_value(v: &mut Value) {
+    match v {
+        Value::String(s) if s.contains('\0') => *s = clean(s).into_owned(),
+        Value::Array(items) => items.iter_mut().for_each(clean_value),
+        Value::Object(map) if map.keys().any(|k| k.contains('\0')) => {
+            let old = std::mem::take(map);
+            for (k, mut v) in old {
+                clean_value(&mut v);
+                map.insert(clean(&k).into_owned(), v);
+            }
+        }
+        Value::Object(map) => map.values_mut().for_each(clean_value),
+        _ => {}
+    }
+}
+
+/// The path (`taskConfig.body.a[2]`) of the first string or key in `v` holding a NUL.
+pub fn nul_path(v: &Value, path: &str) -> Option<String> {
+    let join = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
+    match v {
+        Value::String(s) if s.contains('\0') => Some(if path.is_empty() {
+            "body".into()
+        } else {
+            path.to_string()
+        }),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, x)| {
+            nul_path(
+                x,
+                &format!("{}[{i}]", if path.is_empty() { "body" } else { path }),
+            )
+        }),
+        Value::Object(map) => map.iter().find_map(|(k, x)| {
+            if k.contains('\0') {
+                Some(join(&k.replace('\0', "\\u0000")))
+            } else {
+                nul_path(x, &join(k))
+            }
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    #[test]
+    fn nul_is_replaced_and_found_by_path() {
+        let mut v = json!({"a": ["x\u{0}y", {"k\u{0}": 1}], "b": "ok"});
+        assert_eq!(nul_path(&v, "taskConfig"), Some("taskConfig.a[0]".into()));
+        clean_value(&mut v);
+        assert_eq!(v, json!({"a": ["x\u{FFFD}y", {"k\u{FFFD}": 1}], "b": "ok"}));
+        assert_eq!(nul_path(&v, ""), None);
+        assert_eq!(
+            nul_path(&json!({"name": "a\u{0}"}), ""),
+            Some("name".into())
+        );
+        assert!(matches!(clean("plain"), Cow::Borrowed(_)));
+    }
+
+    proptest! {
+        #[test]
+        fn cleaned_text_never_holds_a_nul(s in ".*") {
+            prop_assert!(!clean(&s).contains('\0'));
+            prop_assert_eq!(clean(&s).chars().count(), s.chars().count());
+        }
+    }
+}
