@@ -115,6 +115,7 @@ pub async fn start(config: Arc<Config>, db_url: &str) -> Result<RunningApp, Star
         auth.clone().watch(services.pool.clone());
     }
     let audit = AuditWriter::start(services.pool.clone());
+    let services_pool = services.pool.clone();
     let state = web::Data::new(AppState {
         actors,
         services,
@@ -124,6 +125,10 @@ pub async fn start(config: Arc<Config>, db_url: &str) -> Result<RunningApp, Star
         limits: config.limits(),
         auth,
         audit,
+        ws_sessions: Arc::new(AtomicUsize::new(0)),
+        ws_rows: crate::actors::ws::rows::SessionRows::start(services_pool),
+        health: api::cache::Cached::new(Duration::from_secs(1)),
+        error_counts: api::cache::Cached::new(Duration::from_secs(5)),
     });
     let body_limit = config.server.body_limit_bytes;
     let user_timeout_ms =

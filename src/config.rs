@@ -133,6 +133,7 @@ pub struct SchedulerConfig {
 pub struct ExecutionConfig {
     pub enabled_task_types: Vec<String>,
     pub max_concurrent: usize,
+    pub max_pending: usize,
     pub default_timeout_ms: u64,
     pub output_cap_bytes: usize,
     /// Names of taskforge's environment variables that shell tasks inherit.
@@ -180,6 +181,7 @@ pub struct RetentionConfig {
     pub executions_days: u64,
     pub error_records_days: u64,
     pub sessions_days: u64,
+    pub audit_days: u64,
     pub interval_secs: u64,
     pub batch_size: i64,
 }
@@ -208,6 +210,8 @@ pub struct WebsocketConfig {
     pub heartbeat_interval_secs: u64,
     pub client_timeout_secs: u64,
     pub session_queue: usize,
+    pub max_frames_per_sec: u32,
+    pub max_sessions: usize,
 }
 
 /// `[conductor]`.
@@ -350,6 +354,7 @@ impl Config {
                 "execution.max_concurrent",
                 self.execution.max_concurrent as u64,
             ),
+            ("execution.max_pending", self.execution.max_pending as u64),
             (
                 "execution.default_timeout_ms",
                 self.execution.default_timeout_ms,
@@ -377,6 +382,11 @@ impl Config {
                 "websocket.session_queue",
                 self.websocket.session_queue as u64,
             ),
+            (
+                "websocket.max_frames_per_sec",
+                u64::from(self.websocket.max_frames_per_sec),
+            ),
+            ("websocket.max_sessions", self.websocket.max_sessions as u64),
         ] {
             if value == 0 {
                 return Err((key, "must be greater than 0".into()));

@@ -6,13 +6,14 @@
 use std::time::Duration;
 
 use actix::prelude::*;
-use chrono::Utc;
 
-use crate::actors::execution::messages::ExecutionEnded;
+use crate::actors::execution::messages::{AbandonAll, ExecutionEnded};
+use crate::actors::execution::ExecutionActor;
 use crate::actors::recovery::ErrorRecoveryActor;
 use crate::actors::supervisor::{guard_future, RestartTracker};
 use crate::actors::ws::hub::{Publish, WsHub};
 use crate::actors::Services;
+use crate::db::system_state::Beat;
 use crate::db::{orphans, system_state};
 use crate::domain::clock;
 use crate::domain::event::{Event, EventKind};
@@ -39,6 +40,8 @@ pub struct InstanceMonitor {
     services: Services,
     hub: Addr<WsHub>,
     recovery: Addr<ErrorRecoveryActor>,
+    execution: Addr<ExecutionActor>,
+    pruning: bool,
     hostname: String,
     scanning: bool,
     tracker: RestartTracker,
@@ -58,7 +61,12 @@ fn pid_alive(pid: i32) -> bool {
 
 impl InstanceMonitor {
     /// A monitor for this instance.
-    pub fn new(services: Services, hub: Addr<WsHub>, recovery: Addr<ErrorRecoveryActor>) -> Self {
+    pub fn new(
+        services: Services,
+        hub: Addr<WsHub>,
+        recovery: Addr<ErrorRecoveryActor>,
+        execution: Addr<ExecutionActor>,
+    ) -> Self {
         let sup = &services.config.supervisor;
         let tracker = RestartTracker::new(
             NAME,
@@ -69,6 +77,8 @@ impl InstanceMonitor {
             services,
             hub,
             recovery,
+            execution,
+            pruning: false,
             hostname: system_state::hostname(),
             scanning: false,
             tracker,
@@ -81,12 +91,70 @@ impl InstanceMonitor {
         let pool = self.services.pool.clone();
         let me = self.services.instance_id;
         ctx.spawn(
+            guard_future(async move { system_state::heartbeat(&pool, me).await }).map(
+                move |res, act: &mut Self, ctx| match res {
+                    Some(Ok(Beat::Alive)) => {}
+                    Some(Ok(Beat::DeclaredDead)) => act.fenced(ctx),
+                    Some(Err(e)) => log::warn!("heartbeat not recorded: instance={me} {e}"),
+                    None => {}
+                },
+            ),
+        );
+    }
+
+    /// Another instance declared this one dead (its heartbeats did not arrive in time) and took
+    /// its executions over: whatever it still runs would be a second run, so it stops that,
+    /// then registers again and carries on with new work.
+    fn fenced(&mut self, ctx: &mut Context<Self>) {
+        let me = self.services.instance_id;
+        log::error!("this instance was declared dead by another instance and its executions were taken over; stopping its running work and registering again: instance={me}");
+        self.execution.do_send(AbandonAll);
+        let pool = self.services.pool.clone();
+        ctx.spawn(
             guard_future(async move {
-                if let Err(e) = system_state::heartbeat(&pool, me).await {
-                    log::warn!("heartbeat not recorded: instance={me} {e}");
+                match system_state::reregister(&pool, me, true).await {
+                    Ok(()) => log::warn!(
+                        "instance registered again after being declared dead: instance={me}"
+                    ),
+                    Err(e) => log::warn!(
+                        "re-registering failed, retrying at the next heartbeat: instance={me} {e}"
+                    ),
                 }
             })
             .map(|_, _, _| ()),
+        );
+    }
+
+    /// Retention, every `retention.interval_secs` (one pass at a time).
+    fn prune(&mut self, ctx: &mut Context<Self>) {
+        if self.pruning {
+            return;
+        }
+        self.pruning = true;
+        let (pool, cfg) = (
+            self.services.pool.clone(),
+            self.services.config.retention.clone(),
+        );
+        ctx.spawn(
+            guard_future(
+                async move { crate::db::retention::prune(&pool, &cfg, clock::now()).await },
+            )
+            .map(|res, act: &mut Self, _| {
+                act.pruning = false;
+                match res {
+                    Some(Ok(p)) if p.total() > 0 => log::info!(
+                        "retention: deleted executions={} error_records={} sessions={} audit={}",
+                        p.executions,
+                        p.error_records,
+                        p.sessions,
+                        p.audit
+                    ),
+                    Some(Ok(_)) | None => {}
+                    Some(Err(e)) => {
+                        log::warn!("retention pass failed, retrying at the next one: {e}")
+                    }
+                }
+            }),
         );
     }
 
@@ -99,23 +167,32 @@ impl InstanceMonitor {
         let me = self.services.instance_id;
         let my_pid = std::process::id() as i32;
         let host = self.hostname.clone();
-        let dead_after =
-            chrono::Duration::seconds(self.services.config.instance.dead_after_secs as i64);
+        let dead_after_secs = self.services.config.instance.dead_after_secs;
         let fut = async move {
             let now = clock::now();
-            let others = orphans::live_others(&pool, me).await?;
+            let others = orphans::live_others(&pool, me, dead_after_secs).await?;
             let dead: Vec<_> = others
                 .iter()
                 .filter(|i| {
-                    i.heartbeat_at < now - dead_after
-                        || (i.hostname == host && i.pid != my_pid && !pid_alive(i.pid))
+                    i.expired || (i.hostname == host && i.pid != my_pid && !pid_alive(i.pid))
                 })
+                .collect();
+            // Task processes a dead instance left on this host are killed before their
+            // executions are recorded as interrupted (and retried).
+            let local: Vec<_> = dead
+                .iter()
+                .filter(|i| i.hostname == host)
                 .map(|i| i.instance_id)
                 .collect();
+            let left_running = orphans::running_of(&pool, &local).await?;
+            let killed = crate::executors::shell::kill_leftovers(&left_running);
+            if killed > 0 {
+                log::warn!("killed {killed} task processes left by a dead instance on this host");
+            }
+            let dead: Vec<_> = dead.iter().map(|i| i.instance_id).collect();
             let interrupted = orphans::reap(&pool, &dead, me, now).await?;
             let unrecorded =
-                orphans::unrecorded(&pool, Utc::now(), chrono::Duration::seconds(SETTLE), 200)
-                    .await?;
+                orphans::unrecorded(&pool, now, chrono::Duration::seconds(SETTLE), 200).await?;
             Ok::<_, crate::db::DbError>((interrupted, unrecorded))
         };
         ctx.spawn(guard_future(fut).map(|res, act: &mut Self, _| {
@@ -167,6 +244,8 @@ impl Actor for InstanceMonitor {
             act.scan(ctx)
         });
         self.scan(ctx);
+        let every = Duration::from_secs(self.services.config.retention.interval_secs);
+        ctx.run_interval(every, |act, ctx| act.prune(ctx));
     }
 }
 
@@ -174,6 +253,7 @@ impl Supervised for InstanceMonitor {
     fn restarting(&mut self, _: &mut Context<Self>) {
         self.running = false;
         self.scanning = false;
+        self.pruning = false;
         self.restart_delay = self.tracker.on_restart();
     }
 }
@@ -196,6 +276,6 @@ impl Handler<PruneNow> for InstanceMonitor {
             self.services.pool.clone(),
             self.services.config.retention.clone(),
         );
-        Box::pin(async move { crate::db::retention::prune(&pool, &cfg, Utc::now()).await })
+        Box::pin(async move { crate::db::retention::prune(&pool, &cfg, clock::now()).await })
     }
 }

@@ -96,7 +96,8 @@ pub fn start_all(
         let s = services.clone();
         let hub = hub.clone();
         let recovery = recovery.clone();
-        move |_| instance::InstanceMonitor::new(s, hub, recovery)
+        let execution = execution.clone();
+        move |_| instance::InstanceMonitor::new(s, hub, recovery, execution)
     });
     let scheduler = Supervisor::start({
         let s = services.clone();

@@ -12,17 +12,38 @@ use crate::db;
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Answers 200 when the database is reachable and the service is not shutting down.
-#[utoipa::path(get, path = "/api/health", tag = "operations", security(()), responses((status = 200, body = crate::api::openapi::HealthDoc), (status = 503, body = crate::api::openapi::HealthDoc, description = "database unreachable or shutting down")))]
-pub async fn health(state: web::Data<AppState>) -> HttpResponse {
-    let shutting_down = state.shutting_down.load(Ordering::SeqCst);
+/// What the probes found (kept for a second: a busy health check costs one probe a second).
+#[derive(Debug, Clone, Copy)]
+pub struct Probe {
+    database: &'static str,
+    scheduler: &'static str,
+    recovery: &'static str,
+    conductor: &'static str,
+}
+
+async fn probe(state: &AppState) -> Probe {
     let database = match tokio::time::timeout(PROBE_TIMEOUT, db::ping(&state.services.pool)).await {
         Ok(Ok(())) => "ok",
         _ => "unreachable",
     };
-    let scheduler = actor_state(state.actors.scheduler.send(GetStatus)).await;
-    let recovery = actor_state(state.actors.recovery.send(GetStatus)).await;
-    let conductor = conductor_state(&state.services.config.conductor.base_url).await;
+    Probe {
+        database,
+        scheduler: actor_state(state.actors.scheduler.send(GetStatus)).await,
+        recovery: actor_state(state.actors.recovery.send(GetStatus)).await,
+        conductor: conductor_state(&state.services.config.conductor.base_url).await,
+    }
+}
+
+/// Answers 200 when the database is reachable and the service is not shutting down.
+#[utoipa::path(get, path = "/api/health", tag = "operations", security(()), responses((status = 200, body = crate::api::openapi::HealthDoc), (status = 503, body = crate::api::openapi::HealthDoc, description = "database unreachable or shutting down")))]
+pub async fn health(state: web::Data<AppState>) -> HttpResponse {
+    let shutting_down = state.shutting_down.load(Ordering::SeqCst);
+    let Probe {
+        database,
+        scheduler,
+        recovery,
+        conductor,
+    } = state.health.get(|| probe(&state)).await;
 
     let mut failing = Vec::new();
     if shutting_down {

@@ -29,7 +29,19 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
     metrics::gauge!(telemetry::POOL, "state" => "waiting").set(pool.waiting as f64);
     metrics::gauge!(telemetry::POOL, "state" => "max").set(pool.max_size as f64);
     // A database outage must not take /metrics down: the error gauges then keep their values.
-    if let Ok(Ok(counts)) = state.actors.recovery.send(ErrorCounts).await {
+    let counts = state
+        .error_counts
+        .get(|| async {
+            state
+                .actors
+                .recovery
+                .send(ErrorCounts)
+                .await
+                .ok()
+                .and_then(Result::ok)
+        })
+        .await;
+    if let Some(counts) = counts {
         for status in STATUSES {
             for severity in SEVERITIES {
                 let n = counts

@@ -6,6 +6,7 @@ pub mod access;
 pub mod audit_trail;
 pub mod auth;
 pub mod browser;
+pub mod cache;
 pub mod dashboard;
 pub mod errors;
 pub mod executions;
@@ -51,6 +52,14 @@ pub struct AppState {
     pub auth: std::sync::Arc<auth::Auth>,
     /// Where successful state changes append their audit entry.
     pub audit: crate::actors::audit::AuditWriter,
+    /// WebSocket sessions open on this instance (bounded by `websocket.max_sessions`).
+    pub ws_sessions: std::sync::Arc<AtomicUsize>,
+    /// Writes session rows in batches.
+    pub ws_rows: crate::actors::ws::rows::SessionRows,
+    /// What `/api/health` found last (database, actors, conductor), for a second.
+    pub health: cache::Cached<health::Probe>,
+    /// Error record counts for `/metrics`, for a few seconds.
+    pub error_counts: cache::Cached<Option<Vec<(String, String, i64)>>>,
 }
 
 /// Extractor settings that route every extractor failure into the envelope.

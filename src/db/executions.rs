@@ -228,12 +228,34 @@ pub async fn get(pool: &DbPool, id: Uuid) -> Result<Option<ExecutionRow>, DbErro
 
 /// Pending executions owned by (or waiting for) this instance, oldest first: reloaded into the
 /// queue when the ExecutionActor (re)starts.
-pub async fn pending_for(pool: &DbPool, instance: Uuid) -> Result<Vec<ExecutionRow>, DbError> {
+pub async fn pending_for(
+    pool: &DbPool,
+    instance: Uuid,
+    limit: i64,
+) -> Result<Vec<ExecutionRow>, DbError> {
     let mut c = conn(pool).await?;
+    // Executions handed back by a graceful stop (pending, no owner) are adopted first; SKIP
+    // LOCKED and the owner condition let exactly one instance take each.
+    let adopted = diesel::sql_query(
+        "UPDATE task_executions SET owner_instance = $1 WHERE id IN ( \
+             SELECT id FROM task_executions WHERE status = 'pending' AND owner_instance IS NULL \
+             ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
+         AND owner_instance IS NULL",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(instance)
+    .bind::<diesel::sql_types::BigInt, _>(limit)
+    .execute(&mut c)
+    .await?;
+    if adopted > 0 {
+        log::info!(
+            "adopted {adopted} executions handed back by a stopped instance: instance={instance}"
+        );
+    }
     Ok(x::task_executions
         .filter(x::status.eq("pending"))
         .filter(x::owner_instance.eq(instance))
         .order(x::created_at.asc())
+        .limit(limit)
         .select(ExecutionRow::as_select())
         .load(&mut c)
         .await?)
@@ -304,7 +326,7 @@ pub struct MinuteStat {
 pub async fn stats(pool: &DbPool) -> Result<Stats, DbError> {
     use super::schema::error_records::dsl as r;
     let mut c = conn(pool).await?;
-    let since = Utc::now() - chrono::Duration::hours(24);
+    let since = crate::domain::clock::now() - chrono::Duration::hours(24);
     let by_status: Vec<(String, i64)> = x::task_executions
         .filter(x::created_at.gt(since))
         .group_by(x::status)

@@ -20,16 +20,41 @@ pub struct InstanceRow {
     pub instance_id: Uuid,
     pub hostname: String,
     pub pid: i32,
-    pub heartbeat_at: DateTime<Utc>,
+    /// Its heartbeat is older than `dead_after`, by the database's clock (never by ours: an
+    /// instance whose clock runs behind must not look dead).
+    pub expired: bool,
 }
 
 /// Instances not marked stopped, other than `me`.
-pub async fn live_others(pool: &DbPool, me: Uuid) -> Result<Vec<InstanceRow>, DbError> {
+pub async fn live_others(
+    pool: &DbPool,
+    me: Uuid,
+    dead_after_secs: u64,
+) -> Result<Vec<InstanceRow>, DbError> {
     let mut c = conn(pool).await?;
+    let expired = diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+        "heartbeat_at < now() - interval '{dead_after_secs} seconds'"
+    ));
     Ok(ss::system_state
         .filter(ss::stopped_at.is_null())
         .filter(ss::instance_id.ne(me))
-        .select((ss::instance_id, ss::hostname, ss::pid, ss::heartbeat_at))
+        .select((ss::instance_id, ss::hostname, ss::pid, expired))
+        .load(&mut c)
+        .await?)
+}
+
+/// Ids of the running executions `owners` left (their task processes may still run on this
+/// host).
+pub async fn running_of(pool: &DbPool, owners: &[Uuid]) -> Result<Vec<Uuid>, DbError> {
+    if owners.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut c = conn(pool).await?;
+    Ok(x::task_executions
+        .filter(x::owner_instance.eq_any(owners))
+        .filter(x::status.eq("running"))
+        .select(x::id)
+        .limit(100_000)
         .load(&mut c)
         .await?)
 }
@@ -113,7 +138,10 @@ async fn fail_unfinished(
     .await?)
 }
 
-/// Flow 7: this instance's own unfinished executions after the grace period.
+/// Flow 7: this instance's executions that never started (pending, waiting for a slot) are
+/// handed back — pending without an owner, to run after the restart or on another instance, with
+/// no error record; the ones that started and outlived the grace period are failed as
+/// interrupted. Answers the failed rows.
 pub async fn interrupt_own(
     pool: &DbPool,
     me: Uuid,
@@ -121,6 +149,17 @@ pub async fn interrupt_own(
 ) -> Result<Vec<ExecutionRow>, DbError> {
     let mut c = conn(pool).await?;
     c.transaction::<_, DbError, _>(async |c| {
+        let handed = diesel::update(
+            x::task_executions
+                .filter(x::owner_instance.eq(me))
+                .filter(x::status.eq("pending")),
+        )
+        .set(x::owner_instance.eq(None::<Uuid>))
+        .execute(c)
+        .await?;
+        if handed > 0 {
+            log::info!("shutdown: {handed} executions that had not started handed back (pending, no owner)");
+        }
         fail_unfinished(
             c,
             &[me],
@@ -130,6 +169,47 @@ pub async fn interrupt_own(
         .await
     })
     .await
+}
+
+/// Running rows owned by `me` that no task of this process stands behind (`live` are the ones
+/// that do): failed as interrupted (fenced). The `fence` condition leaves a row alone whose
+/// final state was written meanwhile.
+pub async fn settle_own(
+    pool: &DbPool,
+    me: Uuid,
+    live: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<Vec<ExecutionRow>, DbError> {
+    let mut c = conn(pool).await?;
+    let candidates: Vec<(Uuid, i64)> = x::task_executions
+        .filter(x::owner_instance.eq(me))
+        .filter(x::status.eq("running"))
+        .select((x::id, x::fence))
+        .limit(1_000)
+        .load(&mut c)
+        .await?;
+    let mut settled = Vec::new();
+    for (id, fence) in candidates.into_iter().filter(|(id, _)| !live.contains(id)) {
+        let row: Option<ExecutionRow> = diesel::update(
+            x::task_executions
+                .filter(x::id.eq(id))
+                .filter(x::status.eq("running"))
+                .filter(x::fence.eq(fence)),
+        )
+        .set((
+            x::status.eq("failed"),
+            x::error_type.eq(Some("interrupted")),
+            x::error.eq(Some("its result was never stored (the database was away too long); recorded by the instance that ran it")),
+            x::finished_at.eq(Some(now)),
+            x::fence.eq(x::fence + 1),
+        ))
+        .returning(ExecutionRow::as_returning())
+        .get_result(&mut c)
+        .await
+        .optional()?;
+        settled.extend(row);
+    }
+    Ok(settled)
 }
 
 /// Failed executions with no error record that finished more than `settle` ago (the process

@@ -118,7 +118,7 @@ pub async fn peers_alive(
     let n: i64 = ss::system_state
         .filter(ss::stopped_at.is_null())
         .filter(ss::instance_id.ne(me))
-        .filter(ss::heartbeat_at.gt(chrono::Utc::now() - dead_after))
+        .filter(ss::heartbeat_at.gt(crate::domain::clock::now() - dead_after))
         .count()
         .get_result(&mut c)
         .await?;

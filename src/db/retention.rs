@@ -14,6 +14,14 @@ pub struct Pruned {
     pub executions: usize,
     pub error_records: usize,
     pub sessions: usize,
+    pub audit: usize,
+}
+
+impl Pruned {
+    /// Rows deleted in all.
+    pub fn total(&self) -> usize {
+        self.executions + self.error_records + self.sessions + self.audit
+    }
 }
 
 const EXECUTIONS: &str = "DELETE FROM task_executions WHERE id IN (
@@ -27,6 +35,8 @@ const ERROR_RECORDS: &str = "DELETE FROM error_records WHERE id IN (
     SELECT id FROM error_records
     WHERE recovery_status IN ('resolved', 'ignored') AND updated_at < $1
     LIMIT $2)";
+const AUDIT: &str = "DELETE FROM audit_log WHERE id IN (
+    SELECT id FROM audit_log WHERE at < $1 LIMIT $2)";
 const SESSIONS: &str = "DELETE FROM websocket_sessions WHERE session_id IN (
     SELECT session_id FROM websocket_sessions
     WHERE NOT is_active AND disconnected_at < $1
@@ -48,6 +58,7 @@ pub async fn prune(
             &mut out.error_records,
         ),
         (cfg.sessions_days, SESSIONS, &mut out.sessions),
+        (cfg.audit_days, AUDIT, &mut out.audit),
     ] {
         // 0 days: kept forever.
         if days > 0 {

@@ -1,6 +1,5 @@
 //! `websocket_sessions`: the record of each WebSocket connection (flow 3).
 
-use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
@@ -16,7 +15,7 @@ pub async fn insert(
     subscriptions: &[String],
 ) -> Result<(), DbError> {
     let mut c = conn(pool).await?;
-    let now = Utc::now();
+    let now = crate::domain::clock::now();
     diesel::insert_into(ws::websocket_sessions)
         .values((
             ws::session_id.eq(session_id),
@@ -31,30 +30,32 @@ pub async fn insert(
     Ok(())
 }
 
-/// Replaces a session's subscriptions.
-pub async fn set_subscriptions(
+/// Refreshes `last_seen_at` of many sessions at once, and their subscriptions where given,
+/// in one statement. Topics never hold a comma (they are validated), so a list travels as one
+/// comma-joined text.
+pub async fn update_many(
     pool: &DbPool,
-    session_id: Uuid,
-    subscriptions: &[String],
+    items: &[(Uuid, Option<Vec<String>>)],
 ) -> Result<(), DbError> {
+    use diesel::sql_types::{Array, Nullable, Text, Uuid as SqlUuid};
+    if items.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = items.iter().map(|(id, _)| *id).collect();
+    let subs: Vec<Option<String>> = items
+        .iter()
+        .map(|(_, s)| s.as_ref().map(|s| s.join(",")))
+        .collect();
     let mut c = conn(pool).await?;
-    diesel::update(ws::websocket_sessions.find(session_id))
-        .set((
-            ws::subscriptions.eq(subscriptions),
-            ws::last_seen_at.eq(Utc::now()),
-        ))
-        .execute(&mut c)
-        .await?;
-    Ok(())
-}
-
-/// Refreshes `last_seen_at`.
-pub async fn touch(pool: &DbPool, session_id: Uuid) -> Result<(), DbError> {
-    let mut c = conn(pool).await?;
-    diesel::update(ws::websocket_sessions.find(session_id))
-        .set(ws::last_seen_at.eq(Utc::now()))
-        .execute(&mut c)
-        .await?;
+    diesel::sql_query(
+        "UPDATE websocket_sessions AS w SET last_seen_at = now(), \
+             subscriptions = COALESCE(string_to_array(NULLIF(v.subs, ''), ','), CASE WHEN v.subs = '' THEN '{}'::text[] END, w.subscriptions) \
+         FROM unnest($1::uuid[], $2::text[]) AS v(id, subs) WHERE w.session_id = v.id",
+    )
+    .bind::<Array<SqlUuid>, _>(&ids)
+    .bind::<Array<Nullable<Text>>, _>(&subs)
+    .execute(&mut c)
+    .await?;
     Ok(())
 }
 
@@ -64,7 +65,7 @@ pub async fn mark_inactive(pool: &DbPool, session_id: Uuid) -> Result<(), DbErro
     diesel::update(ws::websocket_sessions.find(session_id))
         .set((
             ws::is_active.eq(false),
-            ws::disconnected_at.eq(Some(Utc::now())),
+            ws::disconnected_at.eq(Some(crate::domain::clock::now())),
         ))
         .execute(&mut c)
         .await?;
@@ -82,7 +83,7 @@ pub async fn mark_instance_inactive(pool: &DbPool, instance_id: Uuid) -> Result<
     )
     .set((
         ws::is_active.eq(false),
-        ws::disconnected_at.eq(Some(Utc::now())),
+        ws::disconnected_at.eq(Some(crate::domain::clock::now())),
     ))
     .execute(&mut c)
     .await?)

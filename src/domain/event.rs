@@ -62,7 +62,7 @@ impl Event {
         Event {
             kind,
             data,
-            timestamp: Utc::now(),
+            timestamp: super::clock::now(),
             schedule_id,
         }
     }

@@ -159,3 +159,38 @@ fn tail(stderr: &str) -> String {
         .map(|l| format!(": {}", l.chars().take(300).collect::<String>()))
         .unwrap_or_default()
 }
+
+/// Kills every process on this host that belongs to one of `executions`: task processes carry
+/// `TASKFORGE_EXECUTION_ID` in their environment, children that left the process group
+/// (`setsid`) included. Used when the instance that ran them died. Answers how many were killed.
+pub fn kill_leftovers(executions: &[uuid::Uuid]) -> usize {
+    if executions.is_empty() {
+        return 0;
+    }
+    let markers: Vec<Vec<u8>> = executions
+        .iter()
+        .map(|id| format!("TASKFORGE_EXECUTION_ID={id}").into_bytes())
+        .collect();
+    let me = std::process::id();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut killed = 0;
+    for pid in entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| *pid != me)
+    {
+        let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        let ours = environ
+            .split(|b| *b == 0)
+            .any(|var| markers.iter().any(|m| var == m.as_slice()));
+        if ours && nix::sys::signal::kill(Pid::from_raw(pid as i32), Signal::SIGKILL).is_ok() {
+            log::warn!("killed a task process left behind: pid={pid}");
+            killed += 1;
+        }
+    }
+    killed
+}

@@ -86,7 +86,7 @@ impl Job {
         // Fires are claimed ahead of their time (scheduler.claim_ahead_ms, prefetch_ms) so the
         // claim's commit is off the critical path: start exactly on time.
         if matches!(row.trigger.as_str(), "schedule" | "catch_up") {
-            if let Ok(wait) = (row.scheduled_for - Utc::now()).to_std() {
+            if let Ok(wait) = (row.scheduled_for - clock::now()).to_std() {
                 tokio::time::sleep(wait.min(MAX_EARLY)).await;
             }
         }

@@ -59,7 +59,7 @@ pub struct ExecutionEnded(pub ExecutionRow);
 #[rtype(result = "()")]
 pub struct SetFailureSink(pub Recipient<ExecutionEnded>);
 
-/// Number of executions queued and running here.
+/// Executions waiting to start here (queued, or claimed ahead of their time) and running.
 #[derive(Message)]
 #[rtype(result = "(usize, usize)")]
 pub struct Load;
@@ -85,6 +85,12 @@ pub struct StopLaunching;
 #[derive(Message)]
 #[rtype(result = "Result<Vec<ExecutionRow>, DbError>")]
 pub struct InterruptAll;
+
+/// This instance was declared dead and its executions taken over: drop the queue and stop the
+/// running tasks (their rows are already failed and fenced, so nothing they write counts).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct AbandonAll;
 
 /// Dashboard figures.
 #[derive(Message)]

@@ -112,7 +112,7 @@ impl ExecutionActor {
     }
 
     fn enqueue(&mut self, rows: Vec<ExecutionRow>, ctx: &mut Context<Self>) {
-        let release_at = Utc::now() + RELEASE_EARLY;
+        let release_at = clock::now() + RELEASE_EARLY;
         let mut later: BTreeMap<DateTime<Utc>, Vec<ExecutionRow>> = BTreeMap::new();
         for row in rows {
             // `queued` holds the ids: a duplicate check must not scan 50,000 rows.
@@ -127,7 +127,7 @@ impl ExecutionActor {
             }
         }
         for (at, rows) in later {
-            let wait = (at - Utc::now() - RELEASE_EARLY)
+            let wait = (at - clock::now() - RELEASE_EARLY)
                 .to_std()
                 .unwrap_or(Duration::ZERO);
             ctx.run_later(wait, move |act, ctx| act.release(rows, ctx));
@@ -222,25 +222,64 @@ impl ExecutionActor {
 
     /// Reloads pending executions of this instance that are not in memory (after a restart).
     fn reload(&mut self, ctx: &mut Context<Self>) {
+        if self.draining {
+            return;
+        }
         let pool = self.services.pool.clone();
         let instance = self.services.instance_id;
+        // Never more than the queue may hold.
+        let room = self
+            .services
+            .config
+            .execution
+            .max_pending
+            .saturating_sub(self.queue.len())
+            .max(1) as i64;
+        let live: Vec<Uuid> = self.running.keys().copied().collect();
         ctx.spawn(
-            guard_future(async move { executions::pending_for(&pool, instance).await }).map(
-                |res, act: &mut Self, ctx| match res {
-                    Some(Ok(rows)) => {
-                        if !rows.is_empty() {
-                            log::info!("execution queue reloaded: pending={}", rows.len());
-                        }
-                        act.enqueue(rows, ctx);
+            guard_future(async move {
+                let pending = executions::pending_for(&pool, instance, room).await?;
+                let settled =
+                    crate::db::orphans::settle_own(&pool, instance, &live, clock::now()).await?;
+                Ok::<_, DbError>((pending, settled))
+            })
+            .map(|res, act: &mut Self, ctx| match res {
+                Some(Ok((rows, settled))) => {
+                    if !rows.is_empty() {
+                        log::info!("execution queue reloaded: pending={}", rows.len());
                     }
-                    Some(Err(e)) => {
-                        log::warn!("execution queue reload failed, retrying in 1s: {e}");
-                        ctx.run_later(Duration::from_secs(1), |act, ctx| act.reload(ctx));
-                    }
-                    None => {}
-                },
-            ),
+                    act.enqueue(rows, ctx);
+                    act.report_settled(settled);
+                }
+                Some(Err(e)) => {
+                    log::warn!("execution queue reload failed, retrying in 1s: {e}");
+                    ctx.run_later(Duration::from_secs(1), |act, ctx| act.reload(ctx));
+                }
+                None => {}
+            }),
         );
+    }
+}
+
+impl ExecutionActor {
+    /// Rows of ours that were running with no task behind them, now failed as interrupted:
+    /// announced and handed to error recovery like any failure.
+    fn report_settled(&self, rows: Vec<ExecutionRow>) {
+        for row in rows {
+            log::warn!(
+                "execution settled as interrupted (running, but no task of this instance behind it): execution={} schedule={}",
+                row.id,
+                row.schedule_id
+            );
+            self.hub.do_send(Publish(Event::new(
+                EventKind::ExecutionFailed,
+                Some(row.schedule_id),
+                row.view(),
+            )));
+            if let Some(sink) = &self.failure_sink {
+                sink.do_send(ExecutionEnded(row));
+            }
+        }
     }
 }
 
@@ -411,7 +450,8 @@ impl Handler<Load> for ExecutionActor {
     type Result = MessageResult<Load>;
 
     fn handle(&mut self, _: Load, _: &mut Context<Self>) -> Self::Result {
-        MessageResult((self.queue.len(), self.running.len()))
+        // Waiting here: queued for a slot, or claimed ahead and waiting for their time.
+        MessageResult((self.queued.len(), self.running.len()))
     }
 }
 
@@ -446,6 +486,22 @@ impl Handler<InterruptAll> for ExecutionActor {
                 res
             }),
         )
+    }
+}
+
+impl Handler<AbandonAll> for ExecutionActor {
+    type Result = ();
+
+    fn handle(&mut self, _: AbandonAll, _: &mut Context<Self>) {
+        let (queued, running) = (self.queued.len(), self.running.len());
+        self.queue.clear();
+        self.queued.clear();
+        for r in self.running.values_mut() {
+            if let Some(tx) = r.cancel.take() {
+                let _ = tx.send(());
+            }
+        }
+        log::warn!("executions abandoned (taken over by another instance): queued={queued} running={running}");
     }
 }
 

@@ -182,8 +182,8 @@ impl ErrorRecoveryActor {
         }
         let scan = Duration::from_millis(self.services.config.recovery.scan_interval_ms);
         let delay = match earliest {
-            Some(t) if t <= Utc::now() => Duration::from_millis(25),
-            Some(t) => (t - Utc::now()).to_std().unwrap_or(Duration::ZERO),
+            Some(t) if t <= clock::now() => Duration::from_millis(25),
+            Some(t) => (t - clock::now()).to_std().unwrap_or(Duration::ZERO),
             None => scan,
         }
         .min(scan);

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use self::messages::*;
-use crate::actors::execution::messages::{RunExecutions, StartExecution};
+use crate::actors::execution::messages::{Load, RunExecutions, StartExecution};
 use crate::actors::execution::ExecutionActor;
 use crate::actors::lifecycle::StopWork;
 use crate::actors::supervisor::{guard_future, RestartTracker};
@@ -36,6 +36,8 @@ const CONTENDED_RETRY: Duration = Duration::from_millis(25);
 
 /// See the module docs.
 pub struct SchedulerActor {
+    /// Claiming paused: `execution.max_pending` executions wait to start here.
+    backlogged: bool,
     services: Services,
     hub: Addr<WsHub>,
     execution: Addr<ExecutionActor>,
@@ -63,6 +65,7 @@ impl SchedulerActor {
             Duration::from_millis(sup.restart_backoff_max_ms),
         );
         SchedulerActor {
+            backlogged: false,
             services,
             hub,
             execution,
@@ -123,11 +126,20 @@ impl SchedulerActor {
         let leads = self.leads();
         let threshold = chrono::Duration::milliseconds(cfg.misfire_threshold_ms as i64);
         let execution = self.execution.clone();
+        let max_pending = self.services.config.execution.max_pending;
         let fut = async move {
             let mut stats = FireStats::default();
+            let mut backlog = None;
             loop {
+                // Backpressure: claim no more than the execution queue may still take.
+                let waiting = execution.send(Load).await.map(|(q, _)| q).unwrap_or(0);
+                if waiting >= max_pending {
+                    backlog = Some(waiting);
+                    break;
+                }
+                let limit = batch.min((max_pending - waiting) as i64);
                 let report =
-                    fires::claim_due(&pool, instance, clock::now(), leads, batch, threshold)
+                    fires::claim_due(&pool, instance, clock::now(), leads, limit, threshold)
                         .await?;
                 stats.fired += report.executions.len() as u64;
                 stats.skipped_running += report.skipped_running as u64;
@@ -135,17 +147,23 @@ impl SchedulerActor {
                 if !report.executions.is_empty() {
                     execution.do_send(RunExecutions(report.executions));
                 }
-                if (report.claimed as i64) < batch {
+                if (report.claimed as i64) < limit {
                     break;
                 }
             }
             let earliest = schedules::earliest_due(&pool).await?;
-            Ok::<_, DbError>((stats, earliest))
+            Ok::<_, DbError>((stats, earliest, backlog))
         };
         ctx.spawn(guard_future(fut).map(|res, act: &mut Self, ctx| {
             act.firing = false;
             match res {
-                Some(Ok((stats, earliest))) => {
+                Some(Ok((stats, earliest, backlog))) => {
+                    match (backlog, act.backlogged) {
+                        (Some(n), false) => log::warn!("scheduler: {n} executions wait to start (execution.max_pending); claiming paused until they drain"),
+                        (None, true) => log::info!("scheduler: execution queue drained below execution.max_pending; claiming again"),
+                        _ => {}
+                    }
+                    act.backlogged = backlog.is_some();
                     metrics::counter!(crate::telemetry::FIRES).increment(stats.fired);
                     metrics::counter!(crate::telemetry::FIRES_SKIPPED, "reason" => "concurrency_forbid").increment(stats.skipped_running);
                     metrics::counter!(crate::telemetry::FIRES_SKIPPED, "reason" => "misfire_skip").increment(stats.skipped_misfire);
@@ -179,7 +197,7 @@ impl SchedulerActor {
         }
         let tick = Duration::from_millis(self.services.config.scheduler.tick_ms);
         let leads = self.leads();
-        let now = Utc::now();
+        let now = clock::now();
         let delay = match earliest {
             // Still due after a full pass: another instance holds it; look again shortly.
             Some(t) if t <= now + leads.ahead => CONTENDED_RETRY,

@@ -250,7 +250,8 @@ impl Actor for EventBridge {
             let pool = act.services.pool.clone();
             ctx.spawn(
                 guard_future(async move {
-                    let before = chrono::Utc::now() - chrono::Duration::seconds(KEEP_FOR_SECS);
+                    let before =
+                        crate::domain::clock::now() - chrono::Duration::seconds(KEEP_FOR_SECS);
                     if let Err(e) = outbox::prune(&pool, before).await {
                         log::warn!("event outbox not pruned: {e}");
                     }

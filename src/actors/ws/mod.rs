@@ -4,4 +4,5 @@
 pub mod bridge;
 pub mod hub;
 pub mod protocol;
+pub mod rows;
 pub mod session;

@@ -57,7 +57,8 @@ pub fn error(message: &str) -> String {
 
 /// `{"type": "server_shutdown", ...}` (flow 7).
 pub fn server_shutdown() -> String {
-    json!({ "type": "server_shutdown", "data": {}, "timestamp": chrono::Utc::now() }).to_string()
+    json!({ "type": "server_shutdown", "data": {}, "timestamp": crate::domain::clock::now() })
+        .to_string()
 }
 
 #[cfg(test)]

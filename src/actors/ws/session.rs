@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::hub::{Deliver, Join, Leave, SetSubscriptions, WsHub};
 use super::protocol::{self, ClientMessage};
+use super::rows::{RowUpdate, SessionRows};
 use crate::db::{ws_sessions, DbPool};
 
 /// Session settings from `[websocket]`.
@@ -19,7 +20,21 @@ pub struct SessionLimits {
     pub client_timeout: Duration,
     /// Bounded queue of undelivered events.
     pub queue: usize,
+    /// Frames a client may send per second; over it, an `error` frame and the close.
+    pub max_frames_per_sec: u32,
 }
+
+/// The session's place under `websocket.max_sessions`, given back when the actor is dropped.
+pub struct SessionSlot(pub std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for SessionSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// How often a session reports its row (subscriptions, last seen) to the row writer.
+const ROW_EVERY: Duration = Duration::from_secs(1);
 
 /// The subprotocol the server selects when a client offers it.
 pub const PROTOCOL: &str = "taskforge";
@@ -35,11 +50,26 @@ pub struct WsSession {
     limits: SessionLimits,
     /// The database token this session authenticated with, and when it expires.
     token: Option<(Uuid, Option<chrono::DateTime<chrono::Utc>>)>,
+    rows: SessionRows,
+    /// Subscriptions changed since the row was last reported.
+    subs_dirty: bool,
+    /// The client was heard from since the row was last reported.
+    seen: bool,
+    /// Frames received in the current one-second window, and when it began.
+    frames: (Instant, u32),
+    _slot: Option<SessionSlot>,
 }
 
 impl WsSession {
     /// A new session, subscribed to everything until it subscribes.
-    pub fn new(hub: Addr<WsHub>, pool: DbPool, instance_id: Uuid, limits: SessionLimits) -> Self {
+    pub fn new(
+        hub: Addr<WsHub>,
+        pool: DbPool,
+        rows: SessionRows,
+        instance_id: Uuid,
+        limits: SessionLimits,
+        slot: SessionSlot,
+    ) -> Self {
         WsSession {
             id: Uuid::new_v4(),
             instance_id,
@@ -49,7 +79,54 @@ impl WsSession {
             last_seen: Instant::now(),
             limits,
             token: None,
+            rows,
+            subs_dirty: false,
+            seen: false,
+            frames: (Instant::now(), 0),
+            _slot: Some(slot),
         }
+    }
+
+    /// Counts a frame; false (after telling the client) when it sent more than the limit.
+    fn within_rate(&mut self, ctx: &mut ws::WebsocketContext<Self>) -> bool {
+        let (start, n) = &mut self.frames;
+        if start.elapsed() >= Duration::from_secs(1) {
+            *start = Instant::now();
+            *n = 0;
+        }
+        *n += 1;
+        if *n <= self.limits.max_frames_per_sec {
+            return true;
+        }
+        log::warn!(
+            "ws session closed: session={} reason=more than {} frames per second",
+            self.id,
+            self.limits.max_frames_per_sec
+        );
+        ctx.text(protocol::error(&format!(
+            "too many frames: at most {} per second (websocket.max_frames_per_sec); closing",
+            self.limits.max_frames_per_sec
+        )));
+        ctx.close(Some(ws::CloseReason {
+            code: ws::CloseCode::Policy,
+            description: Some("frame rate limit".into()),
+        }));
+        ctx.stop();
+        false
+    }
+
+    /// Reports the row's changes, at most once per [`ROW_EVERY`].
+    fn report_row(&mut self) {
+        if !self.subs_dirty && !self.seen {
+            return;
+        }
+        let subscriptions =
+            std::mem::take(&mut self.subs_dirty).then(|| self.subscriptions.clone());
+        self.seen = false;
+        self.rows.report(RowUpdate {
+            session_id: self.id,
+            subscriptions,
+        });
     }
 
     /// Ties the session to a database token: it closes when the token is revoked or expires.
@@ -115,12 +192,8 @@ impl WsSession {
             subscriptions: self.subscriptions.clone(),
         });
         ctx.text(protocol::subscribed(&self.subscriptions));
-        let (pool, id, subs) = (self.pool.clone(), self.id, self.subscriptions.clone());
-        actix::spawn(async move {
-            if let Err(e) = ws_sessions::set_subscriptions(&pool, id, &subs).await {
-                log::warn!("ws session row not updated: session={id} {e}");
-            }
-        });
+        // The row follows within a second, written together with other sessions' rows.
+        self.subs_dirty = true;
     }
 }
 
@@ -150,8 +223,9 @@ impl Actor for WsSession {
             }
         });
         ctx.run_interval(self.limits.heartbeat, |act, ctx| act.heartbeat(ctx));
+        ctx.run_interval(ROW_EVERY, |act, _| act.report_row());
         if let Some((_, Some(expires_at))) = self.token {
-            let left = (expires_at - chrono::Utc::now())
+            let left = (expires_at - crate::domain::clock::now())
                 .to_std()
                 .unwrap_or_default();
             ctx.run_later(left, |act, ctx| {
@@ -208,15 +282,13 @@ impl Handler<Deliver> for WsSession {
 impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsSession {
     fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
         self.last_seen = Instant::now();
+        if !self.within_rate(ctx) {
+            return;
+        }
         match msg {
             Ok(ws::Message::Text(text)) => self.on_text(&text, ctx),
             Ok(ws::Message::Ping(bytes)) => ctx.pong(&bytes),
-            Ok(ws::Message::Pong(_)) => {
-                let (pool, id) = (self.pool.clone(), self.id);
-                actix::spawn(async move {
-                    let _ = ws_sessions::touch(&pool, id).await;
-                });
-            }
+            Ok(ws::Message::Pong(_)) => self.seen = true,
             Ok(ws::Message::Binary(_)) => ctx.text(protocol::error(
                 "binary frames are not supported; send JSON text",
             )),
