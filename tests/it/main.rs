@@ -7,6 +7,7 @@ mod cluster;
 mod conductor_process;
 mod crash;
 mod fakes;
+mod faults;
 mod logcap;
 mod process;
 

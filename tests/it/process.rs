@@ -48,12 +48,31 @@ fn spawn(env: &[(&str, &str)], args: &[&str], log: &Path) -> Child {
 }
 
 fn spawn_to(env: &[(&str, &str)], args: &[&str], log: &Path, stdout: Option<&Path>) -> Child {
+    spawn_under(&[], env, args, log, stdout)
+}
+
+/// Spawns the binary behind `prefix` (e.g. `faketime -f -30s`), when given.
+fn spawn_under(
+    prefix: &[&str],
+    env: &[(&str, &str)],
+    args: &[&str],
+    log: &Path,
+    stdout: Option<&Path>,
+) -> Child {
     let file = match std::fs::File::create(log) {
         Ok(f) => f,
         Err(e) => panic!("log file: {e}"),
     };
     let vars: HashMap<&str, &str> = env.iter().copied().collect();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_taskforge"));
+    let bin = env!("CARGO_BIN_EXE_taskforge");
+    let mut cmd = match prefix.split_first() {
+        Some((program, rest)) => {
+            let mut c = Command::new(program);
+            c.args(rest).arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
     cmd.args(args)
         .env_remove("DATABASE_URL")
         .env_remove("TASKFORGE_API_TOKEN")
@@ -94,7 +113,12 @@ fn read(path: &Path) -> String {
 impl Service {
     /// Starts the binary and waits for its "ready" line (which carries the bound address).
     pub fn start(env: &[(&str, &str)], log: PathBuf) -> Service {
-        let mut child = spawn(env, &[], &log);
+        Self::start_under(&[], env, log)
+    }
+
+    /// [`Service::start`] behind a wrapper command (`faketime -f -30s`).
+    pub fn start_under(prefix: &[&str], env: &[(&str, &str)], log: PathBuf) -> Service {
+        let mut child = spawn_under(prefix, env, &[], &log, None);
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             let text = read(&log);
