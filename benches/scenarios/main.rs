@@ -2,8 +2,9 @@
 //!     cargo bench --bench scenarios
 //! CI runs every scenario once at a tiny size so the harness cannot rot:
 //!     cargo bench --bench scenarios -- --tiny
-//! One scenario: `-- b2` (names: b1 b2 b3 b4 b5 b6).
+//! One scenario: `-- b2` (names: b1 b2 b3 b4 b5 b6 b7).
 
+mod flood;
 mod support;
 mod wsclient;
 
@@ -18,28 +19,28 @@ use support::*;
 /// Latencies of the plain list, of the filtered list, and the error count.
 type Latencies = (Vec<f64>, Vec<f64>, usize);
 
-struct Ctx {
+pub(crate) struct Ctx {
     pg: Pg,
     stub: String,
     tiny: bool,
     logs: tempfile::TempDir,
 }
 
-fn client() -> awc::Client {
+pub(crate) fn client() -> awc::Client {
     awc::Client::builder()
         .timeout(Duration::from_secs(60))
         .connector(awc::Connector::new().limit(0))
         .finish()
 }
 
-async fn post(c: &awc::Client, url: &str, body: &serde_json::Value) -> u16 {
+pub(crate) async fn post(c: &awc::Client, url: &str, body: &serde_json::Value) -> u16 {
     match c.post(url).send_json(body).await {
         Ok(r) => r.status().as_u16(),
         Err(_) => 0,
     }
 }
 
-async fn migrated(ctx: &Ctx, name: &str) -> String {
+pub(crate) async fn migrated(ctx: &Ctx, name: &str) -> String {
     let url = ctx.pg.database(name).await;
     taskforge::db::migrate::run_pending(&url)
         .await
@@ -449,6 +450,13 @@ fn main() {
         }
         if want("b6") {
             say(b6(&ctx, if tiny { 1 } else { 10 }).await);
+        }
+        if want("b7") {
+            say(if tiny {
+                flood::b7(&ctx, 20, 2).await
+            } else {
+                flood::b7(&ctx, 1_000, 20).await
+            });
         }
         eprintln!("\n== figures ==");
         for l in &lines {

@@ -118,3 +118,52 @@ fn frame(b: &[u8]) -> Option<(u8, usize, usize)> {
     };
     (b.len() >= head + len).then_some((opcode, head, head + len))
 }
+
+impl Client {
+    /// Sends `per_sec` subscribe frames a second until `stop_at` while reading (and answering
+    /// pings); false when the server closed the session.
+    pub async fn flood(mut self, stop_at: Instant, per_sec: u32) -> bool {
+        let every = Duration::from_secs_f64(1.0 / f64::from(per_sec.max(1)));
+        let topics = [r#"{"type":"subscribe","subscriptions":["executions"]}"#, r#"{"type":"subscribe","subscriptions":["errors","schedules"]}"#];
+        let mut chunk = vec![0u8; 64 * 1024];
+        let mut next = Instant::now();
+        let mut k = 0;
+        while Instant::now() < stop_at {
+            if Instant::now() >= next {
+                let payload = topics[k % 2].as_bytes();
+                k += 1;
+                let mut f = vec![0x81, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+                f.extend_from_slice(payload);
+                if self.stream.write_all(&f).await.is_err() {
+                    return false;
+                }
+                next += every;
+            }
+            let wait = next.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+            let n = match tokio::time::timeout(wait, self.stream.read(&mut chunk)).await {
+                Err(_) => continue,
+                Ok(Ok(0)) | Ok(Err(_)) => return false,
+                Ok(Ok(n)) => n,
+            };
+            self.buf.extend_from_slice(&chunk[..n]);
+            let mut at = 0;
+            while let Some((opcode, start, end)) = frame(&self.buf[at..]) {
+                let payload = self.buf[at + start..at + end].to_vec();
+                match opcode {
+                    0x9 => {
+                        let mut pong = vec![0x8A, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+                        pong.extend_from_slice(&payload);
+                        if self.stream.write_all(&pong).await.is_err() {
+                            return false;
+                        }
+                    }
+                    0x8 => return false,
+                    _ => {}
+                }
+                at += end;
+            }
+            self.buf.drain(..at);
+        }
+        true
+    }
+}

@@ -115,7 +115,7 @@ pub async fn revoke_token(
 }
 
 /// GET /api/audit: who changed what, newest first.
-#[utoipa::path(get, path = "/api/audit", tag = "access", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("actor" = Option<String>, Query,), ("action" = Option<String>, Query,), ("resourceId" = Option<String>, Query,), ("since" = Option<String>, Query, description = "RFC 3339"), ("until" = Option<String>, Query, description = "RFC 3339")), responses((status = 200, body = crate::api::openapi::AuditPage), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 403, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/audit", tag = "access", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("actor" = Option<String>, Query,), ("action" = Option<String>, Query,), ("resourceId" = Option<String>, Query,), ("since" = Option<String>, Query, format = DateTime, description = "RFC 3339"), ("until" = Option<String>, Query, format = DateTime, description = "RFC 3339")), responses((status = 200, body = crate::api::openapi::AuditPage), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 403, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn list_audit(
     state: web::Data<AppState>,
     q: web::Query<Query>,

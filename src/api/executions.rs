@@ -24,7 +24,7 @@ impl From<CancelError> for ApiError {
 }
 
 /// GET /api/executions
-#[utoipa::path(get, path = "/api/executions", tag = "executions", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("scheduleId" = Option<String>, Query,), ("status" = Option<String>, Query,), ("trigger" = Option<String>, Query,), ("since" = Option<String>, Query, description = "RFC 3339"), ("until" = Option<String>, Query, description = "RFC 3339")), responses((status = 200, body = crate::api::openapi::ExecutionPage), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/executions", tag = "executions", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("scheduleId" = Option<String>, Query,), ("status" = Option<String>, Query,), ("trigger" = Option<String>, Query,), ("since" = Option<String>, Query, format = DateTime, description = "RFC 3339"), ("until" = Option<String>, Query, format = DateTime, description = "RFC 3339")), responses((status = 200, body = crate::api::openapi::ExecutionPage), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<Query>,

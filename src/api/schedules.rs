@@ -157,7 +157,7 @@ pub async fn trigger(
 }
 
 /// GET /api/scheduler/schedules/{id}/next-runs?count=N&from=T
-#[utoipa::path(get, path = "/api/scheduler/schedules/{id}/next-runs", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID"), ("count" = Option<i64>, Query, description = "1..=100, default 5"), ("from" = Option<String>, Query, description = "RFC 3339, default now")), responses((status = 200, body = crate::api::openapi::RunsDoc), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/scheduler/schedules/{id}/next-runs", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID"), ("count" = Option<i64>, Query, description = "1..=100, default 5"), ("from" = Option<String>, Query, format = DateTime, description = "RFC 3339, default now")), responses((status = 200, body = crate::api::openapi::RunsDoc), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn next_runs(
     state: web::Data<AppState>,
     id: web::Path<String>,

@@ -1,7 +1,8 @@
-//! Issue 6 chaos run (ignored in CI; run with
+//! Chaos run (ignored in CI; run with
 //! `cargo test --release --test it chaos -- --ignored --nocapture`): two instances on one
-//! database, 20 one-second schedules (some failing), 24 random SIGKILLs. Then SQL checks the
-//! promises and prints the counts.
+//! database, 20 one-second schedules (some failing, some leaving detached children), 100
+//! random SIGKILLs (`TASKFORGE_CHAOS_KILLS` changes it). Then SQL checks the promises, /proc
+//! is searched for task processes left behind, and the counts are printed.
 
 use std::time::{Duration, Instant};
 
@@ -12,7 +13,7 @@ use crate::app::send;
 use crate::cluster::{query_i64, TestDb};
 use crate::process::Service;
 
-const KILLS: usize = 24;
+const KILLS: usize = 100;
 const SCHEDULES: usize = 20;
 
 fn start(url: &str, dir: &std::path::Path, n: usize) -> Service {
@@ -47,6 +48,7 @@ async fn chaos_two_instances_random_sigkills() {
         let command = match i % 4 {
             0 => "exit 1",
             1 => "sleep 2", // long enough that kills land mid-run
+            2 => "setsid sleep 3 & sleep 1", // a child that leaves the process group
             _ => "sleep 0.$((RANDOM % 5))",
         };
         let body = json!({"name": format!("chaos-{i}"), "taskType": "shell", "taskConfig": {"command": command},
@@ -61,8 +63,12 @@ async fn chaos_two_instances_random_sigkills() {
         .await;
         assert!(status.is_success(), "{resp}");
     }
+    let kills = std::env::var("TASKFORGE_CHAOS_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(KILLS);
     let started = Instant::now();
-    for k in 0..KILLS {
+    for k in 0..kills {
         tokio::time::sleep(Duration::from_millis(2_000 + random(4_000))).await;
         let victim = random(2) as usize;
         instances[victim].signal(Signal::SIGKILL);
@@ -71,7 +77,7 @@ async fn chaos_two_instances_random_sigkills() {
         instances[victim] = start(&url, dir.path(), spawned);
         spawned += 1;
         eprintln!(
-            "chaos: kill {}/{KILLS} of instance slot {victim} at {:?}",
+            "chaos: kill {}/{kills} of instance slot {victim} at {:?}",
             k + 1,
             started.elapsed()
         );
@@ -142,13 +148,35 @@ async fn chaos_two_instances_random_sigkills() {
     )
     .await;
     let records = count("SELECT count(*) AS n FROM error_records").await;
+    // Children that left their group finish within 3 s; give them that, then look for any task
+    // process still alive.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let leftovers = task_processes();
     eprintln!(
-        "chaos result: kills={KILLS} runtime={:?} executions={total} slots={slots} unaccounted_slots={unaccounted} duplicates={duplicates} \
-         unfinished={unfinished} failed={failed} failed_without_record={failed_without_record} interrupted={interrupted} catch_up={catch_ups} error_records={records}",
-        started.elapsed()
+        "chaos result: kills={kills} runtime={:?} executions={total} slots={slots} unaccounted_slots={unaccounted} duplicates={duplicates} \
+         unfinished={unfinished} failed={failed} failed_without_record={failed_without_record} interrupted={interrupted} catch_up={catch_ups} error_records={records} leftover_processes={}",
+        started.elapsed(),
+        leftovers.len()
     );
+    assert!(leftovers.is_empty(), "task processes left behind: {leftovers:?}");
     assert_eq!(duplicates, 0);
     assert_eq!(unfinished, 0);
     assert_eq!(failed_without_record, 0);
     assert_eq!(unaccounted, 0);
+}
+
+/// Processes on this host started as a taskforge task (their environment says so).
+fn task_processes() -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .map(|env| env.split(|b| *b == 0).any(|v| v.starts_with(b"TASKFORGE_EXECUTION_ID=")))
+                .unwrap_or(false)
+        })
+        .collect()
 }
