@@ -137,7 +137,8 @@ impl Client {
                 if self.stream.write_all(&f).await.is_err() {
                     return false;
                 }
-                next += every;
+                // Behind (a starved client thread): skip rather than burst past the limit.
+                next = (next + every).max(Instant::now());
             }
             let wait = next.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
             let n = match tokio::time::timeout(wait, self.stream.read(&mut chunk)).await {

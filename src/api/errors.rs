@@ -32,14 +32,14 @@ impl From<ActionError> for ApiError {
 }
 
 /// GET /api/errors/errors
-#[utoipa::path(get, path = "/api/errors/errors", tag = "errors", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("recoveryStatus" = Option<String>, Query,), ("severity" = Option<String>, Query,), ("scheduleId" = Option<String>, Query,)), responses((status = 200, body = crate::api::openapi::ErrorPage), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/errors/errors", tag = "errors", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("recoveryStatus" = Option<String>, Query, description = "one status or a comma list, e.g. unresolved,escalated"), ("severity" = Option<String>, Query,), ("scheduleId" = Option<String>, Query,)), responses((status = 200, body = crate::api::openapi::ErrorPage), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<Query>,
 ) -> Result<HttpResponse, ApiError> {
     let (limit, cursor) = params::paging(&q)?;
     let filter = ListFilter {
-        recovery_status: params::opt_choice(&q, "recoveryStatus", &STATUSES)?,
+        recovery_status: params::choice_list(&q, "recoveryStatus", &STATUSES)?,
         severity: params::opt_choice(&q, "severity", &SEVERITIES)?,
         schedule_id: params::opt_uuid(&q, "scheduleId")?,
     };

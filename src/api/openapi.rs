@@ -133,6 +133,8 @@ pub struct ErrorRecordDoc {
     pub execution_id: Uuid,
     pub last_execution_id: Uuid,
     pub schedule_id: Uuid,
+    /// The schedule's name when the chain began.
+    pub schedule_name: String,
     pub severity: String,
     pub error_type: String,
     pub message: String,

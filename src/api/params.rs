@@ -78,6 +78,26 @@ pub fn opt_choice(q: &Query, key: &str, choices: &[&str]) -> Result<Option<Strin
     }
 }
 
+/// An optional comma list (`?recoveryStatus=unresolved,escalated`), each item one of `choices`.
+pub fn choice_list(q: &Query, key: &str, choices: &[&str]) -> Result<Vec<String>, ApiError> {
+    let Some(raw) = q.get(key) else {
+        return Ok(vec![]);
+    };
+    raw.split(',')
+        .map(str::trim)
+        .map(|s| {
+            if choices.contains(&s) {
+                Ok(s.to_string())
+            } else {
+                Err(ApiError::invalid(
+                    key,
+                    format!("must be a comma list of {}, got `{s}`", choices.join(", ")),
+                ))
+            }
+        })
+        .collect()
+}
+
 /// An optional boolean parameter.
 pub fn opt_bool(q: &Query, key: &str) -> Result<Option<bool>, ApiError> {
     match q.get(key).map(String::as_str) {

@@ -37,6 +37,7 @@ pub struct ErrorRecordRow {
     pub note: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub schedule_name: String,
 }
 
 impl ErrorRecordRow {
@@ -47,6 +48,7 @@ impl ErrorRecordRow {
             "executionId": self.execution_id,
             "lastExecutionId": self.last_execution_id,
             "scheduleId": self.schedule_id,
+            "scheduleName": self.schedule_name,
             "severity": self.severity,
             "errorType": self.error_type,
             "message": self.message,
@@ -167,6 +169,7 @@ pub async fn record_failure(
                         r::id.eq(id),
                         r::execution_id.eq(exec.id),
                         r::schedule_id.eq(exec.schedule_id),
+                        r::schedule_name.eq(&exec.schedule_name),
                         r::last_execution_id.eq(exec.id),
                         r::severity.eq(&next.severity),
                         r::error_type.eq(&error_type),
@@ -480,7 +483,8 @@ pub async fn attempts(pool: &DbPool, rec: &ErrorRecordRow) -> Result<Vec<Executi
 /// Filters of the error list.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
-    pub recovery_status: Option<String>,
+    /// Any of these statuses (empty: all).
+    pub recovery_status: Vec<String>,
     pub severity: Option<String>,
     pub schedule_id: Option<Uuid>,
 }
@@ -496,8 +500,8 @@ pub async fn list(
     let mut q = r::error_records
         .select(ErrorRecordRow::as_select())
         .into_boxed();
-    if let Some(st) = &f.recovery_status {
-        q = q.filter(r::recovery_status.eq(st.clone()));
+    if !f.recovery_status.is_empty() {
+        q = q.filter(r::recovery_status.eq_any(f.recovery_status.clone()));
     }
     if let Some(sev) = &f.severity {
         q = q.filter(r::severity.eq(sev.clone()));

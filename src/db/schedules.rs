@@ -153,6 +153,20 @@ struct Editable<'a> {
 }
 
 impl<'a> Editable<'a> {
+    /// True when writing this would leave `old`'s editable fields as they are.
+    fn same_as(&self, old: &ScheduleRow) -> bool {
+        self.name == old.name
+            && self.description == old.description.as_deref()
+            && self.task_type == old.task_type
+            && self.task_config == old.task_config
+            && self.enabled == old.enabled
+            && self.retry_policy == old.retry_policy
+            && self.severity == old.severity.as_deref()
+            && self.concurrency_policy == old.concurrency_policy
+            && self.misfire_policy == old.misfire_policy
+            && self.tags == old.tags.as_slice()
+    }
+
     fn of(
         input: &'a ScheduleInput,
         next_run_at: Option<DateTime<Utc>>,
@@ -199,20 +213,29 @@ pub async fn insert(
         .map_err(map_unique(&input.name))
 }
 
-/// Replaces the editable fields; `nextRunAt` is recomputed (a one-time schedule that already
-/// ran stays done unless its `runAt` moved).
+/// What a replace did.
+#[derive(Debug, Clone)]
+pub struct Replaced {
+    pub row: ScheduleRow,
+    /// False when the body equalled what was stored: nothing was written.
+    pub changed: bool,
+}
+
+/// Replaces the editable fields. A body equal to what is stored changes nothing (not even
+/// `updatedAt`), so a schedule read from the API and sent back unchanged stays byte for byte
+/// the same. `nextRunAt` (and the anchor of an interval without `startAt`) is recomputed only
+/// when the fire rule changed; a one-time schedule that already ran stays done unless its
+/// `runAt` moved.
 pub async fn replace(
     pool: &DbPool,
     id: Uuid,
     input: &ScheduleInput,
     now: DateTime<Utc>,
-) -> Result<Option<ScheduleRow>, WriteError> {
+) -> Result<Option<Replaced>, WriteError> {
     let mut c = conn(pool).await?;
     let name = input.name.clone();
     let result = c
         .transaction::<_, WriteError, _>(async |c| {
-            // A fire claimed ahead under the old definition must not run after the edit.
-            super::fires::take_back(c, id, now).await?;
             let Some(old) = s::task_schedules
                 .find(id)
                 .for_update()
@@ -223,24 +246,43 @@ pub async fn replace(
             else {
                 return Ok(None);
             };
-            let next = match &input.spec {
+            let new = Editable::of(input, None, now);
+            let same_rule =
+                old.schedule_type == new.schedule_type && old.schedule_config == new.schedule_config;
+            if same_rule && new.same_as(&old) {
+                return Ok(Some(Replaced {
+                    row: old,
+                    changed: false,
+                }));
+            }
+            // A fire claimed ahead under the old definition must not run after the edit.
+            super::fires::take_back(c, id, now).await?;
+            let old = s::task_schedules
+                .find(id)
+                .select(ScheduleRow::as_select())
+                .first(c)
+                .await?;
+            let (next, anchor) = match &input.spec {
+                _ if same_rule => (old.next_run_at, old.anchor_at),
                 crate::domain::schedule::ScheduleSpec::Once { run_at } => {
                     let same =
                         old.schedule_type == "once" && old.schedule_config == input.spec.to_json();
                     if same && old.next_run_at.is_none() && old.last_run_at.is_some() {
-                        None
+                        (None, now)
                     } else {
-                        Some(*run_at)
+                        (Some(*run_at), now)
                     }
                 }
-                spec => spec.anchored(now).first_run(now),
+                spec => (spec.anchored(now).first_run(now), now),
             };
+            let mut edit = Editable::of(input, next, now);
+            edit.anchor_at = anchor;
             let row = diesel::update(s::task_schedules.find(id))
-                .set(Editable::of(input, next, now))
+                .set(edit)
                 .returning(ScheduleRow::as_returning())
                 .get_result(c)
                 .await?;
-            Ok(Some(row))
+            Ok(Some(Replaced { row, changed: true }))
         })
         .await;
     match result {

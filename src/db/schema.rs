@@ -46,6 +46,7 @@ diesel::table! {
         note -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        schedule_name -> Text,
     }
 }
 

@@ -31,6 +31,32 @@ pub struct ScheduleInput {
     pub tags: Vec<String>,
 }
 
+/// The fields a create or replace sets.
+pub const EDITABLE: [&str; 12] = [
+    "name",
+    "description",
+    "taskType",
+    "taskConfig",
+    "scheduleType",
+    "scheduleConfig",
+    "enabled",
+    "retryPolicy",
+    "severity",
+    "concurrencyPolicy",
+    "misfirePolicy",
+    "tags",
+];
+
+/// Fields of the schedule object that the server maintains; ignored in a body.
+pub const READ_ONLY: [&str; 6] = [
+    "id",
+    "nextRunAt",
+    "lastRunAt",
+    "lastExecutionId",
+    "createdAt",
+    "updatedAt",
+];
+
 /// Validates a create or replace body; `now` anchors intervals without `startAt`.
 pub fn validate(
     body: &Value,
@@ -47,23 +73,11 @@ pub fn validate(
     let Some(obj) = Obj::new(body, "", &mut e) else {
         return Err(e);
     };
-    obj.only(
-        &[
-            "name",
-            "description",
-            "taskType",
-            "taskConfig",
-            "scheduleType",
-            "scheduleConfig",
-            "enabled",
-            "retryPolicy",
-            "severity",
-            "concurrencyPolicy",
-            "misfirePolicy",
-            "tags",
-        ],
-        &mut e,
-    );
+    let mut allowed = EDITABLE.to_vec();
+    // A schedule object read from the API can be sent back as is: its read-only fields are
+    // ignored, not refused.
+    allowed.extend_from_slice(&READ_ONLY);
+    obj.only(&allowed, &mut e);
     let name = obj.req_str("name", &mut e).map(|n| n.trim().to_string());
     if let Some(n) = &name {
         if n.is_empty() || n.chars().count() > limits.name_max_chars {

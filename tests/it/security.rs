@@ -331,6 +331,9 @@ async fn check_config_masks_secrets_and_migrate_applies_migrations() {
         Duration::from_secs(60),
     );
     assert!(status.success(), "{err}");
-    assert!(err.contains("migrations applied: count=8"), "{err}");
+    let dirs = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .map(|d| d.flatten().filter(|e| e.path().is_dir()).count())
+        .unwrap_or(0);
+    assert!(err.contains(&format!("migrations applied: count={dirs}")), "{err}");
     let _ = send;
 }

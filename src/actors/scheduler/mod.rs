@@ -350,8 +350,10 @@ impl Handler<ReplaceSchedule> for SchedulerActor {
                 schedules::check_secrets(&pool, &msg.input.task).await?;
                 schedules::replace(&pool, id, &msg.input, clock::now()).await
             })
-            .map(move |res, act: &mut Self, ctx| {
-                act.after_write(ctx, res, id, EventKind::ScheduleUpdated)
+            .map(move |res, act: &mut Self, ctx| match res {
+                // Nothing changed: no write happened, so no event and no wake-up.
+                Ok(Some(r)) if !r.changed => Ok(r.row),
+                other => act.after_write(ctx, other.map(|r| r.map(|r| r.row)), id, EventKind::ScheduleUpdated),
             }),
         )
     }
