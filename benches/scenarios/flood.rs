@@ -49,7 +49,12 @@ pub async fn b7(ctx: &Ctx, clients: usize, secs: u64) -> String {
         .collect();
     // Measure once every flooder is connected.
     let deadline = Instant::now() + Duration::from_secs(120);
-    while float(&url, "SELECT count(*)::float8 AS v FROM websocket_sessions WHERE is_active").await < clients as f64
+    while float(
+        &url,
+        "SELECT count(*)::float8 AS v FROM websocket_sessions WHERE is_active",
+    )
+    .await
+        < clients as f64
         && Instant::now() < deadline
     {
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;

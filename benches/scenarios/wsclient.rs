@@ -124,7 +124,10 @@ impl Client {
     /// pings); false when the server closed the session.
     pub async fn flood(mut self, stop_at: Instant, per_sec: u32) -> bool {
         let every = Duration::from_secs_f64(1.0 / f64::from(per_sec.max(1)));
-        let topics = [r#"{"type":"subscribe","subscriptions":["executions"]}"#, r#"{"type":"subscribe","subscriptions":["errors","schedules"]}"#];
+        let topics = [
+            r#"{"type":"subscribe","subscriptions":["executions"]}"#,
+            r#"{"type":"subscribe","subscriptions":["errors","schedules"]}"#,
+        ];
         let mut chunk = vec![0u8; 64 * 1024];
         let mut next = Instant::now();
         let mut k = 0;
@@ -140,7 +143,9 @@ impl Client {
                 // Behind (a starved client thread): skip rather than burst past the limit.
                 next = (next + every).max(Instant::now());
             }
-            let wait = next.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+            let wait = next
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(1));
             let n = match tokio::time::timeout(wait, self.stream.read(&mut chunk)).await {
                 Err(_) => continue,
                 Ok(Ok(0)) | Ok(Err(_)) => return false,

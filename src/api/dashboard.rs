@@ -11,6 +11,17 @@ const INDEX: &str = include_str!("../dashboard/index.html");
 /// only to this server, and may not be framed (clickjacking).
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// A dashboard module by file name.
+macro_rules! js {
+    ($name:literal) => {
+        (
+            $name,
+            "text/javascript; charset=utf-8",
+            include_str!(concat!("../dashboard/js/", $name)),
+        )
+    };
+}
+
 /// Every asset: (name, content type, text).
 const ASSETS: &[(&str, &str, &str)] = &[
     (
@@ -18,61 +29,22 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/css; charset=utf-8",
         include_str!("../dashboard/style.css"),
     ),
-    (
-        "app.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../dashboard/js/app.js"),
-    ),
-    (
-        "api.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../dashboard/js/api.js"),
-    ),
-    (
-        "live.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../dashboard/js/live.js"),
-    ),
-    (
-        "dom.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../dashboard/js/dom.js"),
-    ),
-    (
-        "session.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../dashboard/js/session.js"),
-    ),
-    (
-        "audit.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../dashboard/js/audit.js"),
-    ),
-    (
-        "overview.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../dashboard/js/overview.js"),
-    ),
-    (
-        "schedules.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../dashboard/js/schedules.js"),
-    ),
-    (
-        "schedule_form.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../dashboard/js/schedule_form.js"),
-    ),
-    (
-        "executions.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../dashboard/js/executions.js"),
-    ),
-    (
-        "errors.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../dashboard/js/errors.js"),
-    ),
+    js!("app.js"),
+    js!("api.js"),
+    js!("live.js"),
+    js!("dom.js"),
+    js!("session.js"),
+    js!("time.js"),
+    js!("view.js"),
+    js!("list.js"),
+    js!("confirm.js"),
+    js!("audit.js"),
+    js!("overview.js"),
+    js!("schedules.js"),
+    js!("schedule_fields.js"),
+    js!("schedule_form.js"),
+    js!("executions.js"),
+    js!("errors.js"),
 ];
 
 /// GET /

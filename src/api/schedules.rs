@@ -51,7 +51,7 @@ pub async fn create(
 }
 
 /// GET /api/scheduler/schedules
-#[utoipa::path(get, path = "/api/scheduler/schedules", tag = "schedules", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("enabled" = Option<bool>, Query,), ("taskType" = Option<String>, Query, description = "shell | http | conductor"), ("tag" = Option<String>, Query,)), responses((status = 200, body = crate::api::openapi::SchedulePage), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/scheduler/schedules", tag = "schedules", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("enabled" = Option<bool>, Query,), ("taskType" = Option<String>, Query, description = "shell | http | conductor"), ("tag" = Option<String>, Query,), ("q" = Option<String>, Query, description = "a substring of the name (any case), or a tag")), responses((status = 200, body = crate::api::openapi::SchedulePage), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<Query>,
@@ -61,6 +61,7 @@ pub async fn list(
         enabled: params::opt_bool(&q, "enabled")?,
         task_type: params::opt_choice(&q, "taskType", &TASK_TYPES)?,
         tag: params::opt_text(&q, "tag")?,
+        search: params::opt_text(&q, "q")?.filter(|s| !s.is_empty()),
     };
     let page = state
         .actors

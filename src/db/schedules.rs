@@ -247,8 +247,8 @@ pub async fn replace(
                 return Ok(None);
             };
             let new = Editable::of(input, None, now);
-            let same_rule =
-                old.schedule_type == new.schedule_type && old.schedule_config == new.schedule_config;
+            let same_rule = old.schedule_type == new.schedule_type
+                && old.schedule_config == new.schedule_config;
             if same_rule && new.same_as(&old) {
                 return Ok(Some(Replaced {
                     row: old,
@@ -380,6 +380,8 @@ pub struct ListFilter {
     pub enabled: Option<bool>,
     pub task_type: Option<String>,
     pub tag: Option<String>,
+    /// Case-insensitive substring of the name, or a tag.
+    pub search: Option<String>,
 }
 
 /// A page of schedules, newest first.
@@ -401,6 +403,20 @@ pub async fn list(
     }
     if let Some(tag) = &f.tag {
         q = q.filter(s::tags.contains(vec![tag.clone()]));
+    }
+    if let Some(text) = &f.search {
+        // LIKE's wildcards in the text are literal characters here.
+        let pattern = format!(
+            "%{}%",
+            text.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        q = q.filter(
+            s::name
+                .ilike(pattern)
+                .or(s::tags.contains(vec![text.clone()])),
+        );
     }
     Ok(crate::keyset_page!(q, s, cursor, limit, &mut c))
 }

@@ -34,8 +34,8 @@ test('a bad cron expression gets an inline validation message', async () => {
   await page.goto(`${base}/#/schedules`);
   await page.locator('#new-schedule').click();
   await page.locator('#f-name').fill('bad-cron');
-  await page.locator('#f-command').fill('true');
-  await page.locator('#f-expression').fill('61 * * * *');
+  await page.locator('#f-taskConfig-command').fill('true');
+  await page.locator('#f-scheduleConfig-expression').fill('61 * * * *');
   await waitFor(async () => (await page.locator('#preview-error').textContent()).includes('61 is outside 0-59'), 'preview error');
   await page.getByRole('button', { name: 'Create schedule' }).click();
   const msg = page.locator('[id="err-scheduleConfig.expression"]');
@@ -48,8 +48,8 @@ test('create a schedule through the form and see its executions appear live', as
   await page.goto(`${base}/#/schedules`);
   await page.locator('#new-schedule').click();
   await page.locator('#f-name').fill('e2e-every-second');
-  await page.locator('#f-command').fill('echo hello from e2e');
-  await page.locator('#f-expression').fill('* * * * * *');
+  await page.locator('#f-taskConfig-command').fill('echo hello from e2e');
+  await page.locator('#f-scheduleConfig-expression').fill('* * * * * *');
   await waitFor(async () => (await page.locator('#preview li').count()) === 5, 'next 5 runs');
   await page.getByRole('button', { name: 'Create schedule' }).click();
   await page.locator('tr[data-schedule="e2e-every-second"]').waitFor();

@@ -47,7 +47,7 @@ async fn chaos_two_instances_random_sigkills() {
     for i in 0..SCHEDULES {
         let command = match i % 4 {
             0 => "exit 1",
-            1 => "sleep 2", // long enough that kills land mid-run
+            1 => "sleep 2",                  // long enough that kills land mid-run
             2 => "setsid sleep 3 & sleep 1", // a child that leaves the process group
             _ => "sleep 0.$((RANDOM % 5))",
         };
@@ -158,7 +158,10 @@ async fn chaos_two_instances_random_sigkills() {
         started.elapsed(),
         leftovers.len()
     );
-    assert!(leftovers.is_empty(), "task processes left behind: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "task processes left behind: {leftovers:?}"
+    );
     assert_eq!(duplicates, 0);
     assert_eq!(unfinished, 0);
     assert_eq!(failed_without_record, 0);
@@ -175,7 +178,10 @@ fn task_processes() -> Vec<i32> {
         .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
         .filter(|pid| {
             std::fs::read(format!("/proc/{pid}/environ"))
-                .map(|env| env.split(|b| *b == 0).any(|v| v.starts_with(b"TASKFORGE_EXECUTION_ID=")))
+                .map(|env| {
+                    env.split(|b| *b == 0)
+                        .any(|v| v.starts_with(b"TASKFORGE_EXECUTION_ID="))
+                })
                 .unwrap_or(false)
         })
         .collect()

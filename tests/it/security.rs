@@ -334,6 +334,9 @@ async fn check_config_masks_secrets_and_migrate_applies_migrations() {
     let dirs = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
         .map(|d| d.flatten().filter(|e| e.path().is_dir()).count())
         .unwrap_or(0);
-    assert!(err.contains(&format!("migrations applied: count={dirs}")), "{err}");
+    assert!(
+        err.contains(&format!("migrations applied: count={dirs}")),
+        "{err}"
+    );
     let _ = send;
 }

@@ -353,7 +353,12 @@ impl Handler<ReplaceSchedule> for SchedulerActor {
             .map(move |res, act: &mut Self, ctx| match res {
                 // Nothing changed: no write happened, so no event and no wake-up.
                 Ok(Some(r)) if !r.changed => Ok(r.row),
-                other => act.after_write(ctx, other.map(|r| r.map(|r| r.row)), id, EventKind::ScheduleUpdated),
+                other => act.after_write(
+                    ctx,
+                    other.map(|r| r.map(|r| r.row)),
+                    id,
+                    EventKind::ScheduleUpdated,
+                ),
             }),
         )
     }

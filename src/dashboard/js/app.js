@@ -1,8 +1,10 @@
 // Router: #/overview, #/schedules, #/executions[/<id>], #/errors[/<id>], #/audit.
 import { el } from './dom.js';
 import { setToken, token, whenUnauthorized } from './api.js';
-import { connect, reconnect } from './live.js';
+import { connect, reconnect, onReconnect } from './live.js';
 import { loadSession, session, can } from './session.js';
+import { viewContext } from './view.js';
+import { startTicker } from './time.js';
 import { overview } from './overview.js';
 import { schedules } from './schedules.js';
 import { executions } from './executions.js';
@@ -10,7 +12,9 @@ import { errors } from './errors.js';
 import { audit } from './audit.js';
 
 const views = { overview, schedules, executions, errors, audit };
-let cleanup = null;
+// The view on screen. It is closed (timers, subscriptions, pending loads) before the next one
+// renders, so a slow load of the view just left can never paint over the new one.
+let current = null;
 
 function login() {
   const main = document.getElementById('view');
@@ -48,7 +52,9 @@ function showWho() {
 }
 
 async function route() {
-  if (cleanup) { cleanup(); cleanup = null; }
+  if (current) current.close();
+  const ctx = viewContext();
+  current = ctx;
   const [path] = location.hash.split('?');
   const [, name = 'overview', id] = path.split('/');
   const known = views[name] && (name !== 'audit' || can('admin'));
@@ -59,7 +65,11 @@ async function route() {
   }
   const main = document.getElementById('view');
   main.replaceChildren(el('p', { class: 'muted' }, 'Loading…'));
-  cleanup = await view(main, id);
+  try {
+    await view(ctx, main, id);
+  } catch (e) {
+    if (ctx.alive()) main.replaceChildren(el('p', { class: 'form-error', role: 'alert' }, `This view failed: ${e.message}`));
+  }
 }
 
 // Who we are decides which actions the views offer; a 401 means a token is needed first.
@@ -73,5 +83,7 @@ async function start() {
 
 whenUnauthorized(login);
 window.addEventListener('hashchange', route);
+onReconnect(route);
+startTicker();
 connect();
 start();

@@ -1,30 +1,41 @@
-// Errors (flow 4): unresolved by default; badges; retry/resolve/ignore/escalate with a note;
-// the attempt history of a record.
-import { show, el, badge, when, empty, debounce } from './dom.js';
+// Errors (flow 4): opens on what needs attention (unresolved + escalated) with counts per
+// status; filters in the URL; "Load more"; actions with a note, confirmed when final; the
+// attempt history of a record.
+import { show, el, badge } from './dom.js';
 import { api, errorMessage } from './api.js';
-import { onEvent } from './live.js';
 import { can } from './session.js';
+import { stamp } from './time.js';
+import { params, setParams } from './view.js';
+import { listView, banner } from './list.js';
+import { confirmed } from './confirm.js';
+import { scheduleLink } from './executions.js';
 
-const STATUSES = ['unresolved', 'retry_scheduled', 'retrying', 'escalated', 'resolved', 'ignored', ''];
+const ATTENTION = 'unresolved,escalated';
+const STATUSES = [[ATTENTION, 'needs attention'], ['unresolved', 'unresolved'], ['escalated', 'escalated'],
+  ['retry_scheduled', 'retry scheduled'], ['retrying', 'retrying'], ['resolved', 'resolved'], ['ignored', 'ignored'], ['', 'all']];
+const ORDER = ['escalated', 'unresolved', 'retry_scheduled', 'retrying', 'resolved', 'ignored'];
 
-async function detail(main, id) {
+async function detail(ctx, main, id) {
   const r = await api('GET', `/api/errors/errors/${id}`);
-  if (!r.ok) { show(main, el('p', { class: 'form-error' }, errorMessage(r))); return; }
+  if (!ctx.alive()) return;
+  if (!r.ok) { show(main, banner(r.status === 0 ? 'Cannot reach the server.' : errorMessage(r), () => detail(ctx, main, id))); return; }
   const e = r.data;
-  const note = el('input', { id: 'note', placeholder: 'optional note', value: e.note || '', 'aria-label': 'Note' });
+  const note = el('input', { id: 'note', placeholder: 'optional note', value: e.note || '' });
   const status = el('p', { class: 'form-error', role: 'alert' });
   const final = ['resolved', 'ignored'].includes(e.recoveryStatus);
+  const ask = { ignore: 'Ignore this error? It will not be retried or escalated again.', escalate: 'Escalate this error? This notifies the on-call webhook.' };
   const action = (name, label, cls) => el('button', { type: 'button', class: cls, disabled: final, onclick: async () => {
+    if (ask[name] && !confirmed(ask[name])) return;
     const body = note.value.trim() ? { note: note.value.trim() } : {};
     const res = await api('POST', `/api/errors/errors/${id}/${name}`, body);
-    if (!res.ok) status.textContent = errorMessage(res); else detail(main, id);
+    if (!res.ok) status.textContent = errorMessage(res); else detail(ctx, main, id);
   } }, label);
-  show(main, 
+  show(main,
     el('p', {}, el('a', { href: '#/errors' }, '← all errors')),
-    el('h1', {}, 'Error ', badge(e.recoveryStatus), ' ', badge(e.severity)),
+    el('h1', {}, 'Error ', badge(e.recoveryStatus), ' ', badge(e.severity), ' in ', scheduleLink(e)),
     el('div', { class: 'panel' },
       el('p', {}, el('strong', {}, `${e.errorType}: `), e.message),
-      el('p', { class: 'muted' }, `attempts ${e.attempts}/${e.maxAttempts} · next retry ${when(e.nextRetryAt)} · created ${when(e.createdAt)}`),
+      el('p', { class: 'muted' }, `attempts ${e.attempts}/${e.maxAttempts} · next retry `, stamp(e.nextRetryAt), ' · created ', stamp(e.createdAt)),
       e.note ? el('p', {}, el('strong', {}, 'Note: '), e.note) : null,
       can('operator') && el('div', { class: 'toolbar' }, el('label', { for: 'note' }, 'Note', note)),
       can('operator') && el('div', { class: 'actions' }, action('retry', 'Retry now'), action('resolve', 'Resolve', 'primary'), action('ignore', 'Ignore'), action('escalate', 'Escalate', 'danger')),
@@ -34,34 +45,62 @@ async function detail(main, id) {
       el('thead', {}, el('tr', {}, ['#', 'Status', 'Trigger', 'Started', 'Error'].map((h) => el('th', { scope: 'col' }, h)))),
       el('tbody', {}, e.executions.map((x) => el('tr', {},
         el('td', {}, el('a', { href: `#/executions/${x.id}` }, x.attempt)), el('td', {}, badge(x.status)), el('td', {}, x.trigger),
-        el('td', {}, when(x.startedAt)), el('td', {}, x.error || '')))))));
+        el('td', {}, stamp(x.startedAt)), el('td', {}, x.error || '')))))));
 }
 
-export async function errors(main, id) {
+export async function errors(ctx, main, id) {
   if (id) {
-    await detail(main, id);
-    return onEvent((e) => { if (e.data?.id === id && e.type?.startsWith('error_')) detail(main, id); });
+    await detail(ctx, main, id);
+    ctx.onEvent((e) => { if (e.data?.id === id && e.type?.startsWith('error_')) detail(ctx, main, id); });
+    return;
   }
-  const status = el('select', { id: 'filter-recovery', 'aria-label': 'Recovery status filter' }, STATUSES.map((s) => el('option', { value: s }, s || 'all')));
-  const severity = el('select', { id: 'filter-severity', 'aria-label': 'Severity filter' }, ['', 'low', 'medium', 'high', 'critical'].map((s) => el('option', { value: s }, s || 'all')));
-  const wrap = el('div', { class: 'table-wrap' });
-  async function load() {
-    const q = new URLSearchParams({ limit: '200' });
-    if (status.value) q.set('recoveryStatus', status.value);
-    if (severity.value) q.set('severity', severity.value);
-    const r = await api('GET', `/api/errors/errors?${q}`);
-    if (!r.ok) { wrap.replaceChildren(el('p', { class: 'form-error' }, errorMessage(r))); return; }
-    wrap.replaceChildren(r.data.items.length ? el('table', {},
-      el('thead', {}, el('tr', {}, ['Status', 'Severity', 'Type', 'Message', 'Attempts', 'Created'].map((h) => el('th', { scope: 'col' }, h)))),
-      el('tbody', {}, r.data.items.map((e) => el('tr', { class: 'clickable', tabindex: 0, 'data-error': e.id,
-        onclick: () => { location.hash = `#/errors/${e.id}`; }, onkeydown: (k) => { if (k.key === 'Enter') location.hash = `#/errors/${e.id}`; } },
-      el('td', {}, badge(e.recoveryStatus)), el('td', {}, badge(e.severity)), el('td', {}, e.errorType), el('td', {}, e.message),
-      el('td', {}, `${e.attempts}/${e.maxAttempts}`), el('td', {}, when(e.createdAt)))))) : empty(status.value === 'unresolved' ? 'Nothing needs attention: no unresolved errors.' : 'No error records match.'));
+  const p = params();
+  const initial = p.has('recoveryStatus') ? p.get('recoveryStatus') : ATTENTION;
+  const status = el('select', { id: 'filter-recovery' }, STATUSES.map(([v, l]) => el('option', { value: v, selected: v === initial }, l)));
+  const severity = el('select', { id: 'filter-severity' }, ['', 'low', 'medium', 'high', 'critical'].map((s) => el('option', { value: s, selected: s === (p.get('severity') || '') }, s || 'all')));
+  const counts = el('p', { class: 'counts', id: 'error-counts', 'aria-live': 'polite' });
+  const wanted = () => status.value.split(',').filter(Boolean);
+  const list = listView({
+    ctx,
+    path: (cursor) => {
+      const q = new URLSearchParams({ limit: '50' });
+      if (status.value) q.set('recoveryStatus', status.value);
+      if (severity.value) q.set('severity', severity.value);
+      if (cursor) q.set('cursor', cursor);
+      return `/api/errors/errors?${q}`;
+    },
+    head: ['Status', 'Severity', 'Schedule', 'Type', 'Message', 'Attempts', 'Created'],
+    row: (e) => [badge(e.recoveryStatus), badge(e.severity), scheduleLink(e), e.errorType, e.message, `${e.attempts}/${e.maxAttempts}`, stamp(e.createdAt)],
+    key: (e) => e.id,
+    attrs: (e) => ({ 'data-error': e.id, 'data-status': e.recoveryStatus }),
+    onRow: (tr, e) => {
+      tr.className = 'clickable';
+      tr.tabIndex = 0;
+      tr.addEventListener('click', (ev) => { if (!ev.target.closest('a')) location.hash = `#/errors/${e.id}`; });
+      tr.addEventListener('keydown', (ev) => { if (ev.key === 'Enter' && ev.target === tr) location.hash = `#/errors/${e.id}`; });
+    },
+    empty: () => (status.value === ATTENTION ? 'Nothing needs attention: no unresolved or escalated errors.' : 'No error records match.'),
+  });
+  async function loadCounts() {
+    const r = await api('GET', '/api/stats');
+    if (!ctx.alive() || !r.ok) return;
+    const by = r.data.errorsByStatus || {};
+    counts.replaceChildren(...ORDER.filter((k) => by[k]).flatMap((k, i) => [i ? ' · ' : '', el('span', { 'data-count': k }, `${k.replace('_', ' ')} ${by[k]}`)]));
   }
-  status.addEventListener('change', load);
-  severity.addEventListener('change', load);
-  show(main, el('h1', {}, 'Errors'), el('div', { class: 'toolbar' }, el('label', {}, 'Status', status), el('label', {}, 'Severity', severity)), wrap);
-  await load();
-  const refresh = debounce(load, 300);
-  return onEvent((e) => { if (e.type?.startsWith('error_')) refresh(); });
+  const reload = () => { setParams({ recoveryStatus: status.value === ATTENTION ? '' : (status.value || 'all'), severity: severity.value }); list.load(); };
+  status.addEventListener('change', reload);
+  severity.addEventListener('change', reload);
+  show(main, el('h1', {}, 'Errors'), counts,
+    el('div', { class: 'toolbar' }, el('label', { for: 'filter-recovery' }, 'Status', status), el('label', { for: 'filter-severity' }, 'Severity', severity)),
+    list.element);
+  if (initial === 'all') status.value = '';
+  await Promise.all([list.load(), loadCounts()]);
+  let pending = null;
+  ctx.onEvent((e) => {
+    if (!e.type?.startsWith('error_') || !e.data?.id) return;
+    list.upsert(e.data, (x) => !wanted().length || wanted().includes(x.recoveryStatus));
+    clearTimeout(pending);
+    pending = setTimeout(loadCounts, 300);
+  });
+  ctx.onCleanup(() => clearTimeout(pending));
 }

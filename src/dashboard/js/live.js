@@ -3,10 +3,17 @@
 import { token } from './api.js';
 
 const handlers = new Set();
+const reconnected = new Set();
 let socket = null;
 let delay = 500;
+let wasOpen = false;
+let lost = false;
 
 export function onEvent(fn) { handlers.add(fn); return () => handlers.delete(fn); }
+
+// Called when the connection comes back after it was lost (the server restarted, the network
+// returned): what a view shows may be stale, so it reloads.
+export function onReconnect(fn) { reconnected.add(fn); return () => reconnected.delete(fn); }
 
 function setState(state, text) {
   const badge = document.getElementById('live');
@@ -25,7 +32,13 @@ export function connect() {
     return;
   }
   setState('connecting', 'connecting…');
-  socket.onopen = () => { delay = 500; setState('open', 'live'); };
+  socket.onopen = () => {
+    delay = 500;
+    setState('open', 'live');
+    if (wasOpen && lost) for (const fn of reconnected) fn();
+    wasOpen = true;
+    lost = false;
+  };
   socket.onmessage = (m) => {
     let msg;
     try { msg = JSON.parse(m.data); } catch { return; }
@@ -33,10 +46,14 @@ export function connect() {
     for (const h of handlers) h(msg);
   };
   socket.onclose = () => {
+    lost = !deliberate;
+    deliberate = false;
     setState('closed', 'offline — reconnecting');
     setTimeout(connect, delay);
     delay = Math.min(delay * 2, 10000);
   };
 }
 
-export function reconnect() { if (socket) socket.close(); }
+let deliberate = false;
+// Reconnects with the current token (after signing in); not an outage, so views stay.
+export function reconnect() { if (socket) { deliberate = true; socket.close(); } }

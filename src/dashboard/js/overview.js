@@ -1,7 +1,7 @@
 // Overview: counts by status, executions per minute and firing lateness over the last hour.
-import { show, el, empty, debounce } from './dom.js';
+import { show, el, empty } from './dom.js';
 import { api, errorMessage } from './api.js';
-import { onEvent } from './live.js';
+import { banner } from './list.js';
 
 const EXEC = ['pending', 'running', 'completed', 'failed', 'cancelled'];
 const ERR = ['unresolved', 'retry_scheduled', 'retrying', 'escalated', 'resolved', 'ignored'];
@@ -52,10 +52,12 @@ function lastHour(perMinute) {
   return slots;
 }
 
-export async function overview(main) {
+export async function overview(ctx, main) {
   async function render() {
     const r = await api('GET', '/api/stats');
-    if (!r.ok) { show(main, el('p', { class: 'form-error' }, errorMessage(r))); return; }
+    // A view left meanwhile renders nothing: its refresh must not paint over the next view.
+    if (!ctx.alive()) return;
+    if (!r.ok) { show(main, banner(r.status === 0 ? 'Cannot reach the server.' : errorMessage(r), render)); return; }
     const s = r.data;
     const cards = (keys, counts) => el('div', { class: 'cards' },
       keys.map((k) => el('div', { class: 'card', 'data-count': k }, el('div', { class: 'n' }, counts[k] || 0), el('div', { class: 'l' }, k.replace('_', ' ')))));
@@ -72,6 +74,8 @@ export async function overview(main) {
     );
   }
   await render();
-  const refresh = debounce(render, 1000);
-  return onEvent((e) => { if (e.type && e.type !== 'pong') refresh(); });
+  // Live events refresh the figures at most once a second.
+  let dirty = false;
+  ctx.onEvent((e) => { if (e.type && e.type !== 'pong') dirty = true; });
+  ctx.every(1000, () => { if (dirty) { dirty = false; render(); } });
 }

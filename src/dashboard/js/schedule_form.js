@@ -1,88 +1,93 @@
-// Create/edit form for every schedule and task type, with the API's validation messages shown
-// next to their fields and a live "next 5 runs" preview.
+// Create/edit form for every field of a schedule, a "JSON" tab over the full definition, the
+// API's validation messages next to their fields, and a live "next 5 runs" preview. An edit
+// saves only what the user changed, on top of what the API returned.
 import { el, debounce } from './dom.js';
 import { api, errorMessage } from './api.js';
+import { FIELDS, editable } from './schedule_fields.js';
 
-function field(name, label, input, help) {
-  return el('label', { for: `f-${name}` }, label, input, help ? el('span', { class: 'muted' }, help) : null,
-    el('span', { class: 'field-error', id: `err-${name}`, role: 'alert' }));
+const idOf = (key) => `f-${key.replace(/\./g, '-')}`;
+
+function control(f, value) {
+  const id = idOf(f.key);
+  if (f.kind === 'select') return el('select', { id, name: f.key }, f.options.map((o) => el('option', { value: o, selected: o === value }, o || '(none)')));
+  if (f.kind === 'checkbox') return el('input', { id, name: f.key, type: 'checkbox', checked: value });
+  if (f.kind === 'textarea') return el('textarea', { id, name: f.key, rows: f.key === 'description' ? 2 : 3 }, value);
+  return el('input', { id, name: f.key, type: f.kind === 'number' ? 'number' : 'text', value, step: f.kind === 'number' ? 'any' : undefined });
 }
 
-function input(name, attrs = {}) {
-  return el('input', { id: `f-${name}`, name, ...attrs });
-}
-
-function select(name, options, value) {
-  return el('select', { id: `f-${name}`, name }, options.map((o) => el('option', { value: o, selected: o === value }, o)));
-}
+const valueOf = (input) => (input.type === 'checkbox' ? input.checked : input.value);
 
 export function scheduleForm(existing, onDone) {
-  const s = existing || {};
-  const t = s.taskConfig || {};
-  const c = s.scheduleConfig || {};
-  const f = {
-    name: input('name', { value: s.name || '', required: true }),
-    taskType: select('taskType', ['shell', 'http', 'conductor'], s.taskType || 'shell'),
-    command: el('textarea', { id: 'f-command', name: 'command' }, t.command || ''),
-    workingDir: input('workingDir', { value: t.workingDir || '' }),
-    method: select('method', ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], t.method || 'GET'),
-    url: input('url', { value: t.url || '', placeholder: 'https://…' }),
-    body: el('textarea', { id: 'f-body', name: 'body' }, t.body === undefined ? '' : JSON.stringify(t.body)),
-    message: el('textarea', { id: 'f-message', name: 'message' }, t.message || ''),
-    threadId: input('threadId', { value: t.threadId || '' }),
-    timeoutMs: input('timeoutMs', { type: 'number', min: 1, value: t.timeoutMs || '' }),
-    scheduleType: select('scheduleType', ['cron', 'interval', 'once'], s.scheduleType || 'cron'),
-    expression: input('expression', { value: c.expression || '*/5 * * * *' }),
-    timezone: input('timezone', { value: c.timezone || 'UTC' }),
-    intervalSeconds: input('intervalSeconds', { type: 'number', min: 1, value: c.intervalSeconds || 60 }),
-    runAt: input('runAt', { value: c.runAt || new Date(Date.now() + 3600e3).toISOString() }),
-    severity: select('severity', ['', 'low', 'medium', 'high', 'critical'], s.severity || ''),
-    concurrencyPolicy: select('concurrencyPolicy', ['allow', 'forbid'], s.concurrencyPolicy || 'allow'),
-    misfirePolicy: select('misfirePolicy', ['run_once', 'skip'], s.misfirePolicy || 'run_once'),
-    maxAttempts: input('maxAttempts', { type: 'number', min: 1, max: 100, value: s.retryPolicy?.maxAttempts || 3 }),
-  };
-  const taskSections = {
-    shell: el('div', { class: 'grid2' }, field('taskConfig.command', 'Command (/bin/sh -c)', f.command), field('taskConfig.workingDir', 'Working directory', f.workingDir)),
-    http: el('div', { class: 'grid2' }, field('taskConfig.method', 'Method', f.method), field('taskConfig.url', 'URL', f.url), field('taskConfig.body', 'Body (JSON or text)', f.body)),
-    conductor: el('div', { class: 'grid2' }, field('taskConfig.message', 'Message', f.message), field('taskConfig.threadId', 'Thread id (optional)', f.threadId)),
-  };
-  const scheduleSections = {
-    cron: el('div', { class: 'grid2' }, field('scheduleConfig.expression', 'Cron expression', f.expression, 'minute hour day month weekday, or 6 fields with seconds; @daily…'), field('scheduleConfig.timezone', 'Time zone (IANA)', f.timezone)),
-    interval: el('div', { class: 'grid2' }, field('scheduleConfig.intervalSeconds', 'Every (seconds)', f.intervalSeconds)),
-    once: el('div', { class: 'grid2' }, field('scheduleConfig.runAt', 'Run at (RFC 3339)', f.runAt)),
-  };
+  let base = editable(existing);
+  const inputs = new Map();
+  const initial = new Map();
+  const sections = {};
+  const formError = el('div', { class: 'form-error', role: 'alert' });
   const preview = el('ol', { class: 'runs', id: 'preview', 'aria-live': 'polite' });
   const previewError = el('div', { class: 'field-error', id: 'preview-error' });
-  const formError = el('div', { class: 'form-error', role: 'alert' });
+  const json = el('textarea', { id: 'f-json', rows: 18, spellcheck: 'false' });
+  const formPane = el('div', { id: 'pane-form' });
+  const jsonPane = el('div', { id: 'pane-json', hidden: true }, el('label', { for: 'f-json' }, 'Full definition (JSON)', json),
+    el('span', { class: 'field-error', id: 'err-json', role: 'alert' }));
 
-  function show() {
-    for (const [k, sec] of Object.entries(taskSections)) sec.hidden = k !== f.taskType.value;
-    for (const [k, sec] of Object.entries(scheduleSections)) sec.hidden = k !== f.scheduleType.value;
+  function build(source) {
+    inputs.clear();
+    initial.clear();
+    for (const k of Object.keys(sections)) delete sections[k];
+    for (const f of FIELDS) {
+      const v = f.read(source);
+      const input = control(f, v);
+      inputs.set(f.key, input);
+      initial.set(f.key, v);
+      const label = el('label', { for: idOf(f.key), class: f.kind === 'checkbox' ? 'check' : null }, f.label, input,
+        el('span', { class: 'field-error', id: `err-${f.key}`, role: 'alert' }));
+      (sections[f.section] ||= el('div', { class: 'grid2', 'data-section': f.section })).append(label);
+    }
+    inputs.get('taskType').addEventListener('change', showSections);
+    inputs.get('scheduleType').addEventListener('change', () => { showSections(); refreshPreview(); });
+    for (const k of ['scheduleConfig.expression', 'scheduleConfig.timezone', 'scheduleConfig.intervalSeconds', 'scheduleConfig.startAt', 'scheduleConfig.runAt', 'name']) {
+      inputs.get(k).addEventListener('input', refreshPreview);
+    }
+    formPane.replaceChildren(
+      el('h3', {}, 'General'), sections.general,
+      el('h3', {}, 'Task'), sections.task, sections.shell, sections.http, sections.conductor,
+      el('h3', {}, 'When'), sections.schedule, sections.cron, sections.interval, sections.once,
+      el('div', {}, el('strong', {}, 'Next 5 runs'), preview, previewError),
+      el('h3', {}, 'Failures and overlaps'), sections.policy);
+    showSections();
   }
 
-  function scheduleConfig() {
-    switch (f.scheduleType.value) {
-      case 'cron': return { expression: f.expression.value, timezone: f.timezone.value || 'UTC' };
-      case 'interval': return { intervalSeconds: Number(f.intervalSeconds.value) };
-      default: return { runAt: f.runAt.value };
-    }
+  function showSections() {
+    const t = inputs.get('taskType').value;
+    const s = inputs.get('scheduleType').value;
+    for (const k of ['shell', 'http', 'conductor']) sections[k].hidden = k !== t;
+    for (const k of ['cron', 'interval', 'once']) sections[k].hidden = k !== s;
   }
 
-  function taskConfig() {
-    const timeout = f.timeoutMs.value ? { timeoutMs: Number(f.timeoutMs.value) } : {};
-    switch (f.taskType.value) {
-      case 'shell': return { command: f.command.value, ...(f.workingDir.value ? { workingDir: f.workingDir.value } : {}), ...timeout };
-      case 'http': {
-        let body;
-        if (f.body.value.trim()) { try { body = JSON.parse(f.body.value); } catch { body = f.body.value; } }
-        return { method: f.method.value, url: f.url.value, ...(body !== undefined ? { body } : {}), ...timeout };
-      }
-      default: return { message: f.message.value, ...(f.threadId.value ? { threadId: f.threadId.value } : {}), ...timeout };
+  // The definition to send: the base object with every changed field written into it. When the
+  // task or schedule type changed, its config is rebuilt from the fields now shown.
+  function definition() {
+    const body = structuredClone(base);
+    const changed = (f) => !existing || valueOf(inputs.get(f.key)) !== initial.get(f.key);
+    const typeChanged = (k) => existing && changed(FIELDS.find((f) => f.key === k));
+    if (!existing || typeChanged('taskType')) body.taskConfig = {};
+    if (!existing || typeChanged('scheduleType')) body.scheduleConfig = {};
+    const task = inputs.get('taskType').value;
+    const sched = inputs.get('scheduleType').value;
+    for (const f of FIELDS) {
+      const shown = !['shell', 'http', 'conductor'].includes(f.section) || f.section === task;
+      const shownSched = !['cron', 'interval', 'once'].includes(f.section) || f.section === sched;
+      if (!shown || !shownSched) continue;
+      const fresh = (f.key.startsWith('taskConfig.') && (!existing || typeChanged('taskType')))
+        || (f.key.startsWith('scheduleConfig.') && (!existing || typeChanged('scheduleType')));
+      if (fresh || changed(f)) f.write(body, valueOf(inputs.get(f.key)));
     }
+    return body;
   }
 
   const refreshPreview = debounce(async () => {
-    const r = await api('POST', '/api/scheduler/preview', { scheduleType: f.scheduleType.value, scheduleConfig: scheduleConfig(), count: 5 });
+    const def = definition();
+    const r = await api('POST', '/api/scheduler/preview', { scheduleType: def.scheduleType, scheduleConfig: def.scheduleConfig, count: 5 });
     if (r.ok) {
       previewError.textContent = '';
       preview.replaceChildren(...(r.data.runs.length ? r.data.runs.map((t) => el('li', {}, `${t}  (${new Date(t).toLocaleString()})`)) : [el('li', {}, 'no future runs')]));
@@ -92,46 +97,50 @@ export function scheduleForm(existing, onDone) {
     }
   }, 250);
 
-  function clearErrors(form) {
-    for (const e of form.querySelectorAll('.field-error')) e.textContent = '';
-    formError.textContent = '';
+  const tabForm = el('button', { type: 'button', role: 'tab', id: 'tab-form', 'aria-selected': 'true', 'aria-controls': 'pane-form' }, 'Form');
+  const tabJson = el('button', { type: 'button', role: 'tab', id: 'tab-json', 'aria-selected': 'false', 'aria-controls': 'pane-json' }, 'JSON');
+  function select(toJson) {
+    const err = jsonPane.querySelector('#err-json');
+    if (toJson) {
+      json.value = JSON.stringify(definition(), null, 2);
+    } else {
+      try { base = JSON.parse(json.value); } catch (e) { err.textContent = `not valid JSON: ${e.message}`; return; }
+      err.textContent = '';
+      build(base);
+    }
+    formPane.hidden = toJson;
+    jsonPane.hidden = !toJson;
+    tabForm.setAttribute('aria-selected', String(!toJson));
+    tabJson.setAttribute('aria-selected', String(toJson));
   }
+  tabForm.addEventListener('click', () => select(false));
+  tabJson.addEventListener('click', () => select(true));
 
   async function submit(e) {
     e.preventDefault();
     const form = e.currentTarget;
-    clearErrors(form);
-    const body = {
-      name: f.name.value, taskType: f.taskType.value, taskConfig: taskConfig(),
-      scheduleType: f.scheduleType.value, scheduleConfig: scheduleConfig(),
-      concurrencyPolicy: f.concurrencyPolicy.value, misfirePolicy: f.misfirePolicy.value,
-      retryPolicy: { maxAttempts: Number(f.maxAttempts.value) || 1 },
-      enabled: s.enabled ?? true, tags: s.tags || [],
-      ...(f.severity.value ? { severity: f.severity.value } : {}),
-    };
+    for (const s of form.querySelectorAll('.field-error')) s.textContent = '';
+    formError.textContent = '';
+    let body;
+    if (!jsonPane.hidden) {
+      try { body = JSON.parse(json.value); } catch (err) { jsonPane.querySelector('#err-json').textContent = `not valid JSON: ${err.message}`; return; }
+    } else {
+      body = definition();
+    }
     const r = existing ? await api('PUT', `/api/scheduler/schedules/${existing.id}`, body) : await api('POST', '/api/scheduler/schedules', body);
     if (r.ok) { onDone(r.data); return; }
     formError.textContent = errorMessage(r);
     for (const d of r.data?.error?.details || []) {
-      const slot = form.querySelector(`#err-${CSS.escape(d.field)}`) || form.querySelector(`#err-${CSS.escape(d.field.split('.')[0])}`);
+      const slot = form.querySelector(`[id="err-${d.field}"]`) || form.querySelector(`[id="err-${d.field.split('.').slice(0, 2).join('.')}"]`) || form.querySelector(`[id="err-${d.field.split('.')[0]}"]`);
       if (slot) slot.textContent = d.message;
     }
   }
 
-  for (const i of [f.scheduleType, f.expression, f.timezone, f.intervalSeconds, f.runAt]) i.addEventListener('input', () => { show(); refreshPreview(); });
-  f.taskType.addEventListener('change', show);
-  f.scheduleType.addEventListener('change', () => { show(); refreshPreview(); });
-  show();
+  build(base);
   refreshPreview();
-
-  return el('form', { class: 'panel', id: 'schedule-form', onsubmit: submit, novalidate: true },
-    el('h2', {}, existing ? `Edit ${existing.name}` : 'New schedule'),
-    el('div', { class: 'grid2' }, field('name', 'Name', f.name), field('taskType', 'Task type', f.taskType), field('taskConfig.timeoutMs', 'Timeout (ms, optional)', f.timeoutMs)),
-    ...Object.values(taskSections),
-    el('div', { class: 'grid2' }, field('scheduleType', 'Schedule type', f.scheduleType)),
-    ...Object.values(scheduleSections),
-    el('div', {}, el('strong', {}, 'Next 5 runs'), preview, previewError),
-    el('div', { class: 'grid2' }, field('severity', 'Severity override', f.severity), field('concurrencyPolicy', 'Concurrency', f.concurrencyPolicy), field('misfirePolicy', 'Missed runs', f.misfirePolicy), field('retryPolicy.maxAttempts', 'Max attempts', f.maxAttempts)),
-    formError,
+  return el('form', { class: 'panel', id: 'schedule-form', onsubmit: submit, novalidate: true, 'aria-labelledby': 'form-title' },
+    el('h2', { id: 'form-title' }, existing ? `Edit ${existing.name}` : 'New schedule'),
+    el('div', { class: 'tabs', role: 'tablist' }, tabForm, tabJson),
+    formPane, jsonPane, formError,
     el('div', { class: 'actions' }, el('button', { class: 'primary', type: 'submit' }, existing ? 'Save' : 'Create schedule'), el('button', { type: 'button', onclick: () => onDone(null) }, 'Cancel')));
 }
