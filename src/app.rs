@@ -316,25 +316,33 @@ pub fn run(config: Config) -> i32 {
 /// `taskforge migrate`: applies pending migrations, then exits.
 pub fn migrate_only(config: Config) -> i32 {
     with_database(config, |config, db_url| async move {
-        let timeout = Duration::from_secs(config.database.connect_timeout_secs);
-        if let Err(e) = db::connect_with_retry(&db_url, timeout).await {
-            log::error!(
-                "cannot connect to the database at {}: {e}",
-                redact_url(&db_url)
-            );
-            return 1;
-        }
-        match migrate::run_pending(&db_url).await {
-            Ok(v) => {
-                log::info!("migrations applied: count={} versions={v:?}", v.len());
-                0
-            }
-            Err(e) => {
-                log::error!("database migrations failed: {e}");
-                1
-            }
+        match connect_and_migrate(&config, &db_url).await {
+            Ok(()) => 0,
+            Err(code) => code,
         }
     })
+}
+
+/// Waits for the database and applies pending migrations; one log line either way.
+async fn connect_and_migrate(config: &Config, db_url: &str) -> Result<(), i32> {
+    let timeout = Duration::from_secs(config.database.connect_timeout_secs);
+    if let Err(e) = db::connect_with_retry(db_url, timeout).await {
+        log::error!(
+            "cannot connect to the database at {}: {e}",
+            redact_url(db_url)
+        );
+        return Err(1);
+    }
+    match migrate::run_pending(db_url).await {
+        Ok(v) => {
+            log::info!("migrations applied: count={} versions={v:?}", v.len());
+            Ok(())
+        }
+        Err(e) => {
+            log::error!("database migrations failed: {e}");
+            Err(1)
+        }
+    }
 }
 
 /// Runs `body` with a pool on the configured database, migrated first (CLI commands that work
@@ -345,17 +353,8 @@ where
     Fut: std::future::Future<Output = i32>,
 {
     with_database(config, |config, db_url| async move {
-        let timeout = Duration::from_secs(config.database.connect_timeout_secs);
-        if let Err(e) = db::connect_with_retry(&db_url, timeout).await {
-            log::error!(
-                "cannot connect to the database at {}: {e}",
-                redact_url(&db_url)
-            );
-            return 1;
-        }
-        if let Err(e) = migrate::run_pending(&db_url).await {
-            log::error!("database migrations failed: {e}");
-            return 1;
+        if let Err(code) = connect_and_migrate(&config, &db_url).await {
+            return code;
         }
         match db::build_pool(&db_url, &config.database) {
             Ok(pool) => {

@@ -1,4 +1,4 @@
-//! B7: WebSocket clients flooding subscribe frames (just under websocket.max_frames_per_sec)
+//! B8: WebSocket clients flooding subscribe frames (just under websocket.max_frames_per_sec)
 //! while 50 schedules fire every second and an API client lists executions: API latency, and
 //! whether status writes keep flowing (runs completed per second, read from PostgreSQL).
 
@@ -25,15 +25,15 @@ fn flooders(base: String, clients: usize, stop_at: Instant, per_sec: u32) -> usi
     })
 }
 
-/// Runs B7 with `clients` flooders for `secs` seconds.
-pub async fn b7(ctx: &Ctx, clients: usize, secs: u64) -> String {
-    let url = migrated(ctx, "b7").await;
-    let svc = Service::start(&url, ctx.logs.path(), "b7", &[]);
+/// Runs B8 with `clients` flooders for `secs` seconds.
+pub async fn b8(ctx: &Ctx, clients: usize, secs: u64) -> String {
+    let url = migrated(ctx, "b8").await;
+    let svc = Service::start(&url, ctx.logs.path(), "b8", &[]);
     let c = client();
     let t0 = Utc::now() + chrono::Duration::seconds(1);
     for i in 0..50 {
         let start = t0 + chrono::Duration::milliseconds(i * 20);
-        let body = json!({"name": format!("b7-{i}"), "taskType": "http", "taskConfig": {"url": ctx.stub},
+        let body = json!({"name": format!("b8-{i}"), "taskType": "http", "taskConfig": {"url": ctx.stub},
             "scheduleType": "interval", "scheduleConfig": {"intervalSeconds": 1, "startAt": start.to_rfc3339()}});
         post(&c, &format!("{}/api/scheduler/schedules", svc.base), &body).await;
     }
@@ -80,7 +80,7 @@ pub async fn b7(ctx: &Ctx, clients: usize, secs: u64) -> String {
     }
     svc.stop();
     format!(
-        "B7 {clients} WebSocket clients x {per_sec} subscribe frames/s for {secs} s: API list {}; runs completed {:.1}/s of 50/s due; flooders disconnected={closed}",
+        "B8 {clients} WebSocket clients x {per_sec} subscribe frames/s for {secs} s: API list {}; runs completed {:.1}/s of 50/s due; flooders disconnected={closed}",
         summary(&mut lat),
         completed / elapsed
     )

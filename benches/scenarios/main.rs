@@ -2,7 +2,7 @@
 //!     cargo bench --bench scenarios
 //! CI runs every scenario once at a tiny size so the harness cannot rot:
 //!     cargo bench --bench scenarios -- --tiny
-//! One scenario: `-- b2` (names: b1 b2 b3 b4 b5 b6 b7).
+//! One scenario: `-- b2` (names: b1 b2 b3 b4 b5 b6 b8).
 
 mod flood;
 mod support;
@@ -451,11 +451,11 @@ fn main() {
         if want("b6") {
             say(b6(&ctx, if tiny { 1 } else { 10 }).await);
         }
-        if want("b7") {
+        if want("b8") {
             say(if tiny {
-                flood::b7(&ctx, 20, 2).await
+                flood::b8(&ctx, 20, 2).await
             } else {
-                flood::b7(&ctx, 1_000, 20).await
+                flood::b8(&ctx, 1_000, 20).await
             });
         }
         eprintln!("\n== figures ==");

@@ -171,19 +171,22 @@ pub async fn interrupt_own(
     .await
 }
 
-/// Running rows owned by `me` that no task of this process stands behind (`live` are the ones
-/// that do): failed as interrupted (fenced). The `fence` condition leaves a row alone whose
-/// final state was written meanwhile.
+/// Running rows owned by `me` that no task of this process stands behind: failed as
+/// interrupted (fenced). `live` are the tasks running when `now` was read; a row that started
+/// after `now - SETTLE_AFTER` is left alone (its task may have been launched after `live` was
+/// taken). The `fence` condition leaves a row alone whose final state was written meanwhile.
 pub async fn settle_own(
     pool: &DbPool,
     me: Uuid,
     live: &[Uuid],
     now: DateTime<Utc>,
 ) -> Result<Vec<ExecutionRow>, DbError> {
+    const SETTLE_AFTER: i64 = 30;
     let mut c = conn(pool).await?;
     let candidates: Vec<(Uuid, i64)> = x::task_executions
         .filter(x::owner_instance.eq(me))
         .filter(x::status.eq("running"))
+        .filter(x::started_at.lt(now - Duration::seconds(SETTLE_AFTER)))
         .select((x::id, x::fence))
         .limit(1_000)
         .load(&mut c)

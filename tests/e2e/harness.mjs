@@ -21,12 +21,13 @@ export async function waitFor(fn, what, timeout = T) {
   }
 }
 
-// Starts taskforge with `env` added; resolves to { base, stop }.
-export async function startService(env = {}) {
+// Starts taskforge with `env` added; resolves to { base, stop, dataDir }. `opts.dataDir`
+// reuses a data directory (a restart), `opts.keep` leaves it in place on stop.
+export async function startService(env = {}, opts = {}) {
   mkdirSync(shots, { recursive: true });
-  const dataDir = mkdtempSync(join(tmpdir(), 'tf-e2e-'));
+  const dataDir = opts.dataDir || mkdtempSync(join(tmpdir(), 'tf-e2e-'));
   chmodSync(dataDir, 0o755);
-  const log = join(dataDir, 'taskforge.log');
+  const log = join(dataDir, `taskforge-${Date.now()}.log`);
   const service = spawn('sh', ['-c', `exec "${bin}" 2>"${log}"`], {
     env: { ...process.env, TASKFORGE_DATA_DIR: dataDir, TASKFORGE_BIND: '127.0.0.1:0', TASKFORGE_CONDUCTOR_URL: 'http://127.0.0.1:9', RUST_LOG: 'info', ...env },
     stdio: 'ignore',
@@ -40,9 +41,9 @@ export async function startService(env = {}) {
   const stop = async () => {
     service.kill('SIGTERM');
     await new Promise((r) => { service.on('exit', r); setTimeout(r, 30_000); });
-    rmSync(dataDir, { recursive: true, force: true });
+    if (!opts.keep) rmSync(dataDir, { recursive: true, force: true });
   };
-  return { base, stop, log };
+  return { base, stop, log, dataDir };
 }
 
 export function launchBrowser() {
@@ -60,4 +61,14 @@ export function apiClient(base, token) {
     const r = await fetch(`${base}${path}`, { method, headers, body: body && JSON.stringify(body) });
     return { status: r.status, data: r.status === 204 ? null : await r.json() };
   };
+}
+
+// A TCP port free right now on loopback (for a service that must come back on the same port).
+export async function freePort() {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+  });
 }

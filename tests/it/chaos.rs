@@ -151,7 +151,7 @@ async fn chaos_two_instances_random_sigkills() {
     // Children that left their group finish within 3 s; give them that, then look for any task
     // process still alive.
     tokio::time::sleep(Duration::from_secs(4)).await;
-    let leftovers = task_processes();
+    let leftovers = crate::process::task_processes();
     eprintln!(
         "chaos result: kills={kills} runtime={:?} executions={total} slots={slots} unaccounted_slots={unaccounted} duplicates={duplicates} \
          unfinished={unfinished} failed={failed} failed_without_record={failed_without_record} interrupted={interrupted} catch_up={catch_ups} error_records={records} leftover_processes={}",
@@ -166,23 +166,4 @@ async fn chaos_two_instances_random_sigkills() {
     assert_eq!(unfinished, 0);
     assert_eq!(failed_without_record, 0);
     assert_eq!(unaccounted, 0);
-}
-
-/// Processes on this host started as a taskforge task (their environment says so).
-fn task_processes() -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return vec![];
-    };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/environ"))
-                .map(|env| {
-                    env.split(|b| *b == 0)
-                        .any(|v| v.starts_with(b"TASKFORGE_EXECUTION_ID="))
-                })
-                .unwrap_or(false)
-        })
-        .collect()
 }

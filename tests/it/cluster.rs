@@ -278,6 +278,25 @@ impl TestDb {
     }
 }
 
+/// Makes PostgreSQL refuse, as data, every execution update whose result holds `word` (a
+/// stand-in for any row the database will not store).
+pub async fn refuse_results_containing(url: &str, word: &str) {
+    execute(
+        url,
+        &format!(
+            "CREATE FUNCTION refuse_word() RETURNS trigger AS $$ BEGIN \
+               IF NEW.result::text LIKE '%{word}%' THEN RAISE EXCEPTION 'refused for the test'; END IF; \
+               RETURN NEW; END $$ LANGUAGE plpgsql"
+        ),
+    )
+    .await;
+    execute(
+        url,
+        "CREATE TRIGGER refuse_word BEFORE UPDATE ON task_executions FOR EACH ROW EXECUTE FUNCTION refuse_word()",
+    )
+    .await;
+}
+
 /// Runs a statement.
 pub async fn execute(url: &str, sql: &str) {
     let mut c = connect(url).await.unwrap_or_else(|e| panic!("{e}"));

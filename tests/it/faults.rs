@@ -245,21 +245,7 @@ async fn instances_with_skewed_clocks_neither_fire_early_nor_declare_each_other_
 }
 
 fn sleeps(marker: &str) -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return vec![];
-    };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|c| {
-                    String::from_utf8_lossy(&c).replace('\0', " ").trim()
-                        == format!("sleep {marker}")
-                })
-                .unwrap_or(false)
-        })
-        .collect()
+    crate::process::processes_running(&format!("sleep {marker}"))
 }
 
 #[actix_web::test]

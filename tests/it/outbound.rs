@@ -182,24 +182,6 @@ async fn the_timeout_bounds_the_whole_response_body() {
     server.abort();
 }
 
-fn kill_sleeps(marker: &str) {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return;
-    };
-    for pid in entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
-    {
-        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        if String::from_utf8_lossy(&cmd).replace('\0', " ").trim() == format!("sleep {marker}") {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-    }
-}
-
 #[actix_web::test]
 async fn a_detached_child_holding_the_pipes_does_not_hold_the_run() {
     let app = TestApp::spawn().await;
@@ -229,5 +211,5 @@ async fn a_detached_child_holding_the_pipes_does_not_hold_the_run() {
         e["durationMs"].as_i64().unwrap_or(i64::MAX) < 1_000 + 2_000,
         "{e}"
     );
-    kill_sleeps("41.5");
+    crate::process::kill_running("sleep 41.5");
 }

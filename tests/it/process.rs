@@ -198,3 +198,45 @@ pub fn postgres_processes_for(dir: &Path) -> Vec<i32> {
         })
         .collect()
 }
+
+/// Processes whose command line is exactly `cmdline` (arguments joined by spaces).
+pub fn processes_running(cmdline: &str) -> Vec<i32> {
+    proc_pids(|pid| {
+        std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|c| String::from_utf8_lossy(&c).replace('\0', " ").trim() == cmdline)
+            .unwrap_or(false)
+    })
+}
+
+/// Processes started as a taskforge task: their environment carries TASKFORGE_EXECUTION_ID.
+pub fn task_processes() -> Vec<i32> {
+    proc_pids(|pid| {
+        std::fs::read(format!("/proc/{pid}/environ"))
+            .map(|env| {
+                env.split(|b| *b == 0)
+                    .any(|v| v.starts_with(b"TASKFORGE_EXECUTION_ID="))
+            })
+            .unwrap_or(false)
+    })
+}
+
+/// Kills the processes of [`processes_running`] (a test cleans up what it started).
+pub fn kill_running(cmdline: &str) {
+    for pid in processes_running(cmdline) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
+
+fn proc_pids(keep: impl Fn(i32) -> bool) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
+        .filter(|pid| keep(*pid))
+        .collect()
+}

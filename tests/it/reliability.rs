@@ -155,18 +155,7 @@ async fn output_postgresql_cannot_store_is_stored_anyway() {
 async fn a_final_state_the_database_refuses_is_stored_as_failed_and_spares_its_batch() {
     let app = TestApp::spawn().await;
     // A row PostgreSQL refuses as data (not an outage), whatever the reason.
-    crate::cluster::execute(
-        app.db.url(),
-        "CREATE FUNCTION refuse_poison() RETURNS trigger AS $$ BEGIN \
-           IF NEW.result::text LIKE '%poison%' THEN RAISE EXCEPTION 'refused for the test'; END IF; \
-           RETURN NEW; END $$ LANGUAGE plpgsql",
-    )
-    .await;
-    crate::cluster::execute(
-        app.db.url(),
-        "CREATE TRIGGER refuse_poison BEFORE UPDATE ON task_executions FOR EACH ROW EXECUTE FUNCTION refuse_poison()",
-    )
-    .await;
+    crate::cluster::refuse_results_containing(app.db.url(), "poison").await;
     let mut ids = Vec::new();
     for i in 0..6 {
         let word = if i == 3 { "poison" } else { "fine" };

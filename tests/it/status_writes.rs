@@ -118,18 +118,7 @@ async fn start_and_finish_writes_pending_rows_only() {
 #[actix_web::test]
 async fn one_refused_final_state_does_not_hold_its_batch() {
     let app = TestApp::spawn().await;
-    crate::cluster::execute(
-        app.db.url(),
-        "CREATE FUNCTION refuse_poison() RETURNS trigger AS $$ BEGIN \
-           IF NEW.result::text LIKE '%poison%' THEN RAISE EXCEPTION 'refused for the test'; END IF; \
-           RETURN NEW; END $$ LANGUAGE plpgsql",
-    )
-    .await;
-    crate::cluster::execute(
-        app.db.url(),
-        "CREATE TRIGGER refuse_poison BEFORE UPDATE ON task_executions FOR EACH ROW EXECUTE FUNCTION refuse_poison()",
-    )
-    .await;
+    crate::cluster::refuse_results_containing(app.db.url(), "poison").await;
     let pool = &app.running().state.services.pool;
     let me = Uuid::new_v4();
     let schedule = Uuid::now_v7();
@@ -170,4 +159,35 @@ async fn one_refused_final_state_does_not_hold_its_batch() {
         let want = if i == 2 { "failed" } else { "completed" };
         assert_eq!(row["status"], want, "{row}");
     }
+}
+
+#[actix_web::test]
+async fn the_settle_pass_only_judges_rows_that_ran_well_before_it_looked() {
+    let app = TestApp::spawn().await;
+    let pool = &app.running().state.services.pool;
+    let me = Uuid::new_v4();
+    let schedule = Uuid::now_v7();
+    let mut ids = Vec::new();
+    for started in [Utc::now(), Utc::now() - chrono::Duration::seconds(120)] {
+        let r = executions::insert(pool, &pending(schedule, me))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        status_batch::mark_running(pool, me, &[(r.id, started)])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        ids.push(r.id);
+    }
+    // Neither is in `live`: the fresh one may have been launched after the look, so it stays.
+    let settled =
+        taskforge::db::orphans::settle_own(pool, me, &[], taskforge::domain::clock::now())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        settled.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![ids[1]]
+    );
+    assert_eq!(
+        app.execution(&ids[0].to_string()).await["status"],
+        "running"
+    );
 }

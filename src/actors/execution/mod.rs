@@ -235,12 +235,15 @@ impl ExecutionActor {
             .max_pending
             .saturating_sub(self.queue.len())
             .max(1) as i64;
-        let live: Vec<Uuid> = self.running.keys().copied().collect();
+        // What runs here now, and when that was looked at: the settle pass judges only rows
+        // that were running well before.
+        let (live, seen_at): (Vec<Uuid>, _) =
+            (self.running.keys().copied().collect(), clock::now());
         ctx.spawn(
             guard_future(async move {
                 let pending = executions::pending_for(&pool, instance, room).await?;
                 let settled =
-                    crate::db::orphans::settle_own(&pool, instance, &live, clock::now()).await?;
+                    crate::db::orphans::settle_own(&pool, instance, &live, seen_at).await?;
                 Ok::<_, DbError>((pending, settled))
             })
             .map(|res, act: &mut Self, ctx| match res {

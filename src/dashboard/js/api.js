@@ -11,7 +11,13 @@ export async function api(method, path, body) {
   const headers = {};
   if (token()) headers.Authorization = `Bearer ${token()}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  let resp;
+  try {
+    resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    // The server cannot be reached: callers show a banner with Retry.
+    return { status: 0, ok: false, data: null };
+  }
   let data = null;
   if (resp.status !== 204) {
     try { data = await resp.json(); } catch { data = null; }
@@ -21,5 +27,6 @@ export async function api(method, path, body) {
 }
 
 export function errorMessage(r) {
+  if (r?.status === 0) return 'Cannot reach the server.';
   return r?.data?.error?.message || `request failed (${r?.status})`;
 }

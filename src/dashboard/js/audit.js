@@ -2,7 +2,7 @@
 import { show, el, debounce } from './dom.js';
 import { stamp } from './time.js';
 import { params, setParams } from './view.js';
-import { listView } from './list.js';
+import { listView, apiPath } from './list.js';
 
 export async function audit(ctx, main) {
   const p = params();
@@ -12,12 +12,7 @@ export async function audit(ctx, main) {
   const filters = () => ({ actor: actor.value.trim(), action: action.value.trim(), resourceId: resource.value.trim() });
   const list = listView({
     ctx,
-    path: (cursor) => {
-      const q = new URLSearchParams({ limit: '100' });
-      for (const [k, v] of Object.entries(filters())) if (v) q.set(k, v);
-      if (cursor) q.set('cursor', cursor);
-      return `/api/audit?${q}`;
-    },
+    path: (cursor) => apiPath('/api/audit', filters(), cursor, 100),
     head: ['When', 'Actor', 'Role', 'Action', 'Resource', 'From', 'Details'],
     row: (e) => [stamp(e.at), e.actor, e.role, e.action, e.resourceId ? `${e.resourceType} ${e.resourceId}` : e.resourceType,
       el('td', { class: 'hide-sm' }, e.ip || ''),

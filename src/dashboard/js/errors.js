@@ -6,7 +6,7 @@ import { api, errorMessage } from './api.js';
 import { can } from './session.js';
 import { stamp } from './time.js';
 import { params, setParams } from './view.js';
-import { listView, banner } from './list.js';
+import { listView, banner, apiPath } from './list.js';
 import { confirmed } from './confirm.js';
 import { scheduleLink } from './executions.js';
 
@@ -62,13 +62,7 @@ export async function errors(ctx, main, id) {
   const wanted = () => status.value.split(',').filter(Boolean);
   const list = listView({
     ctx,
-    path: (cursor) => {
-      const q = new URLSearchParams({ limit: '50' });
-      if (status.value) q.set('recoveryStatus', status.value);
-      if (severity.value) q.set('severity', severity.value);
-      if (cursor) q.set('cursor', cursor);
-      return `/api/errors/errors?${q}`;
-    },
+    path: (cursor) => apiPath('/api/errors/errors', { recoveryStatus: status.value, severity: severity.value }, cursor),
     head: ['Status', 'Severity', 'Schedule', 'Type', 'Message', 'Attempts', 'Created'],
     row: (e) => [badge(e.recoveryStatus), badge(e.severity), scheduleLink(e), e.errorType, e.message, `${e.attempts}/${e.maxAttempts}`, stamp(e.createdAt)],
     key: (e) => e.id,

@@ -5,7 +5,7 @@ import { api, errorMessage } from './api.js';
 import { can } from './session.js';
 import { stamp } from './time.js';
 import { params, setParams } from './view.js';
-import { listView, banner } from './list.js';
+import { listView, banner, apiPath } from './list.js';
 import { confirmed } from './confirm.js';
 
 const STATUSES = ['', 'pending', 'running', 'completed', 'failed', 'cancelled'];
@@ -75,12 +75,7 @@ export async function executions(ctx, main, id) {
   const matches = (x) => (!status.value || x.status === status.value) && (!trigger.value || x.trigger === trigger.value) && (!scheduleId || x.scheduleId === scheduleId);
   const list = listView({
     ctx,
-    path: (cursor) => {
-      const q = new URLSearchParams({ limit: '50' });
-      for (const [k, v] of Object.entries(filters())) if (v) q.set(k, v);
-      if (cursor) q.set('cursor', cursor);
-      return `/api/executions?${q}`;
-    },
+    path: (cursor) => apiPath('/api/executions', filters(), cursor),
     head: ['Status', 'Schedule', 'Trigger', 'Type', 'Scheduled for', 'Duration', 'Error'],
     row: cells,
     key: (x) => x.id,

@@ -4,6 +4,14 @@
 import { el } from './dom.js';
 import { api, errorMessage } from './api.js';
 
+// `base?limit=…&<filters>&cursor=…`, leaving out empty filters.
+export function apiPath(base, filters, cursor, limit = 50) {
+  const q = new URLSearchParams({ limit: String(limit) });
+  for (const [k, v] of Object.entries(filters)) if (v) q.set(k, v);
+  if (cursor) q.set('cursor', cursor);
+  return `${base}?${q}`;
+}
+
 export function banner(message, retry) {
   return el('div', { class: 'banner', role: 'alert' }, el('span', {}, message),
     retry ? el('button', { type: 'button', class: 'retry', onclick: retry }, 'Retry') : null);

@@ -5,7 +5,7 @@ import { api, errorMessage } from './api.js';
 import { can } from './session.js';
 import { stamp } from './time.js';
 import { params, setParams } from './view.js';
-import { listView } from './list.js';
+import { listView, apiPath } from './list.js';
 import { confirmed } from './confirm.js';
 import { scheduleForm } from './schedule_form.js';
 
@@ -56,12 +56,7 @@ export async function schedules(ctx, main) {
 
   const list = listView({
     ctx,
-    path: (cursor) => {
-      const q = new URLSearchParams({ limit: '50' });
-      for (const [k, v] of Object.entries(filters())) if (v) q.set(k, v);
-      if (cursor) q.set('cursor', cursor);
-      return `/api/scheduler/schedules?${q}`;
-    },
+    path: (cursor) => apiPath('/api/scheduler/schedules', filters(), cursor),
     head: ['Name', 'Task', 'When', 'Next run', 'State', 'Actions'],
     row: (s) => [
       el('a', { href: `#/executions?scheduleId=${s.id}` }, s.name), s.taskType, describe(s), nextRun(s),

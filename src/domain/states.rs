@@ -1,0 +1,155 @@
+//! Every state name in one place: what an execution, an error record, a trigger and a severity
+//! can be. Stored as TEXT (the wire names below), matched as enums everywhere else, so the
+//! compiler keeps the rules in step with the names.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! text_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The wire and SQL name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            /// Parses a wire or SQL name.
+            pub fn parse(s: &str) -> Option<$name> {
+                match s {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+
+            /// Every wire name (for messages listing the choices).
+            pub fn names() -> Vec<&'static str> {
+                Self::ALL.iter().map(|v| v.as_str()).collect()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+pub(crate) use text_enum;
+
+text_enum! {
+    /// Where an execution is in its life.
+    ExecutionStatus {
+        /// Created, waiting to start.
+        Pending = "pending",
+        Running = "running",
+        Completed = "completed",
+        Failed = "failed",
+        Cancelled = "cancelled",
+    }
+}
+
+impl ExecutionStatus {
+    /// True once nothing can change it any more.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            ExecutionStatus::Completed | ExecutionStatus::Failed | ExecutionStatus::Cancelled
+        )
+    }
+}
+
+text_enum! {
+    /// Why an execution exists.
+    Trigger {
+        /// Its schedule's time came.
+        Schedule = "schedule",
+        /// Someone ran it now.
+        Manual = "manual",
+        /// Error recovery retried a failed one.
+        Retry = "retry",
+        /// A fire missed during downtime, run once on restart.
+        CatchUp = "catch_up",
+    }
+}
+
+impl Trigger {
+    /// Fires of the schedule itself (they hold a slot: one execution per slot).
+    pub fn is_fire(self) -> bool {
+        matches!(self, Trigger::Schedule | Trigger::CatchUp)
+    }
+}
+
+text_enum! {
+    /// Where an error record is in its recovery.
+    RecoveryStatus {
+        /// Waiting for a person.
+        Unresolved = "unresolved",
+        RetryScheduled = "retry_scheduled",
+        Retrying = "retrying",
+        Resolved = "resolved",
+        Ignored = "ignored",
+        Escalated = "escalated",
+    }
+}
+
+impl RecoveryStatus {
+    /// Resolved and ignored records accept no action.
+    pub fn is_final(self) -> bool {
+        matches!(self, RecoveryStatus::Resolved | RecoveryStatus::Ignored)
+    }
+}
+
+text_enum! {
+    /// How urgent a failure is.
+    Severity {
+        Low = "low",
+        Medium = "medium",
+        High = "high",
+        Critical = "critical",
+    }
+}
+
+text_enum! {
+    /// What kind of failure ended a run.
+    ErrorType {
+        Timeout = "timeout",
+        ExitCode = "exit_code",
+        HttpStatus = "http_status",
+        Connection = "connection",
+        Conductor = "conductor",
+        Spawn = "spawn",
+        Interrupted = "interrupted",
+        Internal = "internal",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_serialize_as_stored() {
+        for s in ExecutionStatus::ALL {
+            assert_eq!(ExecutionStatus::parse(s.as_str()), Some(*s));
+            assert_eq!(serde_json::to_value(s).ok(), Some(serde_json::json!(s.as_str())));
+        }
+        for s in RecoveryStatus::ALL {
+            assert_eq!(RecoveryStatus::parse(s.as_str()), Some(*s));
+        }
+        assert_eq!(Trigger::parse("catch_up"), Some(Trigger::CatchUp));
+        assert_eq!(ErrorType::parse("exit_code"), Some(ErrorType::ExitCode));
+        assert_eq!(Severity::parse("urgent"), None);
+        assert!(ExecutionStatus::Cancelled.is_final() && !ExecutionStatus::Running.is_final());
+    }
+}

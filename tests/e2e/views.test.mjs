@@ -1,0 +1,212 @@
+// Issue 15: the dashboard never loses an edit and never shows the wrong thing — the view race
+// under live events, unchanged saves that change nothing, schedule names on rows, the
+// needs-attention default, load-more and URL filters, focus during live updates, recovery
+// after an outage, and an axe-core accessibility check of every view.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { startService, launchBrowser, apiClient, waitFor, shots, T, freePort } from './harness.mjs';
+
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+let service, base, browser, page, api, port, dataDir;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+before(async () => {
+  port = await freePort();
+  service = await startService({ TASKFORGE_BIND: `127.0.0.1:${port}` }, { keep: true });
+  ({ base, dataDir } = service);
+  api = apiClient(base);
+  browser = await launchBrowser();
+  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.setDefaultTimeout(T);
+  page.on('dialog', (d) => d.accept());
+  assert.equal((await api('POST', '/api/secrets', { name: 'e2e-key', value: 'hidden-value' })).status, 201);
+});
+
+after(async () => {
+  await browser?.close();
+  await service?.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function create(body) {
+  const r = await api('POST', '/api/scheduler/schedules', {
+    taskType: 'shell', taskConfig: { command: 'true' }, scheduleType: 'cron', scheduleConfig: { expression: '0 0 1 1 *' }, ...body,
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.data));
+  return r.data;
+}
+
+test('switching views quickly while events stream never shows the view left behind', async () => {
+  await create({ name: 'ticker', scheduleConfig: { expression: '* * * * * *' } });
+  const views = [['schedules', 'Schedules'], ['executions', 'Executions'], ['errors', 'Errors']];
+  for (let round = 0; round < 4; round += 1) {
+    for (const [view, title] of views) {
+      await page.goto(`${base}/#/overview`);
+      await page.locator('[data-count="completed"]').waitFor();
+      await sleep(300 + round * 200);
+      await page.locator(`nav a[data-view="${view}"]`).click();
+      await page.getByRole('heading', { level: 1, name: title }).waitFor();
+      await sleep(1500);
+      assert.equal(await page.locator('main h1').first().textContent(), title, `${view} was painted over`);
+      assert.equal(await page.locator('main [data-count="completed"]').count(), 0, `overview content in ${view}`);
+    }
+  }
+});
+
+test('saving an unchanged schedule of every kind changes nothing, in the form and in the JSON tab', async () => {
+  const at = new Date(Date.now() + 86400e3).toISOString();
+  const kinds = [
+    { name: 'rt-shell-cron', description: 'nightly backup', tags: ['ops', 'backup'], severity: 'high', concurrencyPolicy: 'forbid', misfirePolicy: 'skip',
+      retryPolicy: { maxAttempts: 2, backoffBaseMs: 2000, backoffMaxMs: 60000 },
+      taskConfig: { command: 'echo "$A"', workingDir: '/tmp', env: { A: '1', TOKEN: { $secret: 'e2e-key' } }, timeoutMs: 5000 },
+      scheduleConfig: { expression: '30 2 * * 1-5', timezone: 'Europe/Berlin' } },
+    { name: 'rt-http-interval', taskType: 'http', enabled: false,
+      taskConfig: { method: 'POST', url: 'http://127.0.0.1:9/hook', headers: { Authorization: 'Bearer abc', 'X-Key': { $secret: 'e2e-key' } },
+        body: { a: [1, 2], b: 'x' }, expectedStatus: [200, 204], followRedirects: true, timeoutMs: 2500 },
+      scheduleType: 'interval', scheduleConfig: { intervalSeconds: 90, startAt: '2026-01-01T00:00:00Z' } },
+    { name: 'rt-http-text', taskType: 'http', taskConfig: { url: 'http://127.0.0.1:9/t', body: 'plain text' }, scheduleType: 'interval', scheduleConfig: { intervalSeconds: 3600 } },
+    { name: 'rt-http-secret-body', taskType: 'http', taskConfig: { method: 'PUT', url: 'http://127.0.0.1:9/s', body: { $secret: 'e2e-key' } }, scheduleType: 'once', scheduleConfig: { runAt: at } },
+    { name: 'rt-conductor-once', taskType: 'conductor', taskConfig: { message: 'summarize the night', threadId: 'thread-7', timeoutMs: 120000 },
+      scheduleType: 'once', scheduleConfig: { runAt: at } },
+  ];
+  for (const k of kinds) {
+    const s = await create(k);
+    for (const tab of ['form', 'json']) {
+      const before = JSON.stringify((await api('GET', `/api/scheduler/schedules/${s.id}`)).data);
+      await page.goto(`${base}/#/schedules?q=${k.name}`);
+      const row = page.locator(`tr[data-schedule="${k.name}"]`);
+      await row.getByRole('button', { name: 'Edit' }).click();
+      await page.locator('#schedule-form').waitFor();
+      if (tab === 'json') {
+        await page.locator('#tab-json').click();
+        await page.locator('#f-json').waitFor();
+        await page.locator('#tab-form').click();
+        await page.locator('#tab-json').click();
+      }
+      if (k.name === 'rt-shell-cron' && tab === 'form') await page.screenshot({ path: join(shots, 'edit-form.png'), fullPage: true });
+      await page.getByRole('button', { name: 'Save' }).click();
+      await page.locator('#schedule-form').waitFor({ state: 'detached' });
+      const after = JSON.stringify((await api('GET', `/api/scheduler/schedules/${s.id}`)).data);
+      assert.equal(after, before, `${k.name} (${tab}) changed by an unchanged save`);
+    }
+  }
+  // An edit of one field keeps everything else.
+  const s = (await api('GET', '/api/scheduler/schedules?q=rt-shell-cron')).data.items[0];
+  await page.goto(`${base}/#/schedules?q=rt-shell-cron`);
+  await page.locator('tr[data-schedule="rt-shell-cron"]').getByRole('button', { name: 'Edit' }).click();
+  await page.locator('#f-description').fill('weekly backup');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.locator('#schedule-form').waitFor({ state: 'detached' });
+  const edited = (await api('GET', `/api/scheduler/schedules/${s.id}`)).data;
+  assert.equal(edited.description, 'weekly backup');
+  assert.deepEqual({ ...edited, description: s.description, updatedAt: s.updatedAt }, s);
+});
+
+test('every execution and error row names its schedule', async () => {
+  const s = await create({ name: 'named-failure', taskConfig: { command: 'exit 4' }, retryPolicy: { maxAttempts: 1 } });
+  const run = await api('POST', `/api/scheduler/schedules/${s.id}/trigger`, {});
+  await page.goto(`${base}/#/executions/${run.data.executionId}`);
+  await page.locator('h1 .badge.failed').waitFor();
+  assert.match(await page.locator('h1').textContent(), /named-failure/);
+  await page.goto(`${base}/#/executions?scheduleId=${s.id}`);
+  await page.getByRole('heading', { name: 'Executions of named-failure' }).waitFor();
+  const row = page.locator(`tr[data-execution="${run.data.executionId}"]`);
+  assert.equal(await row.locator('.schedule-name').textContent(), 'named-failure');
+  await page.goto(`${base}/#/errors?recoveryStatus=all`);
+  const err = page.locator('tr[data-error]').filter({ hasText: 'named-failure' }).first();
+  await err.waitFor();
+  await page.screenshot({ path: join(shots, 'errors-named.png') });
+});
+
+test('the errors view opens on what needs attention and never hides an escalated record', async () => {
+  await create({ name: 'escalates', taskConfig: { command: 'exit 9' }, severity: 'high', retryPolicy: { maxAttempts: 1 } })
+    .then((s) => api('POST', `/api/scheduler/schedules/${s.id}/trigger`, {}));
+  await waitFor(async () => (await api('GET', '/api/errors/errors?recoveryStatus=escalated')).data.items.length > 0, 'an escalated record');
+  await page.goto(`${base}/#/errors`);
+  await page.locator('tr[data-status="escalated"]').first().waitFor();
+  assert.equal(await page.locator('#filter-recovery').inputValue(), 'unresolved,escalated');
+  assert.match(await page.locator('#error-counts').textContent(), /escalated \d+/);
+  assert.doesNotMatch(await page.locator('main').textContent(), /Nothing needs attention/);
+  await page.screenshot({ path: join(shots, 'errors-attention.png') });
+});
+
+test('lists load more with their cursor and keep filters in the URL', async () => {
+  const s = await create({ name: 'many-runs', taskConfig: { command: 'true' } });
+  for (let i = 0; i < 55; i += 1) await api('POST', `/api/scheduler/schedules/${s.id}/trigger`, {});
+  await waitFor(async () => (await api('GET', `/api/executions?scheduleId=${s.id}&status=completed&limit=100`)).data.items.length === 55, '55 runs');
+  await page.goto(`${base}/#/executions?scheduleId=${s.id}`);
+  const rows = page.locator('tr[data-execution]');
+  await waitFor(async () => (await rows.count()) === 50, 'first page of 50');
+  await page.getByRole('button', { name: 'Load more' }).click();
+  await waitFor(async () => (await rows.count()) === 55, 'all 55 after load more');
+  await page.locator('#filter-status').selectOption('completed');
+  await waitFor(async () => page.url().includes('status=completed'), 'the filter in the URL');
+  await page.reload();
+  await page.locator('tr[data-execution]').first().waitFor();
+  assert.equal(await page.locator('#filter-status').inputValue(), 'completed');
+  assert.match(page.url(), new RegExp(`scheduleId=${s.id}`));
+});
+
+test('keyboard focus stays on a row while live updates patch it', async () => {
+  await create({ name: 'focus-ticker', taskConfig: { command: 'sleep 0.2' }, scheduleConfig: { expression: '* * * * * *' } });
+  await page.goto(`${base}/#/executions`);
+  const first = page.locator('tr[data-execution]').first();
+  await first.waitFor();
+  const id = await first.getAttribute('data-execution');
+  await page.evaluate((x) => document.querySelector(`tr[data-execution="${x}"]`).focus(), id);
+  const events = await page.evaluate(() => new Promise((resolve) => {
+    let n = 0;
+    const obs = new MutationObserver(() => { n += 1; });
+    obs.observe(document.querySelector('tbody'), { childList: true, subtree: true });
+    setTimeout(() => { obs.disconnect(); resolve(n); }, 3500);
+  }));
+  assert.ok(events > 0, 'no live updates arrived');
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-execution')), id, 'focus was lost');
+});
+
+test('after an outage the view comes back by itself', async () => {
+  await page.goto(`${base}/#/schedules`);
+  await page.locator('tr[data-schedule]').first().waitFor();
+  await service.stop();
+  await page.locator('#live[data-state="closed"]').waitFor();
+  // Moving on while the server is away shows a banner with Retry, not a blank view.
+  await page.evaluate(() => { location.hash = '#/executions'; });
+  await page.locator('.banner').filter({ hasText: 'Cannot reach the server' }).waitFor();
+  assert.equal(await page.locator('.banner button', { hasText: 'Retry' }).count(), 1);
+  service = await startService({ TASKFORGE_BIND: `127.0.0.1:${port}` }, { dataDir, keep: true });
+  api = apiClient(service.base);
+  await page.locator('#live[data-state="open"]').waitFor({ timeout: 60_000 });
+  await page.locator('tr[data-execution]').first().waitFor();
+  assert.equal(await page.locator('main h1').first().textContent(), 'Executions');
+  await page.screenshot({ path: join(shots, 'after-outage.png') });
+});
+
+async function axe(where) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = result.violations.filter((v) => ['serious', 'critical'].includes(v.impact));
+  assert.deepEqual(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`), [], `${where}: accessibility violations`);
+}
+
+test('every view passes an axe-core check with no serious violations', async () => {
+  const exec = (await api('GET', '/api/executions?limit=1')).data.items[0];
+  const err = (await api('GET', '/api/errors/errors?limit=1')).data.items[0];
+  for (const [hash, ready] of [
+    ['#/overview', '[data-count="completed"]'], ['#/schedules', 'tr[data-schedule]'], ['#/executions', 'tr[data-execution]'],
+    [`#/executions/${exec.id}`, 'main h1 .badge'], ['#/errors', 'main h1'], [`#/errors/${err.id}`, 'main h1 .badge'], ['#/audit', 'main h1'],
+  ]) {
+    await page.goto(`${base}/${hash}`);
+    await page.locator(ready).first().waitFor();
+    await axe(hash);
+  }
+  await page.goto(`${base}/#/schedules`);
+  await page.locator('#new-schedule').click();
+  await page.locator('#schedule-form').waitFor();
+  await axe('the schedule form');
+  await page.screenshot({ path: join(shots, 'schedule-form.png'), fullPage: true });
+});
