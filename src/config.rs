@@ -131,7 +131,7 @@ pub struct SchedulerConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExecutionConfig {
-    pub enabled_task_types: Vec<String>,
+    pub enabled_task_types: Vec<crate::domain::states::TaskType>,
     pub max_concurrent: usize,
     pub max_pending: usize,
     pub default_timeout_ms: u64,
@@ -411,14 +411,6 @@ impl Config {
         }
         if self.conductor.base_url.is_empty() {
             return Err(("conductor.base_url", "must not be empty".into()));
-        }
-        for t in &self.execution.enabled_task_types {
-            if !crate::domain::task::TASK_TYPES.contains(&t.as_str()) {
-                return Err((
-                    "execution.enabled_task_types",
-                    format!("unknown task type `{t}` (shell, http, conductor)"),
-                ));
-            }
         }
         if self.retention.batch_size < 1 {
             return Err(("retention.batch_size", "must be at least 1".into()));

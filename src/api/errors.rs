@@ -8,18 +8,8 @@ use super::AppState;
 use crate::actors::recovery::messages::{ApplyAction, GetError, ListErrors};
 use crate::db::error_records::{ActionError, ListFilter};
 use crate::domain::recovery::Action;
-use crate::domain::schedule_input::SEVERITIES;
 use crate::domain::validate::{FieldErrors, Obj};
 use crate::error::ApiError;
-
-const STATUSES: [&str; 6] = [
-    "unresolved",
-    "retry_scheduled",
-    "retrying",
-    "resolved",
-    "ignored",
-    "escalated",
-];
 
 impl From<ActionError> for ApiError {
     fn from(e: ActionError) -> Self {
@@ -39,8 +29,8 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let (limit, cursor) = params::paging(&q)?;
     let filter = ListFilter {
-        recovery_status: params::choice_list(&q, "recoveryStatus", &STATUSES)?,
-        severity: params::opt_choice(&q, "severity", &SEVERITIES)?,
+        recovery_status: params::state_list(&q, "recoveryStatus")?,
+        severity: params::opt_state(&q, "severity")?,
         schedule_id: params::opt_uuid(&q, "scheduleId")?,
     };
     let page = state

@@ -10,9 +10,6 @@ use crate::actors::execution::messages::{
 use crate::db::executions::ListFilter;
 use crate::error::ApiError;
 
-const STATUSES: [&str; 5] = ["pending", "running", "completed", "failed", "cancelled"];
-const TRIGGERS: [&str; 4] = ["schedule", "manual", "retry", "catch_up"];
-
 impl From<CancelError> for ApiError {
     fn from(e: CancelError) -> Self {
         match e {
@@ -32,8 +29,8 @@ pub async fn list(
     let (limit, cursor) = params::paging(&q)?;
     let filter = ListFilter {
         schedule_id: params::opt_uuid(&q, "scheduleId")?,
-        status: params::opt_choice(&q, "status", &STATUSES)?,
-        trigger: params::opt_choice(&q, "trigger", &TRIGGERS)?,
+        status: params::opt_state(&q, "status")?,
+        trigger: params::opt_state(&q, "trigger")?,
         since: params::opt_time(&q, "since")?,
         until: params::opt_time(&q, "until")?,
     };

@@ -9,6 +9,7 @@ use serde_json::json;
 use super::AppState;
 use crate::actors::lifecycle::GetStatus;
 use crate::db;
+use crate::domain::states::ComponentState;
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -82,11 +83,12 @@ where
     A: actix::Handler<GetStatus>,
     A::Context: actix::dev::ToEnvelope<A, GetStatus>,
 {
-    match tokio::time::timeout(PROBE_TIMEOUT, req).await {
-        Ok(Ok(s)) if s.running => "running",
-        Ok(Ok(_)) => "stopped",
-        _ => "restarting",
-    }
+    let state = match tokio::time::timeout(PROBE_TIMEOUT, req).await {
+        Ok(Ok(s)) if s.running => ComponentState::Running,
+        Ok(Ok(_)) => ComponentState::Stopped,
+        _ => ComponentState::Restarting,
+    };
+    state.as_str()
 }
 
 async fn conductor_state(base_url: &str) -> &'static str {

@@ -5,18 +5,9 @@ use actix_web::{web, HttpResponse};
 
 use super::AppState;
 use crate::actors::recovery::messages::ErrorCounts;
-use crate::domain::schedule_input::SEVERITIES;
+use crate::domain::states::{RecoveryStatus, Severity};
 use crate::error::ApiError;
 use crate::telemetry;
-
-const STATUSES: [&str; 6] = [
-    "unresolved",
-    "retry_scheduled",
-    "retrying",
-    "resolved",
-    "ignored",
-    "escalated",
-];
 
 /// Renders every series.
 #[utoipa::path(get, path = "/metrics", tag = "operations", security(()), responses((status = 200, description = "Prometheus text format", content_type = "text/plain"), (status = 503, body = crate::api::openapi::ErrorBody)))]
@@ -42,14 +33,14 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         })
         .await;
     if let Some(counts) = counts {
-        for status in STATUSES {
-            for severity in SEVERITIES {
+        for status in RecoveryStatus::ALL {
+            for severity in Severity::ALL {
                 let n = counts
                     .iter()
                     .find(|(s, v, _)| s == status && v == severity)
                     .map(|c| c.2)
                     .unwrap_or(0);
-                metrics::gauge!(telemetry::ERROR_RECORDS, "status" => status, "severity" => severity).set(n as f64);
+                metrics::gauge!(telemetry::ERROR_RECORDS, "status" => status.as_str(), "severity" => severity.as_str()).set(n as f64);
             }
         }
     }

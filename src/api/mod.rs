@@ -59,7 +59,15 @@ pub struct AppState {
     /// What `/api/health` found last (database, actors, conductor), for a second.
     pub health: cache::Cached<health::Probe>,
     /// Error record counts for `/metrics`, for a few seconds.
-    pub error_counts: cache::Cached<Option<Vec<(String, String, i64)>>>,
+    pub error_counts: cache::Cached<
+        Option<
+            Vec<(
+                crate::domain::states::RecoveryStatus,
+                crate::domain::states::Severity,
+                i64,
+            )>,
+        >,
+    >,
 }
 
 /// Extractor settings that route every extractor failure into the envelope.

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::db::pagination::{Cursor, Page, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::domain::states::TextEnum;
 use crate::domain::validate::parse_time;
 use crate::error::ApiError;
 
@@ -78,22 +79,37 @@ pub fn opt_choice(q: &Query, key: &str, choices: &[&str]) -> Result<Option<Strin
     }
 }
 
-/// An optional comma list (`?recoveryStatus=unresolved,escalated`), each item one of `choices`.
-pub fn choice_list(q: &Query, key: &str, choices: &[&str]) -> Result<Vec<String>, ApiError> {
+/// An optional state name (`?status=failed`).
+pub fn opt_state<T: TextEnum>(q: &Query, key: &str) -> Result<Option<T>, ApiError> {
+    q.get(key)
+        .map(|s| {
+            T::from_text(s).ok_or_else(|| {
+                ApiError::invalid(
+                    key,
+                    format!("must be one of {}, got `{s}`", T::all_names().join(", ")),
+                )
+            })
+        })
+        .transpose()
+}
+
+/// An optional comma list of state names (`?recoveryStatus=unresolved,escalated`).
+pub fn state_list<T: TextEnum>(q: &Query, key: &str) -> Result<Vec<T>, ApiError> {
     let Some(raw) = q.get(key) else {
         return Ok(vec![]);
     };
     raw.split(',')
         .map(str::trim)
         .map(|s| {
-            if choices.contains(&s) {
-                Ok(s.to_string())
-            } else {
-                Err(ApiError::invalid(
+            T::from_text(s).ok_or_else(|| {
+                ApiError::invalid(
                     key,
-                    format!("must be a comma list of {}, got `{s}`", choices.join(", ")),
-                ))
-            }
+                    format!(
+                        "must be a comma list of {}, got `{s}`",
+                        T::all_names().join(", ")
+                    ),
+                )
+            })
         })
         .collect()
 }

@@ -8,9 +8,8 @@ use super::AppState;
 use crate::actors::scheduler::messages::*;
 use crate::db::schedules::ListFilter;
 use crate::domain::clock;
-use crate::domain::schedule::{ScheduleSpec, SCHEDULE_TYPES};
+use crate::domain::schedule::ScheduleSpec;
 use crate::domain::schedule_input::{self, ScheduleInput};
-use crate::domain::task::TASK_TYPES;
 use crate::domain::validate::{FieldErrors, Obj};
 use crate::error::ApiError;
 
@@ -59,7 +58,7 @@ pub async fn list(
     let (limit, cursor) = params::paging(&q)?;
     let filter = ListFilter {
         enabled: params::opt_bool(&q, "enabled")?,
-        task_type: params::opt_choice(&q, "taskType", &TASK_TYPES)?,
+        task_type: params::opt_state(&q, "taskType")?,
         tag: params::opt_text(&q, "tag")?,
         search: params::opt_text(&q, "q")?.filter(|s| !s.is_empty()),
     };
@@ -187,22 +186,13 @@ pub async fn preview(body: web::Json<Value>) -> Result<HttpResponse, ApiError> {
         .opt_int("count", 1, MAX_RUNS, &mut e)
         .unwrap_or(DEFAULT_RUNS) as usize;
     let from = obj.opt_time("from", &mut e).unwrap_or(now);
-    let schedule_type = match obj.get("scheduleType") {
-        None => {
-            e.add(
-                "scheduleType",
-                format!("is required (one of {})", SCHEDULE_TYPES.join(", ")),
-            );
-            None
-        }
-        Some(_) => obj.opt_enum("scheduleType", &SCHEDULE_TYPES, &mut e),
-    };
+    let schedule_type = obj.req_state("scheduleType", &mut e);
     let spec = match (schedule_type, obj.get("scheduleConfig")) {
         (_, None) => {
             e.add("scheduleConfig", "is required");
             None
         }
-        (Some(t), Some(cfg)) => ScheduleSpec::from_json(&t, cfg, now, &mut e),
+        (Some(t), Some(cfg)) => ScheduleSpec::from_json(t, cfg, now, &mut e),
         (None, Some(_)) => None,
     };
     match spec {

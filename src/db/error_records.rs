@@ -16,6 +16,7 @@ use super::schema::task_schedules::dsl as s;
 use super::{conn, DbError, DbPool};
 use crate::domain::recovery::{self, Action, RecoveryState};
 use crate::domain::retry::RetryPolicy;
+use crate::domain::states::{ErrorType, RecoveryStatus, Severity, Trigger};
 
 /// A stored error record.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -25,10 +26,10 @@ pub struct ErrorRecordRow {
     pub execution_id: Uuid,
     pub schedule_id: Uuid,
     pub last_execution_id: Uuid,
-    pub severity: String,
-    pub error_type: String,
+    pub severity: Severity,
+    pub error_type: ErrorType,
     pub message: String,
-    pub recovery_status: String,
+    pub recovery_status: RecoveryStatus,
     pub attempts: i32,
     pub max_attempts: i32,
     pub next_retry_at: Option<DateTime<Utc>>,
@@ -66,8 +67,8 @@ impl ErrorRecordRow {
 
     fn state(&self) -> RecoveryState {
         RecoveryState {
-            status: self.recovery_status.clone(),
-            severity: self.severity.clone(),
+            status: self.recovery_status,
+            severity: self.severity,
             attempts: self.attempts,
             max_attempts: self.max_attempts,
             next_retry_at: self.next_retry_at,
@@ -107,7 +108,7 @@ pub async fn record_failure(
                 max_attempts: 1,
                 ..Default::default()
             });
-        let error_type = exec.error_type.clone().unwrap_or_else(|| "internal".into());
+        let error_type = exec.error_type.unwrap_or(ErrorType::Internal);
         let message = exec.error.clone().unwrap_or_else(|| "failed".into());
         match exec.error_record_id {
             Some(rid) => {
@@ -125,9 +126,9 @@ pub async fn record_failure(
                     return Ok(None);
                 }
                 let mut next = recovery::after_failure(&rec.state(), &policy, now, jitter, false);
-                if rec.recovery_status != "retrying" {
+                if rec.recovery_status != RecoveryStatus::Retrying {
                     // An operator acted while the retry ran: count it, keep their decision.
-                    next.status = rec.recovery_status.clone();
+                    next.status = rec.recovery_status;
                     next.next_retry_at = rec.next_retry_at;
                 }
                 let row = diesel::update(r::error_records.find(rid))
@@ -151,12 +152,12 @@ pub async fn record_failure(
             None => {
                 let http_status = exec.result.as_ref().and_then(|v| v["status"].as_u64());
                 let sev = recovery::severity(
-                    schedule.as_ref().and_then(|s| s.severity.as_deref()),
-                    &error_type,
+                    schedule.as_ref().and_then(|s| s.severity),
+                    error_type,
                     http_status,
                 );
                 let start = RecoveryState {
-                    status: "unresolved".into(),
+                    status: RecoveryStatus::Unresolved,
                     severity: sev,
                     attempts: 0,
                     max_attempts: policy.max_attempts as i32,
@@ -223,14 +224,18 @@ pub async fn record_retry_end(
         return Ok(None);
     };
     let (status, resolved_at, note) = match end {
-        RetryEnd::Succeeded => ("resolved", Some(now), None),
-        RetryEnd::Cancelled => ("unresolved", None, Some("retry execution was cancelled")),
+        RetryEnd::Succeeded => (RecoveryStatus::Resolved, Some(now), None),
+        RetryEnd::Cancelled => (
+            RecoveryStatus::Unresolved,
+            None,
+            Some("retry execution was cancelled"),
+        ),
     };
     let mut c = conn(pool).await?;
     Ok(diesel::update(
         r::error_records
             .find(rid)
-            .filter(r::recovery_status.eq("retrying")),
+            .filter(r::recovery_status.eq(RecoveryStatus::Retrying)),
     )
     .set((
         r::recovery_status.eq(status),
@@ -261,7 +266,7 @@ fn retry_execution(
         error_record_id: Some(rec.id),
         ..NewExecution::of(
             schedule,
-            "retry",
+            Trigger::Retry,
             rec.attempts + 1,
             scheduled_for,
             now,
@@ -285,7 +290,7 @@ pub async fn claim_due_retries(
     let mut c = conn(pool).await?;
     c.transaction::<_, DbError, _>(async |c| {
         let due: Vec<ErrorRecordRow> = r::error_records
-            .filter(r::recovery_status.eq("retry_scheduled"))
+            .filter(r::recovery_status.eq(RecoveryStatus::RetryScheduled))
             .filter(r::next_retry_at.le(now))
             .order(r::next_retry_at.asc())
             .limit(batch)
@@ -304,12 +309,12 @@ pub async fn claim_due_retries(
                 .optional()?;
             let (status, note, exec) = match schedule {
                 None => (
-                    "unresolved",
+                    RecoveryStatus::Unresolved,
                     Some("retry not run: the schedule was deleted"),
                     None,
                 ),
                 Some(sched) if !sched.enabled => (
-                    "unresolved",
+                    RecoveryStatus::Unresolved,
                     Some("retry not run: the schedule is paused"),
                     None,
                 ),
@@ -326,7 +331,7 @@ pub async fn claim_due_retries(
                         .returning(ExecutionRow::as_returning())
                         .get_result(c)
                         .await?;
-                    ("retrying", None, Some(row))
+                    (RecoveryStatus::Retrying, None, Some(row))
                 }
             };
             let updated = diesel::update(r::error_records.find(rec.id))
@@ -378,7 +383,7 @@ async fn lock_for(
         .await
         .optional()?
         .ok_or(ActionError::NotFound(id))?;
-    recovery::check_action(&rec.recovery_status, action).map_err(ActionError::Conflict)?;
+    recovery::check_action(rec.recovery_status, action).map_err(ActionError::Conflict)?;
     Ok(rec)
 }
 
@@ -413,7 +418,7 @@ pub async fn start_manual_retry(
             .await?;
         let row = diesel::update(r::error_records.find(id))
             .set((
-                r::recovery_status.eq("retrying"),
+                r::recovery_status.eq(RecoveryStatus::Retrying),
                 r::next_retry_at.eq(None::<DateTime<Utc>>),
                 r::last_retry_at.eq(Some(now)),
                 r::note.eq(note.or(rec.note.clone())),
@@ -484,8 +489,8 @@ pub async fn attempts(pool: &DbPool, rec: &ErrorRecordRow) -> Result<Vec<Executi
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
     /// Any of these statuses (empty: all).
-    pub recovery_status: Vec<String>,
-    pub severity: Option<String>,
+    pub recovery_status: Vec<RecoveryStatus>,
+    pub severity: Option<Severity>,
     pub schedule_id: Option<Uuid>,
 }
 
@@ -503,8 +508,8 @@ pub async fn list(
     if !f.recovery_status.is_empty() {
         q = q.filter(r::recovery_status.eq_any(f.recovery_status.clone()));
     }
-    if let Some(sev) = &f.severity {
-        q = q.filter(r::severity.eq(sev.clone()));
+    if let Some(sev) = f.severity {
+        q = q.filter(r::severity.eq(sev));
     }
     if let Some(id) = f.schedule_id {
         q = q.filter(r::schedule_id.eq(id));
@@ -516,14 +521,14 @@ pub async fn list(
 pub async fn earliest_retry(pool: &DbPool) -> Result<Option<DateTime<Utc>>, DbError> {
     let mut c = conn(pool).await?;
     Ok(r::error_records
-        .filter(r::recovery_status.eq("retry_scheduled"))
+        .filter(r::recovery_status.eq(RecoveryStatus::RetryScheduled))
         .select(diesel::dsl::min(r::next_retry_at))
         .first(&mut c)
         .await?)
 }
 
 /// Number of records per (recovery_status, severity).
-pub async fn counts(pool: &DbPool) -> Result<Vec<(String, String, i64)>, DbError> {
+pub async fn counts(pool: &DbPool) -> Result<Vec<(RecoveryStatus, Severity, i64)>, DbError> {
     let mut c = conn(pool).await?;
     Ok(r::error_records
         .group_by((r::recovery_status, r::severity))

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::pagination::{Cursor, Page};
 use super::schema::task_executions::{self, dsl as x};
 use super::{conn, DbError, DbPool};
+use crate::domain::states::{ErrorType, ExecutionStatus, RecoveryStatus, TaskType, Trigger};
 
 /// A stored execution.
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
@@ -17,11 +18,11 @@ use super::{conn, DbError, DbPool};
 pub struct ExecutionRow {
     pub id: Uuid,
     pub schedule_id: Uuid,
-    pub status: String,
-    pub trigger: String,
+    pub status: ExecutionStatus,
+    pub trigger: Trigger,
     pub attempt: i32,
     pub scheduled_for: DateTime<Utc>,
-    pub task_type: String,
+    pub task_type: TaskType,
     pub task_config: Value,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
@@ -29,7 +30,7 @@ pub struct ExecutionRow {
     pub duration_ms: Option<i64>,
     pub result: Option<Value>,
     pub error: Option<String>,
-    pub error_type: Option<String>,
+    pub error_type: Option<ErrorType>,
     pub conductor_thread_id: Option<String>,
     pub conductor_status: Option<String>,
     pub error_record_id: Option<Uuid>,
@@ -50,8 +51,8 @@ impl ExecutionRow {
             id: self.id,
             schedule_id: self.schedule_id,
             schedule_name: &self.schedule_name,
-            status: &self.status,
-            trigger: &self.trigger,
+            status: self.status,
+            trigger: self.trigger,
             attempt: self.attempt,
             scheduled_for: self.scheduled_for,
             created_at: self.created_at,
@@ -60,8 +61,8 @@ impl ExecutionRow {
             duration_ms: self.duration_ms,
             result: &self.result,
             error: self.error.as_deref(),
-            error_type: self.error_type.as_deref(),
-            task_type: &self.task_type,
+            error_type: self.error_type,
+            task_type: self.task_type,
             conductor_thread_id: self.conductor_thread_id.as_deref(),
             conductor_status: self.conductor_status.as_deref(),
             error_record_id: self.error_record_id,
@@ -70,7 +71,7 @@ impl ExecutionRow {
 
     /// True once the execution reached a final status.
     pub fn is_finished(&self) -> bool {
-        matches!(self.status.as_str(), "completed" | "failed" | "cancelled")
+        self.status.is_final()
     }
 }
 
@@ -82,8 +83,8 @@ pub struct ExecutionView<'a> {
     pub schedule_id: Uuid,
     /// The schedule's name when this run was created.
     pub schedule_name: &'a str,
-    pub status: &'a str,
-    pub trigger: &'a str,
+    pub status: ExecutionStatus,
+    pub trigger: Trigger,
     pub attempt: i32,
     pub scheduled_for: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
@@ -92,8 +93,8 @@ pub struct ExecutionView<'a> {
     pub duration_ms: Option<i64>,
     pub result: &'a Option<Value>,
     pub error: Option<&'a str>,
-    pub error_type: Option<&'a str>,
-    pub task_type: &'a str,
+    pub error_type: Option<ErrorType>,
+    pub task_type: TaskType,
     pub conductor_thread_id: Option<&'a str>,
     pub conductor_status: Option<&'a str>,
     pub error_record_id: Option<Uuid>,
@@ -105,11 +106,11 @@ pub struct ExecutionView<'a> {
 pub struct NewExecution {
     pub id: Uuid,
     pub schedule_id: Uuid,
-    pub status: String,
-    pub trigger: String,
+    pub status: ExecutionStatus,
+    pub trigger: Trigger,
     pub attempt: i32,
     pub scheduled_for: DateTime<Utc>,
-    pub task_type: String,
+    pub task_type: TaskType,
     pub task_config: Value,
     pub created_at: DateTime<Utc>,
     pub owner_instance: Option<Uuid>,
@@ -121,7 +122,7 @@ impl NewExecution {
     /// A pending run of `schedule` (its task as it is now), owned by `instance`.
     pub fn of(
         schedule: &super::schedules::ScheduleRow,
-        trigger: &str,
+        trigger: Trigger,
         attempt: i32,
         scheduled_for: DateTime<Utc>,
         now: DateTime<Utc>,
@@ -130,11 +131,11 @@ impl NewExecution {
         NewExecution {
             id: Uuid::now_v7(),
             schedule_id: schedule.id,
-            status: "pending".into(),
-            trigger: trigger.into(),
+            status: ExecutionStatus::Pending,
+            trigger,
             attempt,
             scheduled_for,
-            task_type: schedule.task_type.clone(),
+            task_type: schedule.task_type,
             task_config: schedule.task_config.clone(),
             created_at: now,
             owner_instance: Some(instance),
@@ -157,10 +158,10 @@ pub async fn insert(pool: &DbPool, new: &NewExecution) -> Result<ExecutionRow, D
 /// How an execution ended.
 #[derive(Debug, Clone)]
 pub struct Finish {
-    pub status: &'static str,
+    pub status: ExecutionStatus,
     pub result: Option<Value>,
     pub error: Option<String>,
-    pub error_type: Option<&'static str>,
+    pub error_type: Option<ErrorType>,
     pub conductor_thread_id: Option<String>,
     pub conductor_status: Option<String>,
     pub finished_at: DateTime<Utc>,
@@ -201,10 +202,10 @@ pub async fn cancel(
     Ok(diesel::update(
         x::task_executions
             .find(id)
-            .filter(x::status.eq_any(["pending", "running"])),
+            .filter(x::status.eq_any([ExecutionStatus::Pending, ExecutionStatus::Running])),
     )
     .set((
-        x::status.eq("cancelled"),
+        x::status.eq(ExecutionStatus::Cancelled),
         x::error.eq(Some("cancelled by request")),
         x::finished_at.eq(Some(now)),
         x::fence.eq(x::fence + 1),
@@ -238,12 +239,13 @@ pub async fn pending_for(
     // LOCKED and the owner condition let exactly one instance take each.
     let adopted = diesel::sql_query(
         "UPDATE task_executions SET owner_instance = $1 WHERE id IN ( \
-             SELECT id FROM task_executions WHERE status = 'pending' AND owner_instance IS NULL \
+             SELECT id FROM task_executions WHERE status = $3 AND owner_instance IS NULL \
              ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
          AND owner_instance IS NULL",
     )
     .bind::<diesel::sql_types::Uuid, _>(instance)
     .bind::<diesel::sql_types::BigInt, _>(limit)
+    .bind::<diesel::sql_types::Text, _>(ExecutionStatus::Pending)
     .execute(&mut c)
     .await?;
     if adopted > 0 {
@@ -252,7 +254,7 @@ pub async fn pending_for(
         );
     }
     Ok(x::task_executions
-        .filter(x::status.eq("pending"))
+        .filter(x::status.eq(ExecutionStatus::Pending))
         .filter(x::owner_instance.eq(instance))
         .order(x::created_at.asc())
         .limit(limit)
@@ -265,8 +267,8 @@ pub async fn pending_for(
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
     pub schedule_id: Option<Uuid>,
-    pub status: Option<String>,
-    pub trigger: Option<String>,
+    pub status: Option<ExecutionStatus>,
+    pub trigger: Option<Trigger>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
 }
@@ -285,11 +287,11 @@ pub async fn list(
     if let Some(id) = f.schedule_id {
         q = q.filter(x::schedule_id.eq(id));
     }
-    if let Some(st) = &f.status {
-        q = q.filter(x::status.eq(st.clone()));
+    if let Some(st) = f.status {
+        q = q.filter(x::status.eq(st));
     }
-    if let Some(t) = &f.trigger {
-        q = q.filter(x::trigger.eq(t.clone()));
+    if let Some(t) = f.trigger {
+        q = q.filter(x::trigger.eq(t));
     }
     if let Some(since) = f.since {
         q = q.filter(x::created_at.ge(since));
@@ -327,13 +329,13 @@ pub async fn stats(pool: &DbPool) -> Result<Stats, DbError> {
     use super::schema::error_records::dsl as r;
     let mut c = conn(pool).await?;
     let since = crate::domain::clock::now() - chrono::Duration::hours(24);
-    let by_status: Vec<(String, i64)> = x::task_executions
+    let by_status: Vec<(ExecutionStatus, i64)> = x::task_executions
         .filter(x::created_at.gt(since))
         .group_by(x::status)
         .select((x::status, diesel::dsl::count_star()))
         .load(&mut c)
         .await?;
-    let errors: Vec<(String, i64)> = r::error_records
+    let errors: Vec<(RecoveryStatus, i64)> = r::error_records
         .group_by(r::recovery_status)
         .select((r::recovery_status, diesel::dsl::count_star()))
         .load(&mut c)
@@ -341,15 +343,22 @@ pub async fn stats(pool: &DbPool) -> Result<Stats, DbError> {
     let per_minute: Vec<MinuteStat> = diesel::sql_query(
         "SELECT date_trunc('minute', started_at) AS minute, count(*) AS started, \
                 (avg(EXTRACT(EPOCH FROM (started_at - scheduled_for)) * 1000) \
-                    FILTER (WHERE trigger = 'schedule'))::float8 AS mean_lateness_ms \
+                    FILTER (WHERE trigger = $1))::float8 AS mean_lateness_ms \
          FROM task_executions WHERE started_at > now() - interval '1 hour' \
          GROUP BY 1 ORDER BY 1",
     )
+    .bind::<diesel::sql_types::Text, _>(Trigger::Schedule)
     .load(&mut c)
     .await?;
     Ok(Stats {
-        executions_by_status: by_status.into_iter().collect(),
-        errors_by_status: errors.into_iter().collect(),
+        executions_by_status: by_status
+            .into_iter()
+            .map(|(k, n)| (k.as_str().to_string(), n))
+            .collect(),
+        errors_by_status: errors
+            .into_iter()
+            .map(|(k, n)| (k.as_str().to_string(), n))
+            .collect(),
         per_minute,
     })
 }

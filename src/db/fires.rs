@@ -15,6 +15,7 @@ use super::schema::task_executions::dsl as x;
 use super::schema::task_schedules::dsl as s;
 use super::{conn, DbError, DbPool};
 use crate::domain::firing::{decide, Due, Skip};
+use crate::domain::states::{ConcurrencyPolicy, ExecutionStatus, MisfirePolicy, Trigger};
 
 /// What one claim did.
 #[derive(Debug, Default)]
@@ -69,7 +70,7 @@ pub async fn claim_due(
             }
             let forbid: Vec<Uuid> = due
                 .iter()
-                .filter(|r| r.concurrency_policy == "forbid")
+                .filter(|r| r.concurrency_policy == ConcurrencyPolicy::Forbid)
                 .map(|r| r.id)
                 .collect();
             let busy: Vec<Uuid> = if forbid.is_empty() {
@@ -77,7 +78,7 @@ pub async fn claim_due(
             } else {
                 x::task_executions
                     .filter(x::schedule_id.eq_any(&forbid))
-                    .filter(x::status.eq_any(["pending", "running"]))
+                    .filter(x::status.eq_any([ExecutionStatus::Pending, ExecutionStatus::Running]))
                     .select(x::schedule_id)
                     .distinct()
                     .load(c)
@@ -99,7 +100,7 @@ pub async fn claim_due(
                                 spec: &spec,
                                 due: due_at,
                                 anchor: row.anchor_at,
-                                skip_misfires: row.misfire_policy == "skip",
+                                skip_misfires: row.misfire_policy == MisfirePolicy::Skip,
                                 blocked_by_running: busy.contains(&row.id),
                             },
                             now,
@@ -184,8 +185,8 @@ pub async fn claim_due(
 macro_rules! not_due_fires {
     ($now:expr) => {
         x::task_executions
-            .filter(x::status.eq("pending"))
-            .filter(x::trigger.eq_any(["schedule", "catch_up"]))
+            .filter(x::status.eq(ExecutionStatus::Pending))
+            .filter(x::trigger.eq_any([Trigger::Schedule, Trigger::CatchUp]))
             .filter(x::scheduled_for.gt($now))
     };
 }

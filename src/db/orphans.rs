@@ -13,6 +13,7 @@ use super::schema::system_state::dsl as ss;
 use super::schema::task_executions::dsl as x;
 use super::schema::websocket_sessions::dsl as ws;
 use super::{conn, DbError, DbPool};
+use crate::domain::states::{ErrorType, ExecutionStatus, RecoveryStatus};
 
 /// An instance row, as the orphan scan reads it.
 #[derive(Debug, Clone, Queryable)]
@@ -52,7 +53,7 @@ pub async fn running_of(pool: &DbPool, owners: &[Uuid]) -> Result<Vec<Uuid>, DbE
     let mut c = conn(pool).await?;
     Ok(x::task_executions
         .filter(x::owner_instance.eq_any(owners))
-        .filter(x::status.eq("running"))
+        .filter(x::status.eq(ExecutionStatus::Running))
         .select(x::id)
         .limit(100_000)
         .load(&mut c)
@@ -124,11 +125,11 @@ async fn fail_unfinished(
     Ok(diesel::update(
         x::task_executions
             .filter(x::owner_instance.eq_any(owners))
-            .filter(x::status.eq_any(["pending", "running"])),
+            .filter(x::status.eq_any([ExecutionStatus::Pending, ExecutionStatus::Running])),
     )
     .set((
-        x::status.eq("failed"),
-        x::error_type.eq(Some("interrupted")),
+        x::status.eq(ExecutionStatus::Failed),
+        x::error_type.eq(Some(ErrorType::Interrupted)),
         x::error.eq(Some(why)),
         x::finished_at.eq(Some(now)),
         x::fence.eq(x::fence + 1),
@@ -152,7 +153,7 @@ pub async fn interrupt_own(
         let handed = diesel::update(
             x::task_executions
                 .filter(x::owner_instance.eq(me))
-                .filter(x::status.eq("pending")),
+                .filter(x::status.eq(ExecutionStatus::Pending)),
         )
         .set(x::owner_instance.eq(None::<Uuid>))
         .execute(c)
@@ -185,7 +186,7 @@ pub async fn settle_own(
     let mut c = conn(pool).await?;
     let candidates: Vec<(Uuid, i64)> = x::task_executions
         .filter(x::owner_instance.eq(me))
-        .filter(x::status.eq("running"))
+        .filter(x::status.eq(ExecutionStatus::Running))
         .filter(x::started_at.lt(now - Duration::seconds(SETTLE_AFTER)))
         .select((x::id, x::fence))
         .limit(1_000)
@@ -196,12 +197,12 @@ pub async fn settle_own(
         let row: Option<ExecutionRow> = diesel::update(
             x::task_executions
                 .filter(x::id.eq(id))
-                .filter(x::status.eq("running"))
+                .filter(x::status.eq(ExecutionStatus::Running))
                 .filter(x::fence.eq(fence)),
         )
         .set((
-            x::status.eq("failed"),
-            x::error_type.eq(Some("interrupted")),
+            x::status.eq(ExecutionStatus::Failed),
+            x::error_type.eq(Some(ErrorType::Interrupted)),
             x::error.eq(Some("its result was never stored (the database was away too long); recorded by the instance that ran it")),
             x::finished_at.eq(Some(now)),
             x::fence.eq(x::fence + 1),
@@ -226,7 +227,7 @@ pub async fn unrecorded(
     let mut c = conn(pool).await?;
     let before = now - settle;
     let mut rows: Vec<ExecutionRow> = x::task_executions
-        .filter(x::status.eq("failed"))
+        .filter(x::status.eq(ExecutionStatus::Failed))
         .filter(x::error_record_id.is_null())
         .filter(x::finished_at.lt(before))
         .order(x::finished_at.asc())
@@ -236,11 +237,15 @@ pub async fn unrecorded(
         .await?;
     let retrying: Vec<ExecutionRow> = x::task_executions
         .inner_join(r::error_records.on(r::id.nullable().eq(x::error_record_id)))
-        .filter(r::recovery_status.eq("retrying"))
+        .filter(r::recovery_status.eq(RecoveryStatus::Retrying))
         .filter(r::last_execution_id.ne(x::id))
         // Only the chain's newest run (a retry is attempt = failures so far + 1).
         .filter(x::attempt.eq(r::attempts + 1))
-        .filter(x::status.eq_any(["completed", "failed", "cancelled"]))
+        .filter(x::status.eq_any([
+            ExecutionStatus::Completed,
+            ExecutionStatus::Failed,
+            ExecutionStatus::Cancelled,
+        ]))
         .filter(x::finished_at.lt(before))
         .limit(limit)
         .select(ExecutionRow::as_select())

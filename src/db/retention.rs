@@ -26,7 +26,7 @@ impl Pruned {
 
 const EXECUTIONS: &str = "DELETE FROM task_executions WHERE id IN (
     SELECT e.id FROM task_executions e
-    WHERE e.status IN ('completed', 'failed', 'cancelled') AND e.finished_at < $1
+    WHERE e.finished_at IS NOT NULL AND e.finished_at < $1
       AND NOT EXISTS (SELECT 1 FROM error_records r
                       WHERE (r.id = e.error_record_id OR r.execution_id = e.id)
                         AND r.recovery_status NOT IN ('resolved', 'ignored'))

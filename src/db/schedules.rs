@@ -12,6 +12,7 @@ use super::{conn, DbError, DbPool};
 use crate::domain::retry::RetryPolicy;
 use crate::domain::schedule::ScheduleSpec;
 use crate::domain::schedule_input::ScheduleInput;
+use crate::domain::states::{ConcurrencyPolicy, MisfirePolicy, ScheduleType, Severity, TaskType};
 use crate::domain::task::TaskSpec;
 use crate::domain::validate::FieldErrors;
 
@@ -22,15 +23,15 @@ pub struct ScheduleRow {
     pub id: Uuid,
     pub name: String,
     pub description: Option<String>,
-    pub task_type: String,
+    pub task_type: TaskType,
     pub task_config: Value,
-    pub schedule_type: String,
+    pub schedule_type: ScheduleType,
     pub schedule_config: Value,
     pub enabled: bool,
     pub retry_policy: Value,
-    pub severity: Option<String>,
-    pub concurrency_policy: String,
-    pub misfire_policy: String,
+    pub severity: Option<Severity>,
+    pub concurrency_policy: ConcurrencyPolicy,
+    pub misfire_policy: MisfirePolicy,
     pub tags: Vec<String>,
     pub next_run_at: Option<DateTime<Utc>>,
     pub last_run_at: Option<DateTime<Utc>>,
@@ -69,7 +70,7 @@ impl ScheduleRow {
     pub fn spec(&self) -> Result<ScheduleSpec, String> {
         let mut e = FieldErrors::default();
         ScheduleSpec::from_json(
-            &self.schedule_type,
+            self.schedule_type,
             &self.schedule_config,
             self.anchor_at,
             &mut e,
@@ -79,7 +80,7 @@ impl ScheduleRow {
 
     /// The task, as stored.
     pub fn task(&self) -> Result<TaskSpec, String> {
-        TaskSpec::from_stored(&self.task_type, &self.task_config)
+        TaskSpec::from_stored(self.task_type, &self.task_config)
     }
 
     /// The retry policy, as stored (defaults when unreadable).
@@ -137,15 +138,15 @@ pub async fn check_secrets(pool: &DbPool, task: &TaskSpec) -> Result<(), WriteEr
 struct Editable<'a> {
     name: &'a str,
     description: Option<&'a str>,
-    task_type: &'a str,
+    task_type: TaskType,
     task_config: Value,
-    schedule_type: &'a str,
+    schedule_type: ScheduleType,
     schedule_config: Value,
     enabled: bool,
     retry_policy: Value,
-    severity: Option<&'a str>,
-    concurrency_policy: &'a str,
-    misfire_policy: &'a str,
+    severity: Option<Severity>,
+    concurrency_policy: ConcurrencyPolicy,
+    misfire_policy: MisfirePolicy,
     tags: &'a [String],
     next_run_at: Option<DateTime<Utc>>,
     anchor_at: DateTime<Utc>,
@@ -161,7 +162,7 @@ impl<'a> Editable<'a> {
             && self.task_config == old.task_config
             && self.enabled == old.enabled
             && self.retry_policy == old.retry_policy
-            && self.severity == old.severity.as_deref()
+            && self.severity == old.severity
             && self.concurrency_policy == old.concurrency_policy
             && self.misfire_policy == old.misfire_policy
             && self.tags == old.tags.as_slice()
@@ -175,15 +176,15 @@ impl<'a> Editable<'a> {
         Editable {
             name: &input.name,
             description: input.description.as_deref(),
-            task_type: input.task.type_name(),
+            task_type: input.task.task_type(),
             task_config: input.task.to_json(),
-            schedule_type: &input.schedule_type,
+            schedule_type: input.schedule_type,
             schedule_config: input.spec.to_json(),
             enabled: input.enabled,
             retry_policy: json!(input.retry_policy),
-            severity: input.severity.as_deref(),
-            concurrency_policy: &input.concurrency_policy,
-            misfire_policy: &input.misfire_policy,
+            severity: input.severity,
+            concurrency_policy: input.concurrency_policy,
+            misfire_policy: input.misfire_policy,
             tags: &input.tags,
             next_run_at,
             // Intervals without startAt count from the latest create/replace.
@@ -265,8 +266,8 @@ pub async fn replace(
             let (next, anchor) = match &input.spec {
                 _ if same_rule => (old.next_run_at, old.anchor_at),
                 crate::domain::schedule::ScheduleSpec::Once { run_at } => {
-                    let same =
-                        old.schedule_type == "once" && old.schedule_config == input.spec.to_json();
+                    let same = old.schedule_type == ScheduleType::Once
+                        && old.schedule_config == input.spec.to_json();
                     if same && old.next_run_at.is_none() && old.last_run_at.is_some() {
                         (None, now)
                     } else {
@@ -378,7 +379,7 @@ pub async fn set_enabled(
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
     pub enabled: Option<bool>,
-    pub task_type: Option<String>,
+    pub task_type: Option<TaskType>,
     pub tag: Option<String>,
     /// Case-insensitive substring of the name, or a tag.
     pub search: Option<String>,
@@ -398,8 +399,8 @@ pub async fn list(
     if let Some(e) = f.enabled {
         q = q.filter(s::enabled.eq(e));
     }
-    if let Some(t) = &f.task_type {
-        q = q.filter(s::task_type.eq(t.clone()));
+    if let Some(t) = f.task_type {
+        q = q.filter(s::task_type.eq(t));
     }
     if let Some(tag) = &f.tag {
         q = q.filter(s::tags.contains(vec![tag.clone()]));

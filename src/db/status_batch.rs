@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::executions::Finish;
 use super::{conn, DbError, DbPool};
+use crate::domain::states::ExecutionStatus;
 use crate::domain::text::{clean, clean_value};
 
 /// Only what the database decides: the caller holds the rest of the row already, and returning
@@ -39,9 +40,11 @@ pub async fn mark_running(
     let at: Vec<DateTime<Utc>> = items.iter().map(|i| i.1).collect();
     let mut c = conn(pool).await?;
     Ok(diesel::sql_query(format!(
-        "UPDATE task_executions AS e SET status = 'running', started_at = v.started_at, owner_instance = $3, fence = e.fence + 1 \
+        "UPDATE task_executions AS e SET status = '{running}', started_at = v.started_at, owner_instance = $3, fence = e.fence + 1 \
          FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, started_at) \
-         WHERE e.id = v.id AND e.status = 'pending' {RETURNING}"
+         WHERE e.id = v.id AND e.status = '{pending}' {RETURNING}",
+        running = ExecutionStatus::Running,
+        pending = ExecutionStatus::Pending,
     ))
     .bind::<Array<SqlUuid>, _>(&ids)
     .bind::<Array<Timestamptz>, _>(&at)
@@ -80,7 +83,10 @@ impl FinalColumns {
     fn of<'a>(items: impl Iterator<Item = &'a Finish> + Clone) -> Self {
         let text = |s: &Option<String>| s.as_deref().map(|s| clean(s).into_owned());
         FinalColumns {
-            status: items.clone().map(|f| f.status.to_string()).collect(),
+            status: items
+                .clone()
+                .map(|f| f.status.as_str().to_string())
+                .collect(),
             result: items
                 .clone()
                 .map(|f| {
@@ -93,7 +99,7 @@ impl FinalColumns {
             error: items.clone().map(|f| text(&f.error)).collect(),
             error_type: items
                 .clone()
-                .map(|f| f.error_type.map(str::to_string))
+                .map(|f| f.error_type.map(|t| t.as_str().to_string()))
                 .collect(),
             thread: items
                 .clone()
@@ -132,8 +138,10 @@ pub async fn finish(
          FROM unnest($1::uuid[], $2::int8[], $3::timestamptz[], $4::text[], $5::jsonb[], $6::text[], $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::int8[]) \
               AS v(id, fence, started_at, status, result, error, error_type, thread, cstatus, finished_at, duration_ms) \
          WHERE e.id = v.id AND CASE WHEN v.started_at IS NULL \
-             THEN e.status = 'running' AND e.owner_instance = $12 AND (v.fence IS NULL OR e.fence = v.fence) \
-             ELSE e.status = 'pending' END {RETURNING}"
+             THEN e.status = '{running}' AND e.owner_instance = $12 AND (v.fence IS NULL OR e.fence = v.fence) \
+             ELSE e.status = '{pending}' END {RETURNING}",
+        running = ExecutionStatus::Running,
+        pending = ExecutionStatus::Pending,
     ))
     .bind::<Array<SqlUuid>, _>(&ids)
     .bind::<Array<Nullable<BigInt>>, _>(&fences)

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::schedule::ScheduleSpec;
+use super::states::Trigger;
 
 /// Longest walk through missed fires when looking for the latest one.
 const MAX_MISSED_WALK: usize = 100_000;
@@ -35,7 +36,7 @@ pub enum Skip {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
     /// `(trigger, scheduled_for)` of the execution to create.
-    pub fire: Option<(&'static str, DateTime<Utc>)>,
+    pub fire: Option<(Trigger, DateTime<Utc>)>,
     pub skipped: Option<Skip>,
     /// The new `next_run_at`.
     pub next: Option<DateTime<Utc>>,
@@ -47,9 +48,9 @@ pub fn decide(d: &Due<'_>, now: DateTime<Utc>, threshold: Duration) -> Decision 
     if let ScheduleSpec::Once { .. } = d.spec {
         // A one-time schedule always runs once; late only changes how it is labelled.
         let trigger = if late && d.due >= d.anchor {
-            "catch_up"
+            Trigger::CatchUp
         } else {
-            "schedule"
+            Trigger::Schedule
         };
         return if d.blocked_by_running {
             Decision {
@@ -75,7 +76,7 @@ pub fn decide(d: &Due<'_>, now: DateTime<Utc>, threshold: Duration) -> Decision 
             }
         } else {
             Decision {
-                fire: Some(("schedule", d.due)),
+                fire: Some((Trigger::Schedule, d.due)),
                 skipped: None,
                 next,
             }
@@ -98,7 +99,7 @@ pub fn decide(d: &Due<'_>, now: DateTime<Utc>, threshold: Duration) -> Decision 
         };
     }
     Decision {
-        fire: Some(("catch_up", latest_missed(d.spec, d.due, now))),
+        fire: Some((Trigger::CatchUp, latest_missed(d.spec, d.due, now))),
         skipped: None,
         next,
     }
@@ -131,7 +132,7 @@ mod tests {
     fn every_minute() -> ScheduleSpec {
         let mut e = FieldErrors::default();
         ScheduleSpec::from_json(
-            "cron",
+            crate::domain::states::ScheduleType::Cron,
             &json!({"expression": "* * * * *"}),
             Utc::now(),
             &mut e,
@@ -159,7 +160,7 @@ mod tests {
             t("2026-11-26T10:00:00.002Z"),
             TH,
         );
-        assert_eq!(d.fire, Some(("schedule", t("2026-11-26T10:00:00Z"))));
+        assert_eq!(d.fire, Some((Trigger::Schedule, t("2026-11-26T10:00:00Z"))));
         assert_eq!(d.next, Some(t("2026-11-26T10:01:00Z")));
     }
 
@@ -168,7 +169,7 @@ mod tests {
         let s = every_minute();
         let now = t("2026-11-26T12:30:30Z");
         let d = decide(&due(&s, "2026-11-26T10:00:00Z"), now, TH);
-        assert_eq!(d.fire, Some(("catch_up", t("2026-11-26T12:30:00Z"))));
+        assert_eq!(d.fire, Some((Trigger::CatchUp, t("2026-11-26T12:30:00Z"))));
         assert_eq!(d.next, Some(t("2026-11-26T12:31:00Z")));
         let mut skip = due(&s, "2026-11-26T10:00:00Z");
         skip.skip_misfires = true;
@@ -197,13 +198,13 @@ mod tests {
             t("2026-11-26T11:00:00Z"),
             TH,
         );
-        assert_eq!(d.fire, Some(("catch_up", t("2026-11-26T10:00:00Z"))));
+        assert_eq!(d.fire, Some((Trigger::CatchUp, t("2026-11-26T10:00:00Z"))));
         assert_eq!(d.next, None);
         // Created with a past runAt: runs now, as an ordinary fire.
         let mut past = due(&s, "2026-11-26T10:00:00Z");
         past.anchor = t("2026-11-26T10:59:59Z");
         past.skip_misfires = true;
         let d = decide(&past, t("2026-11-26T11:00:00Z"), TH);
-        assert_eq!(d.fire, Some(("schedule", t("2026-11-26T10:00:00Z"))));
+        assert_eq!(d.fire, Some((Trigger::Schedule, t("2026-11-26T10:00:00Z"))));
     }
 }

@@ -10,6 +10,7 @@ pub mod retry;
 pub mod schedule;
 pub mod schedule_input;
 pub mod sealed;
+pub mod states;
 pub mod task;
 pub mod text;
 pub mod validate;

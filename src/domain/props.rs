@@ -162,8 +162,9 @@ fn instant(from_year: i32, to_year: i32) -> impl Strategy<Value = DateTime<Utc>>
 
 fn spec(schedule_type: &str, config: serde_json::Value, at: DateTime<Utc>) -> ScheduleSpec {
     let mut e = FieldErrors::default();
-    ScheduleSpec::from_json(schedule_type, &config, at, &mut e)
-        .unwrap_or_else(|| panic!("{config}: {e:?}"))
+    let kind = super::states::ScheduleType::parse(schedule_type)
+        .unwrap_or(super::states::ScheduleType::Cron);
+    ScheduleSpec::from_json(kind, &config, at, &mut e).unwrap_or_else(|| panic!("{config}: {e:?}"))
 }
 
 proptest! {

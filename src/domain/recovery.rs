@@ -4,12 +4,13 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::retry::RetryPolicy;
+use super::states::{ErrorType, RecoveryStatus, Severity};
 
 /// The part of an error record the rules read and write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecoveryState {
-    pub status: String,
-    pub severity: String,
+    pub status: RecoveryStatus,
+    pub severity: Severity,
     /// Failed executions in the chain.
     pub attempts: i32,
     /// Executions allowed in the chain, the first included.
@@ -19,27 +20,29 @@ pub struct RecoveryState {
 
 /// Severity: the schedule's override, else by error type (HTTP 5xx high, 4xx medium).
 pub fn severity(
-    schedule_override: Option<&str>,
-    error_type: &str,
+    schedule_override: Option<Severity>,
+    error_type: ErrorType,
     http_status: Option<u64>,
-) -> String {
+) -> Severity {
     if let Some(s) = schedule_override {
-        return s.to_string();
+        return s;
     }
-    let s = match error_type {
-        "timeout" | "connection" | "conductor" | "interrupted" => "high",
-        "http_status" => match http_status {
-            Some(code) if code >= 500 => "high",
-            _ => "medium",
+    match error_type {
+        ErrorType::Timeout
+        | ErrorType::Connection
+        | ErrorType::Conductor
+        | ErrorType::Interrupted => Severity::High,
+        ErrorType::HttpStatus => match http_status {
+            Some(code) if code >= 500 => Severity::High,
+            _ => Severity::Medium,
         },
-        _ => "medium",
-    };
-    s.to_string()
+        ErrorType::ExitCode | ErrorType::Spawn | ErrorType::Internal => Severity::Medium,
+    }
 }
 
 /// True for severities that are retried automatically.
-pub fn auto_retried(severity: &str) -> bool {
-    matches!(severity, "high" | "critical")
+pub fn auto_retried(severity: Severity) -> bool {
+    matches!(severity, Severity::High | Severity::Critical)
 }
 
 /// Where a record goes after a failure: high and critical retry with backoff while attempts
@@ -63,12 +66,12 @@ pub fn after_failure(
         ..current.clone()
     };
     if attempts >= current.max_attempts {
-        next.status = "escalated".into();
-    } else if !auto_retried(&current.severity) {
-        next.status = "unresolved".into();
+        next.status = RecoveryStatus::Escalated;
+    } else if !auto_retried(current.severity) {
+        next.status = RecoveryStatus::Unresolved;
     } else {
         let delay = policy.delay_ms(attempts.max(1) as u32, jitter);
-        next.status = "retry_scheduled".into();
+        next.status = RecoveryStatus::RetryScheduled;
         next.next_retry_at = Some(now + Duration::milliseconds(delay as i64));
     }
     next
@@ -85,22 +88,24 @@ pub enum Action {
 
 impl Action {
     /// The status an action leads to.
-    pub fn target(self) -> &'static str {
+    pub fn target(self) -> RecoveryStatus {
         match self {
-            Action::Retry => "retrying",
-            Action::Resolve => "resolved",
-            Action::Ignore => "ignored",
-            Action::Escalate => "escalated",
+            Action::Retry => RecoveryStatus::Retrying,
+            Action::Resolve => RecoveryStatus::Resolved,
+            Action::Ignore => RecoveryStatus::Ignored,
+            Action::Escalate => RecoveryStatus::Escalated,
         }
     }
 }
 
 /// Whether `action` is allowed from `status`; the error names the current status.
-pub fn check_action(status: &str, action: Action) -> Result<(), String> {
-    let allowed = !matches!(
-        (status, action),
-        ("resolved" | "ignored", _) | ("retrying", Action::Retry) | ("escalated", Action::Escalate)
-    );
+pub fn check_action(status: RecoveryStatus, action: Action) -> Result<(), String> {
+    let allowed = !(status.is_final()
+        || matches!(
+            (status, action),
+            (RecoveryStatus::Retrying, Action::Retry)
+                | (RecoveryStatus::Escalated, Action::Escalate)
+        ));
     if allowed {
         Ok(())
     } else {
@@ -120,10 +125,10 @@ pub fn check_action(status: &str, action: Action) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn state(severity: &str, attempts: i32, max: i32) -> RecoveryState {
+    fn state(severity: Severity, attempts: i32, max: i32) -> RecoveryState {
         RecoveryState {
-            status: "retrying".into(),
-            severity: severity.into(),
+            status: RecoveryStatus::Retrying,
+            severity,
             attempts,
             max_attempts: max,
             next_retry_at: None,
@@ -138,13 +143,22 @@ mod tests {
 
     #[test]
     fn severity_by_type_and_override() {
-        assert_eq!(severity(None, "timeout", None), "high");
-        assert_eq!(severity(None, "interrupted", None), "high");
-        assert_eq!(severity(None, "http_status", Some(503)), "high");
-        assert_eq!(severity(None, "http_status", Some(404)), "medium");
-        assert_eq!(severity(None, "exit_code", None), "medium");
-        assert_eq!(severity(None, "spawn", None), "medium");
-        assert_eq!(severity(Some("critical"), "exit_code", None), "critical");
+        assert_eq!(severity(None, ErrorType::Timeout, None), Severity::High);
+        assert_eq!(severity(None, ErrorType::Interrupted, None), Severity::High);
+        assert_eq!(
+            severity(None, ErrorType::HttpStatus, Some(503)),
+            Severity::High
+        );
+        assert_eq!(
+            severity(None, ErrorType::HttpStatus, Some(404)),
+            Severity::Medium
+        );
+        assert_eq!(severity(None, ErrorType::ExitCode, None), Severity::Medium);
+        assert_eq!(severity(None, ErrorType::Spawn, None), Severity::Medium);
+        assert_eq!(
+            severity(Some(Severity::Critical), ErrorType::ExitCode, None),
+            Severity::Critical
+        );
     }
 
     #[test]
@@ -155,16 +169,16 @@ mod tests {
             backoff_max_ms: 10_000,
         };
         let now = at("2026-11-26T10:00:00Z");
-        let first = after_failure(&state("high", 0, 3), &p, now, 0.5, true);
+        let first = after_failure(&state(Severity::High, 0, 3), &p, now, 0.5, true);
         assert_eq!(
-            (first.status.as_str(), first.attempts),
-            ("retry_scheduled", 1)
+            (first.status, first.attempts),
+            (RecoveryStatus::RetryScheduled, 1)
         );
         assert_eq!(first.next_retry_at, Some(now + Duration::milliseconds(200)));
         let second = after_failure(&first, &p, now, 0.5, false);
         assert_eq!(
-            (second.status.as_str(), second.attempts),
-            ("retry_scheduled", 2)
+            (second.status, second.attempts),
+            (RecoveryStatus::RetryScheduled, 2)
         );
         assert_eq!(
             second.next_retry_at,
@@ -172,8 +186,8 @@ mod tests {
         );
         let third = after_failure(&second, &p, now, 0.5, false);
         assert_eq!(
-            (third.status.as_str(), third.attempts, third.next_retry_at),
-            ("escalated", 3, None)
+            (third.status, third.attempts, third.next_retry_at),
+            (RecoveryStatus::Escalated, 3, None)
         );
     }
 
@@ -181,16 +195,19 @@ mod tests {
     fn medium_waits_for_a_person_and_one_attempt_escalates() {
         let p = RetryPolicy::default();
         let now = at("2026-11-26T10:00:00Z");
-        let m = after_failure(&state("medium", 0, 3), &p, now, 0.0, true);
-        assert_eq!(m.status, "unresolved");
-        let h = after_failure(&state("high", 0, 1), &p, now, 0.0, true);
-        assert_eq!(h.status, "escalated");
+        let m = after_failure(&state(Severity::Medium, 0, 3), &p, now, 0.0, true);
+        assert_eq!(m.status, RecoveryStatus::Unresolved);
+        let h = after_failure(&state(Severity::High, 0, 1), &p, now, 0.0, true);
+        assert_eq!(h.status, RecoveryStatus::Escalated);
         // A manual retry of a medium chain that fails again waits for a person again...
-        let again = after_failure(&state("medium", 1, 3), &p, now, 0.0, false);
-        assert_eq!((again.status.as_str(), again.attempts), ("unresolved", 2));
+        let again = after_failure(&state(Severity::Medium, 1, 3), &p, now, 0.0, false);
+        assert_eq!(
+            (again.status, again.attempts),
+            (RecoveryStatus::Unresolved, 2)
+        );
         // ...until the chain has used its attempts.
         let last = after_failure(&again, &p, now, 0.0, false);
-        assert_eq!((last.status.as_str(), last.attempts), ("escalated", 3));
+        assert_eq!((last.status, last.attempts), (RecoveryStatus::Escalated, 3));
     }
 
     #[test]
@@ -201,13 +218,13 @@ mod tests {
             Action::Ignore,
             Action::Escalate,
         ] {
-            assert!(check_action("resolved", action).is_err());
-            assert!(check_action("ignored", action).is_err());
+            assert!(check_action(RecoveryStatus::Resolved, action).is_err());
+            assert!(check_action(RecoveryStatus::Ignored, action).is_err());
         }
-        assert!(check_action("escalated", Action::Retry).is_ok());
-        assert!(check_action("unresolved", Action::Escalate).is_ok());
-        assert!(check_action("retrying", Action::Retry).is_err());
-        assert!(check_action("escalated", Action::Escalate)
+        assert!(check_action(RecoveryStatus::Escalated, Action::Retry).is_ok());
+        assert!(check_action(RecoveryStatus::Unresolved, Action::Escalate).is_ok());
+        assert!(check_action(RecoveryStatus::Retrying, Action::Retry).is_err());
+        assert!(check_action(RecoveryStatus::Escalated, Action::Escalate)
             .err()
             .is_some_and(|m| m.contains("escalated")));
     }

@@ -27,14 +27,13 @@ pub enum ScheduleSpec {
     Once { run_at: DateTime<Utc> },
 }
 
-/// The wire names of the schedule types.
-pub const SCHEDULE_TYPES: [&str; 3] = ["cron", "interval", "once"];
+pub use super::states::ScheduleType;
 
 impl ScheduleSpec {
     /// Validates `scheduleConfig` for `schedule_type`; `created_at` anchors intervals without
     /// `startAt`. Errors are collected under `scheduleConfig.<field>`.
     pub fn from_json(
-        schedule_type: &str,
+        schedule_type: ScheduleType,
         config: &Value,
         created_at: DateTime<Utc>,
         errors: &mut FieldErrors,
@@ -42,7 +41,7 @@ impl ScheduleSpec {
         let before = errors.len();
         let obj = Obj::new(config, "scheduleConfig", errors)?;
         let spec = match schedule_type {
-            "cron" => {
+            ScheduleType::Cron => {
                 obj.only(&["expression", "timezone"], errors);
                 let expression = obj.req_str("expression", errors)?;
                 let tz_name = obj
@@ -74,7 +73,7 @@ impl ScheduleSpec {
                     schedule: schedule?,
                 })
             }
-            "interval" => {
+            ScheduleType::Interval => {
                 obj.only(&["intervalSeconds", "startAt"], errors);
                 let seconds = obj.req_int("intervalSeconds", 1, 10 * 365 * 86_400, errors)?;
                 let start_at = obj.opt_time("startAt", errors);
@@ -84,12 +83,11 @@ impl ScheduleSpec {
                     anchor: created_at,
                 })
             }
-            "once" => {
+            ScheduleType::Once => {
                 obj.only(&["runAt"], errors);
                 let run_at = obj.req_time("runAt", errors)?;
                 Some(ScheduleSpec::Once { run_at })
             }
-            _ => None,
         };
         // Any problem (even in an optional field) rejects the whole config.
         spec.filter(|_| errors.len() == before)
@@ -229,7 +227,7 @@ mod tests {
     fn cron(expr: &str, tz: &str) -> ScheduleSpec {
         let mut errors = FieldErrors::default();
         let spec = ScheduleSpec::from_json(
-            "cron",
+            ScheduleType::Cron,
             &json!({ "expression": expr, "timezone": tz }),
             Utc::now(),
             &mut errors,
@@ -325,8 +323,12 @@ mod tests {
     fn intervals_anchor_on_start_or_creation() {
         let created = utc("2026-11-26T10:00:00Z");
         let mut e = FieldErrors::default();
-        let s =
-            ScheduleSpec::from_json("interval", &json!({"intervalSeconds": 30}), created, &mut e);
+        let s = ScheduleSpec::from_json(
+            ScheduleType::Interval,
+            &json!({"intervalSeconds": 30}),
+            created,
+            &mut e,
+        );
         let s = s.unwrap_or_else(|| panic!("{e:?}"));
         assert_eq!(s.first_run(created), Some(utc("2026-11-26T10:00:30Z")));
         assert_eq!(
@@ -334,7 +336,7 @@ mod tests {
             vec!["2026-11-26T10:01:00Z", "2026-11-26T10:01:30Z"]
         );
         let s = ScheduleSpec::from_json(
-            "interval",
+            ScheduleType::Interval,
             &json!({"intervalSeconds": 60, "startAt": "2026-11-26T09:00:10Z"}),
             created,
             &mut e,
@@ -355,7 +357,7 @@ mod tests {
         // The stored next_run_at has microseconds only; the next fire must come after it.
         let mut e = FieldErrors::default();
         let s = ScheduleSpec::from_json(
-            "interval",
+            ScheduleType::Interval,
             &json!({"intervalSeconds": 1, "startAt": "2026-11-26T10:00:00.123456789Z"}),
             utc("2026-11-26T09:00:00Z"),
             &mut e,
@@ -374,7 +376,7 @@ mod tests {
     fn once_runs_once() {
         let mut e = FieldErrors::default();
         let s = ScheduleSpec::from_json(
-            "once",
+            ScheduleType::Once,
             &json!({"runAt": "2026-11-26T10:00:00Z"}),
             Utc::now(),
             &mut e,
@@ -390,6 +392,7 @@ mod tests {
     #[test]
     fn invalid_configs_name_the_field() {
         let check = |t: &str, v: Value, field: &str| {
+            let t = ScheduleType::parse(t).unwrap_or(ScheduleType::Cron);
             let mut e = FieldErrors::default();
             let r = ScheduleSpec::from_json(t, &v, Utc::now(), &mut e);
             assert!(r.is_none(), "{v} accepted");

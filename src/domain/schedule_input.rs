@@ -5,14 +5,12 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::retry::RetryPolicy;
-use super::schedule::{ScheduleSpec, SCHEDULE_TYPES};
-use super::task::{TaskSpec, TASK_TYPES};
+use super::schedule::ScheduleSpec;
+use super::states::{ConcurrencyPolicy, MisfirePolicy, ScheduleType, Severity, TaskType};
+use super::task::TaskSpec;
 use super::validate::{type_name, FieldErrors, Limits, Obj};
 
 /// Severities, lowest first.
-pub const SEVERITIES: [&str; 4] = ["low", "medium", "high", "critical"];
-const CONCURRENCY: [&str; 2] = ["allow", "forbid"];
-const MISFIRE: [&str; 2] = ["run_once", "skip"];
 const MAX_TAG: usize = 100;
 
 /// A valid schedule body.
@@ -21,13 +19,13 @@ pub struct ScheduleInput {
     pub name: String,
     pub description: Option<String>,
     pub task: TaskSpec,
-    pub schedule_type: String,
+    pub schedule_type: ScheduleType,
     pub spec: ScheduleSpec,
     pub enabled: bool,
     pub retry_policy: RetryPolicy,
-    pub severity: Option<String>,
-    pub concurrency_policy: String,
-    pub misfire_policy: String,
+    pub severity: Option<Severity>,
+    pub concurrency_policy: ConcurrencyPolicy,
+    pub misfire_policy: MisfirePolicy,
     pub tags: Vec<String>,
 }
 
@@ -100,19 +98,16 @@ pub fn validate(
             ),
         );
     }
-    let mut task_type = required_enum(&obj, "taskType", &TASK_TYPES, &mut e);
-    if let Some(t) = task_type
-        .as_deref()
-        .filter(|t| !limits.task_types.iter().any(|x| x == t))
-    {
+    let mut task_type: Option<TaskType> = obj.req_state("taskType", &mut e);
+    if let Some(t) = task_type.filter(|t| !limits.task_types.contains(t)) {
         e.add(
             "taskType",
             format!("task type `{t}` is disabled on this server (execution.enabled_task_types)"),
         );
         task_type = None;
     }
-    let schedule_type = required_enum(&obj, "scheduleType", &SCHEDULE_TYPES, &mut e);
-    let task = match (&task_type, obj.get("taskConfig")) {
+    let schedule_type: Option<ScheduleType> = obj.req_state("scheduleType", &mut e);
+    let task = match (task_type, obj.get("taskConfig")) {
         (_, None) => {
             e.add("taskConfig", "is required");
             None
@@ -120,7 +115,7 @@ pub fn validate(
         (Some(t), Some(cfg)) => TaskSpec::from_json(t, cfg, limits, &mut e),
         (None, Some(_)) => None,
     };
-    let spec = match (&schedule_type, obj.get("scheduleConfig")) {
+    let spec = match (schedule_type, obj.get("scheduleConfig")) {
         (_, None) => {
             e.add("scheduleConfig", "is required");
             None
@@ -133,13 +128,13 @@ pub fn validate(
         Some(v) => RetryPolicy::from_json(v, &mut e),
         None => Some(RetryPolicy::default()),
     };
-    let severity = obj.opt_enum("severity", &SEVERITIES, &mut e);
+    let severity = obj.opt_state("severity", &mut e);
     let concurrency_policy = obj
-        .opt_enum("concurrencyPolicy", &CONCURRENCY, &mut e)
-        .unwrap_or_else(|| "allow".into());
+        .opt_state("concurrencyPolicy", &mut e)
+        .unwrap_or(ConcurrencyPolicy::Allow);
     let misfire_policy = obj
-        .opt_enum("misfirePolicy", &MISFIRE, &mut e)
-        .unwrap_or_else(|| "run_once".into());
+        .opt_state("misfirePolicy", &mut e)
+        .unwrap_or(MisfirePolicy::RunOnce);
     let tags = tags(&obj, limits.tags_max, &mut e);
 
     match (name, task, spec, retry_policy, schedule_type) {
@@ -162,19 +157,6 @@ pub fn validate(
         }
         _ => Err(e),
     }
-}
-
-fn required_enum(
-    obj: &Obj<'_>,
-    key: &str,
-    choices: &[&str],
-    e: &mut FieldErrors,
-) -> Option<String> {
-    if obj.get(key).is_none() {
-        e.add(key, format!("is required (one of {})", choices.join(", ")));
-        return None;
-    }
-    obj.opt_enum(key, choices, e)
 }
 
 fn tags(obj: &Obj<'_>, max: usize, e: &mut FieldErrors) -> Vec<String> {
@@ -229,8 +211,8 @@ mod tests {
             validate(&good(), Utc::now(), &Limits::default()).unwrap_or_else(|e| panic!("{e:?}"));
         assert!(s.enabled);
         assert_eq!(s.retry_policy, RetryPolicy::default());
-        assert_eq!(s.concurrency_policy, "allow");
-        assert_eq!(s.misfire_policy, "run_once");
+        assert_eq!(s.concurrency_policy, ConcurrencyPolicy::Allow);
+        assert_eq!(s.misfire_policy, MisfirePolicy::RunOnce);
     }
 
     #[test]
@@ -262,7 +244,7 @@ mod tests {
     #[test]
     fn disabled_task_types_are_refused_by_name() {
         let limits = Limits {
-            task_types: vec!["http".into()],
+            task_types: vec![TaskType::Http],
             ..Limits::default()
         };
         let e = validate(&good(), Utc::now(), &limits)

@@ -1,15 +1,42 @@
-//! Every state name in one place: what an execution, an error record, a trigger and a severity
-//! can be. Stored as TEXT (the wire names below), matched as enums everywhere else, so the
-//! compiler keeps the rules in step with the names.
+//! Every state name in one place: what an execution, an error record, a trigger, a severity and
+//! a policy can be. Stored as TEXT (the wire names below), matched as enums everywhere else, so
+//! the compiler keeps the rules in step with the names.
 
+use diesel::deserialize::{self, FromSql};
+use diesel::pg::{Pg, PgValue};
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::Text;
 use serde::{Deserialize, Serialize};
+
+/// What every state enum offers generic code (validation, query parameters).
+pub trait TextEnum: Sized + Copy + 'static {
+    /// Parses a wire name.
+    fn from_text(s: &str) -> Option<Self>;
+    /// Every wire name.
+    fn all_names() -> Vec<&'static str>;
+}
 
 macro_rules! text_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+        #[derive(diesel::AsExpression, diesel::FromSqlRow)]
+        #[diesel(sql_type = Text)]
         pub enum $name {
-            $($(#[$vdoc])* #[serde(rename = $text)] $variant),+
+            $($(#[$vdoc])* #[serde(rename = $text)] #[schema(rename = $text)] $variant),+
+        }
+
+        impl ToSql<Text, Pg> for $name {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+                <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
+            }
+        }
+
+        impl FromSql<Text, Pg> for $name {
+            fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
+                let s = <String as FromSql<Text, Pg>>::from_sql(bytes)?;
+                $name::parse(&s).ok_or_else(|| format!("unknown {} `{s}`", stringify!($name)).into())
+            }
         }
 
         impl $name {
@@ -37,6 +64,15 @@ macro_rules! text_enum {
             }
         }
 
+        impl TextEnum for $name {
+            fn from_text(s: &str) -> Option<Self> {
+                $name::parse(s)
+            }
+            fn all_names() -> Vec<&'static str> {
+                $name::names()
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
@@ -44,8 +80,6 @@ macro_rules! text_enum {
         }
     };
 }
-
-pub(crate) use text_enum;
 
 text_enum! {
     /// Where an execution is in its life.
@@ -134,6 +168,57 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What a fire does when the schedule's previous run is still going.
+    ConcurrencyPolicy {
+        Allow = "allow",
+        /// Skip the fire.
+        Forbid = "forbid",
+    }
+}
+
+text_enum! {
+    /// What a restart does with fires missed while no instance ran.
+    MisfirePolicy {
+        /// One `catch_up` run for the latest missed slot.
+        RunOnce = "run_once",
+        Skip = "skip",
+    }
+}
+
+text_enum! {
+    /// What a schedule runs.
+    TaskType {
+        Shell = "shell",
+        Http = "http",
+        Conductor = "conductor",
+    }
+}
+
+text_enum! {
+    /// When a schedule fires.
+    ScheduleType {
+        Cron = "cron",
+        Interval = "interval",
+        Once = "once",
+    }
+}
+
+text_enum! {
+    /// What health reports about a background component (scheduler, error recovery).
+    ComponentState {
+        Running = "running",
+        /// Stopped on purpose (shutdown).
+        Stopped = "stopped",
+        /// Not answering: being restarted by its supervisor.
+        Restarting = "restarting",
+    }
+}
+
+/// Reply statuses with which the conductor (the AI-agent service) reports a failed task; its
+/// own vocabulary, compared case-insensitively.
+pub const CONDUCTOR_FAILED: [&str; 5] = ["failed", "error", "cancelled", "canceled", "timeout"];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,7 +227,10 @@ mod tests {
     fn names_round_trip_and_serialize_as_stored() {
         for s in ExecutionStatus::ALL {
             assert_eq!(ExecutionStatus::parse(s.as_str()), Some(*s));
-            assert_eq!(serde_json::to_value(s).ok(), Some(serde_json::json!(s.as_str())));
+            assert_eq!(
+                serde_json::to_value(s).ok(),
+                Some(serde_json::json!(s.as_str()))
+            );
         }
         for s in RecoveryStatus::ALL {
             assert_eq!(RecoveryStatus::parse(s.as_str()), Some(*s));

@@ -5,8 +5,7 @@ use serde_json::Value;
 
 use super::validate::{type_name, FieldErrors, Limits, Obj};
 
-/// The wire names of the task types.
-pub const TASK_TYPES: [&str; 3] = ["shell", "http", "conductor"];
+pub use super::states::TaskType;
 
 /// Longest accepted task timeout: one day.
 const MAX_TIMEOUT_MS: i64 = 86_400_000;
@@ -159,7 +158,7 @@ fn param_map(obj: &Obj<'_>, key: &str, errors: &mut FieldErrors) -> Vec<(String,
 impl TaskSpec {
     /// Validates `taskConfig` for `task_type`; problems go to `errors` under `taskConfig.*`.
     pub fn from_json(
-        task_type: &str,
+        task_type: TaskType,
         config: &Value,
         limits: &Limits,
         errors: &mut FieldErrors,
@@ -170,7 +169,7 @@ impl TaskSpec {
             .opt_int("timeoutMs", 1, MAX_TIMEOUT_MS, errors)
             .map(|t| t as u64);
         let spec = match task_type {
-            "shell" => {
+            TaskType::Shell => {
                 obj.only(&["command", "workingDir", "env", "timeoutMs"], errors);
                 let command = non_empty(&obj, "command", errors)?;
                 max_bytes(
@@ -199,7 +198,7 @@ impl TaskSpec {
                     timeout_ms,
                 }))
             }
-            "http" => {
+            TaskType::Http => {
                 obj.only(
                     &[
                         "method",
@@ -264,7 +263,7 @@ impl TaskSpec {
                     follow_redirects,
                 }))
             }
-            "conductor" => {
+            TaskType::Conductor => {
                 obj.only(&["message", "threadId", "timeoutMs"], errors);
                 let message = non_empty(&obj, "message", errors)?;
                 max_bytes(
@@ -291,7 +290,6 @@ impl TaskSpec {
                     timeout_ms,
                 }))
             }
-            _ => None,
         };
         spec.filter(|_| errors.len() == before)
     }
@@ -302,22 +300,21 @@ impl TaskSpec {
     }
 
     /// Reads back a stored `taskConfig` of `task_type`.
-    pub fn from_stored(task_type: &str, config: &Value) -> Result<TaskSpec, String> {
+    pub fn from_stored(task_type: TaskType, config: &Value) -> Result<TaskSpec, String> {
         let r = match task_type {
-            "shell" => serde_json::from_value(config.clone()).map(TaskSpec::Shell),
-            "http" => serde_json::from_value(config.clone()).map(TaskSpec::Http),
-            "conductor" => serde_json::from_value(config.clone()).map(TaskSpec::Conductor),
-            other => return Err(format!("unknown task type `{other}`")),
+            TaskType::Shell => serde_json::from_value(config.clone()).map(TaskSpec::Shell),
+            TaskType::Http => serde_json::from_value(config.clone()).map(TaskSpec::Http),
+            TaskType::Conductor => serde_json::from_value(config.clone()).map(TaskSpec::Conductor),
         };
         r.map_err(|e| format!("stored taskConfig is unreadable: {e}"))
     }
 
-    /// The wire name of this task's type.
-    pub fn type_name(&self) -> &'static str {
+    /// This task's type.
+    pub fn task_type(&self) -> TaskType {
         match self {
-            TaskSpec::Shell(_) => "shell",
-            TaskSpec::Http(_) => "http",
-            TaskSpec::Conductor(_) => "conductor",
+            TaskSpec::Shell(_) => TaskType::Shell,
+            TaskSpec::Http(_) => TaskType::Http,
+            TaskSpec::Conductor(_) => TaskType::Conductor,
         }
     }
 
@@ -511,7 +508,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn fields(t: &str, v: Value) -> Vec<String> {
+    fn fields(t: TaskType, v: Value) -> Vec<String> {
         let mut e = FieldErrors::default();
         let r = TaskSpec::from_json(t, &v, &Limits::default(), &mut e);
         assert!(r.is_none(), "{v} accepted");
@@ -523,19 +520,22 @@ mod tests {
         let mut e = FieldErrors::default();
         for (t, v) in [
             (
-                "shell",
+                TaskType::Shell,
                 json!({"command": "echo hi", "workingDir": "/tmp", "env": {"K": "V"}, "timeoutMs": 500}),
             ),
             (
-                "http",
+                TaskType::Http,
                 json!({"method": "post", "url": "http://127.0.0.1:1/x", "headers": {"X-A": "b"}, "body": {"a": 1}, "expectedStatus": [200, 201]}),
             ),
-            ("conductor", json!({"message": "hello", "threadId": "t-1"})),
+            (
+                TaskType::Conductor,
+                json!({"message": "hello", "threadId": "t-1"}),
+            ),
         ] {
             let spec = TaskSpec::from_json(t, &v, &Limits::default(), &mut e)
                 .unwrap_or_else(|| panic!("{v}: {e:?}"));
             assert_eq!(TaskSpec::from_stored(t, &spec.to_json()), Ok(spec.clone()));
-            assert_eq!(spec.type_name(), t);
+            assert_eq!(spec.task_type(), t);
         }
     }
 
@@ -544,11 +544,11 @@ mod tests {
         let mut e = FieldErrors::default();
         let v = json!({"method": "GET", "url": "http://127.0.0.1:1/x", "headers": {"Authorization": {"$secret": "api-key"}, "X-Plain": "p"},
                        "body": {"$secret": "payload"}});
-        let spec = TaskSpec::from_json("http", &v, &Limits::default(), &mut e)
+        let spec = TaskSpec::from_json(TaskType::Http, &v, &Limits::default(), &mut e)
             .unwrap_or_else(|| panic!("{e:?}"));
         assert_eq!(spec.to_json(), v, "stored as given: references, not values");
         assert_eq!(
-            TaskSpec::from_stored("http", &spec.to_json()),
+            TaskSpec::from_stored(TaskType::Http, &spec.to_json()),
             Ok(spec.clone())
         );
         assert_eq!(
@@ -595,72 +595,87 @@ mod tests {
 
     #[test]
     fn invalid_tasks_name_the_field() {
-        assert_eq!(fields("shell", json!({})), vec!["taskConfig.command"]);
         assert_eq!(
-            fields("shell", json!({"command": "  "})),
+            fields(TaskType::Shell, json!({})),
             vec!["taskConfig.command"]
         );
         assert_eq!(
-            fields("shell", json!({"command": "x", "workingDir": "rel"})),
+            fields(TaskType::Shell, json!({"command": "  "})),
+            vec!["taskConfig.command"]
+        );
+        assert_eq!(
+            fields(
+                TaskType::Shell,
+                json!({"command": "x", "workingDir": "rel"})
+            ),
             vec!["taskConfig.workingDir"]
         );
         assert_eq!(
-            fields("shell", json!({"command": "x", "env": {"A": 1}})),
+            fields(TaskType::Shell, json!({"command": "x", "env": {"A": 1}})),
             vec!["taskConfig.env.A"]
         );
         assert_eq!(
             fields(
-                "shell",
+                TaskType::Shell,
                 json!({"command": "x", "env": {"A": {"$secret": "bad name"}}})
             ),
             vec!["taskConfig.env.A"]
         );
         assert_eq!(
             fields(
-                "shell",
+                TaskType::Shell,
                 json!({"command": "x", "env": {"A": {"$secret": "ok", "x": 1}}})
             ),
             vec!["taskConfig.env.A"]
         );
         assert_eq!(
-            fields("shell", json!({"command": "a\u{0}b"})),
+            fields(TaskType::Shell, json!({"command": "a\u{0}b"})),
             vec!["taskConfig.command"]
         );
         assert_eq!(
-            fields("shell", json!({"command": "x", "timeoutMs": 0})),
+            fields(TaskType::Shell, json!({"command": "x", "timeoutMs": 0})),
             vec!["taskConfig.timeoutMs"]
         );
         assert_eq!(
-            fields("shell", json!({"command": "x", "cmd": "y"})),
+            fields(TaskType::Shell, json!({"command": "x", "cmd": "y"})),
             vec!["taskConfig.cmd"]
         );
         assert_eq!(
-            fields("http", json!({"url": "ftp://x"})),
+            fields(TaskType::Http, json!({"url": "ftp://x"})),
             vec!["taskConfig.url"]
         );
         assert_eq!(
-            fields("http", json!({"url": "http://x", "method": "BREW"})),
+            fields(TaskType::Http, json!({"url": "http://x", "method": "BREW"})),
             vec!["taskConfig.method"]
         );
         assert_eq!(
-            fields("http", json!({"url": "http://x", "expectedStatus": [99]})),
+            fields(
+                TaskType::Http,
+                json!({"url": "http://x", "expectedStatus": [99]})
+            ),
             vec!["taskConfig.expectedStatus[0]"]
         );
         assert_eq!(
             fields(
-                "http",
+                TaskType::Http,
                 json!({"url": "http://x", "headers": {"bad header": "v"}})
             ),
             vec!["taskConfig.headers.bad header"]
         );
         assert_eq!(
-            fields("conductor", json!({"message": "m", "threadId": "a/b"})),
+            fields(
+                TaskType::Conductor,
+                json!({"message": "m", "threadId": "a/b"})
+            ),
             vec!["taskConfig.threadId"]
         );
-        assert_eq!(fields("conductor", json!("text")), vec!["taskConfig"]);
+        assert_eq!(
+            fields(TaskType::Conductor, json!("text")),
+            vec!["taskConfig"]
+        );
         let long = "x".repeat(Limits::default().command_max_bytes + 1);
         assert_eq!(
-            fields("shell", json!({"command": long})),
+            fields(TaskType::Shell, json!({"command": long})),
             vec!["taskConfig.command"]
         );
     }

@@ -14,7 +14,7 @@ pub struct Limits {
     pub tags_max: usize,
     pub note_max_chars: usize,
     /// Task types this server accepts.
-    pub task_types: Vec<String>,
+    pub task_types: Vec<super::states::TaskType>,
 }
 
 impl Default for Limits {
@@ -27,7 +27,7 @@ impl Default for Limits {
             message_max_bytes: 262_144,
             tags_max: 50,
             note_max_chars: 4_000,
-            task_types: vec!["shell".into(), "http".into(), "conductor".into()],
+            task_types: super::states::TaskType::ALL.to_vec(),
         }
     }
 }
@@ -228,6 +228,39 @@ impl<'a> Obj<'a> {
                 None
             }
         }
+    }
+
+    /// One of a state enum's names.
+    pub fn opt_state<T: super::states::TextEnum>(
+        &self,
+        key: &str,
+        errors: &mut FieldErrors,
+    ) -> Option<T> {
+        let s = self.opt_str(key, errors)?;
+        let v = T::from_text(&s);
+        if v.is_none() {
+            errors.add(
+                self.path(key),
+                format!("must be one of {}, got `{s}`", T::all_names().join(", ")),
+            );
+        }
+        v
+    }
+
+    /// A required state name.
+    pub fn req_state<T: super::states::TextEnum>(
+        &self,
+        key: &str,
+        errors: &mut FieldErrors,
+    ) -> Option<T> {
+        if self.get(key).is_none() {
+            errors.add(
+                self.path(key),
+                format!("is required (one of {})", T::all_names().join(", ")),
+            );
+            return None;
+        }
+        self.opt_state(key, errors)
     }
 
     /// One of `choices`.

@@ -8,8 +8,7 @@ use serde_json::{json, Value};
 use super::{ErrorType, Outcome, RunContext};
 use crate::domain::task::ConductorTask;
 
-/// Conductor statuses that mean the agent failed the task.
-const FAILED_STATUSES: [&str; 5] = ["failed", "error", "cancelled", "canceled", "timeout"];
+use crate::domain::states::CONDUCTOR_FAILED as FAILED_STATUSES;
 
 /// Sends the message and waits for the conductor's reply.
 pub async fn run(t: &ConductorTask, ctx: &RunContext) -> Outcome {

@@ -16,7 +16,7 @@ pub struct ExecContext {
     pub schedule_name: String,
     pub scheduled_for: DateTime<Utc>,
     pub attempt: i32,
-    pub trigger: String,
+    pub trigger: crate::domain::states::Trigger,
     pub payload: Option<Value>,
 }
 
@@ -47,7 +47,7 @@ impl ExecContext {
             ("TASKFORGE_SCHEDULE_NAME".into(), self.schedule_name.clone()),
             ("TASKFORGE_SCHEDULED_FOR".into(), self.scheduled_for()),
             ("TASKFORGE_ATTEMPT".into(), self.attempt.to_string()),
-            ("TASKFORGE_TRIGGER".into(), self.trigger.clone()),
+            ("TASKFORGE_TRIGGER".into(), self.trigger.as_str().into()),
         ]);
         if let Some(p) = &self.payload {
             env.push(("TASKFORGE_PAYLOAD".into(), p.to_string()));
@@ -78,7 +78,7 @@ mod tests {
             schedule_name: "nightly".into(),
             scheduled_for: DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default(),
             attempt: 2,
-            trigger: "retry".into(),
+            trigger: crate::domain::states::Trigger::Retry,
             payload: Some(serde_json::json!({"a": 1})),
         };
         let env = c.env(&[("HOME".into(), "/root".into())]);

@@ -14,34 +14,7 @@ use tokio::sync::oneshot;
 
 use crate::domain::task::TaskSpec;
 
-/// The SPEC `errorType` of a failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorType {
-    Timeout,
-    ExitCode,
-    HttpStatus,
-    Connection,
-    Conductor,
-    Spawn,
-    Interrupted,
-    Internal,
-}
-
-impl ErrorType {
-    /// The wire/SQL name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorType::Timeout => "timeout",
-            ErrorType::ExitCode => "exit_code",
-            ErrorType::HttpStatus => "http_status",
-            ErrorType::Connection => "connection",
-            ErrorType::Conductor => "conductor",
-            ErrorType::Spawn => "spawn",
-            ErrorType::Interrupted => "interrupted",
-            ErrorType::Internal => "internal",
-        }
-    }
-}
+pub use crate::domain::states::ErrorType;
 
 /// How a task ended.
 #[derive(Debug, Clone)]

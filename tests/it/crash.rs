@@ -104,7 +104,7 @@ async fn work_of_a_dead_instance_is_interrupted_fenced_and_retried() {
     );
     // The presumed-dead owner's late result changes nothing.
     let late = Finish {
-        status: "completed",
+        status: taskforge::domain::states::ExecutionStatus::Completed,
         result: Some(json!({})),
         error: None,
         error_type: None,

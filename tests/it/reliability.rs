@@ -268,7 +268,14 @@ async fn retention_runs_by_itself() {
         let now = Utc::now();
         let row = executions::insert(
             pool,
-            &NewExecution::of(&sched, "manual", 1, now, now, uuid::Uuid::new_v4()),
+            &NewExecution::of(
+                &sched,
+                taskforge::domain::states::Trigger::Manual,
+                1,
+                now,
+                now,
+                uuid::Uuid::new_v4(),
+            ),
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));

@@ -126,7 +126,8 @@ async fn disabled_task_types_are_refused_and_stored_ones_fail_clearly() {
         .create_schedule(json!({"name": "sh", "taskType": "shell", "taskConfig": {"command": "true"}, "scheduleType": "cron", "scheduleConfig": {"expression": "0 0 1 1 *"}}))
         .await;
     let b = TestApp::spawn_on(a.db.clone(), |c| {
-        c.execution.enabled_task_types = vec!["http".into(), "conductor".into()]
+        use taskforge::domain::states::TaskType;
+        c.execution.enabled_task_types = vec![TaskType::Http, TaskType::Conductor]
     })
     .await;
     let (status, body) = b

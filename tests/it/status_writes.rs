@@ -8,16 +8,17 @@ use taskforge::db::status_batch;
 use uuid::Uuid;
 
 use crate::app::TestApp;
+use taskforge::domain::states::{ExecutionStatus, TaskType, Trigger};
 
 fn pending(schedule: Uuid, owner: Uuid) -> NewExecution {
     NewExecution {
         id: Uuid::now_v7(),
         schedule_id: schedule,
-        status: "pending".into(),
-        trigger: "manual".into(),
+        status: ExecutionStatus::Pending,
+        trigger: Trigger::Manual,
         attempt: 1,
         scheduled_for: Utc::now(),
-        task_type: "shell".into(),
+        task_type: TaskType::Shell,
         task_config: json!({"command": "true"}),
         created_at: Utc::now(),
         owner_instance: Some(owner),
@@ -28,7 +29,7 @@ fn pending(schedule: Uuid, owner: Uuid) -> NewExecution {
 
 fn completed() -> Finish {
     Finish {
-        status: "completed",
+        status: ExecutionStatus::Completed,
         result: Some(json!({"exitCode": 0})),
         error: None,
         error_type: None,

@@ -13,6 +13,7 @@ use crate::actors::ws::hub::{Publish, WsHub};
 use crate::db::executions::{ExecutionRow, Finish};
 use crate::domain::clock;
 use crate::domain::event::{Event, EventKind};
+use crate::domain::states::{ExecutionStatus, Trigger};
 use crate::domain::task::{redact, redact_value, TaskSpec};
 use crate::executors::context::ExecContext;
 use crate::executors::{self, ErrorType, Outcome, RunContext};
@@ -39,7 +40,7 @@ pub struct Job {
     pub run: RunContext,
     pub default_timeout: Duration,
     /// `execution.enabled_task_types`: stored tasks of other types fail instead of running.
-    pub enabled_types: Vec<String>,
+    pub enabled_types: Vec<crate::domain::states::TaskType>,
     /// `scheduler.misfire_threshold_ms`, to tell fires from catch-ups for the lateness metric.
     pub misfire_threshold: chrono::Duration,
     /// For opening the secrets a task refers to, when it starts.
@@ -55,7 +56,7 @@ pub fn context_of(row: &ExecutionRow) -> ExecContext {
         schedule_name: row.schedule_name.clone(),
         scheduled_for: row.scheduled_for,
         attempt: row.attempt,
-        trigger: row.trigger.clone(),
+        trigger: row.trigger,
         payload: None,
     }
 }
@@ -85,16 +86,16 @@ impl Job {
         let id = row.id;
         // Fires are claimed ahead of their time (scheduler.claim_ahead_ms, prefetch_ms) so the
         // claim's commit is off the critical path: start exactly on time.
-        if matches!(row.trigger.as_str(), "schedule" | "catch_up") {
+        if row.trigger.is_fire() {
             if let Ok(wait) = (row.scheduled_for - clock::now()).to_std() {
                 tokio::time::sleep(wait.min(MAX_EARLY)).await;
             }
         }
         let started_at = clock::now();
-        let task = TaskSpec::from_stored(&row.task_type, &row.task_config);
+        let task = TaskSpec::from_stored(row.task_type, &row.task_config);
         // The writer answers fences only; the rows for events are built from this one.
         let started_row = |fence: i64| ExecutionRow {
-            status: "running".into(),
+            status: ExecutionStatus::Running,
             started_at: Some(started_at),
             owner_instance: Some(self.instance),
             fence,
@@ -123,12 +124,12 @@ impl Job {
         });
         let work = async {
             match &task {
-                Ok(t) if !self.enabled_types.iter().any(|x| x == t.type_name()) => (
+                Ok(t) if !self.enabled_types.contains(&t.task_type()) => (
                     Outcome::failed(
                         ErrorType::Internal,
                         format!(
                             "task type `{}` is disabled on this server (execution.enabled_task_types)",
-                            t.type_name()
+                            t.task_type()
                         ),
                     ),
                     vec![],
@@ -278,7 +279,7 @@ impl Job {
         // was never meant to start at its scheduledFor.
         let fired_on_time_slot =
             started.created_at - started.scheduled_for < self.misfire_threshold;
-        if started.trigger == "schedule" && fired_on_time_slot {
+        if started.trigger == Trigger::Schedule && fired_on_time_slot {
             if let Some(at) = started.started_at {
                 let late = (at - started.scheduled_for)
                     .num_microseconds()
@@ -287,7 +288,7 @@ impl Job {
                 metrics::histogram!(telemetry::FIRING_LATENESS).record(late as f64 / 1e6);
             }
         }
-        if started.trigger == "retry" {
+        if started.trigger == Trigger::Retry {
             metrics::counter!(telemetry::RETRIES).increment(1);
         }
     }
@@ -326,21 +327,21 @@ impl Job {
                 .as_deref()
                 .map(|e| format!(
                     " error_type={} error={e}",
-                    row.error_type.as_deref().unwrap_or("-")
+                    row.error_type.map(ErrorType::as_str).unwrap_or("-")
                 ))
                 .unwrap_or_default()
         );
-        metrics::counter!(telemetry::EXECUTIONS, "task_type" => row.task_type.clone(), "status" => row.status.clone()).increment(1);
+        metrics::counter!(telemetry::EXECUTIONS, "task_type" => row.task_type.as_str(), "status" => row.status.as_str()).increment(1);
         if let Some(ms) = row.duration_ms {
-            metrics::histogram!(telemetry::EXECUTION_DURATION, "task_type" => row.task_type.clone()).record(ms as f64 / 1e3);
+            metrics::histogram!(telemetry::EXECUTION_DURATION, "task_type" => row.task_type.as_str()).record(ms as f64 / 1e3);
         }
-        let kind = match row.status.as_str() {
-            "completed" => EventKind::ExecutionCompleted,
-            "cancelled" => EventKind::ExecutionCancelled,
+        let kind = match row.status {
+            ExecutionStatus::Completed => EventKind::ExecutionCompleted,
+            ExecutionStatus::Cancelled => EventKind::ExecutionCancelled,
             _ => EventKind::ExecutionFailed,
         };
         self.publish(kind, &row);
-        if row.status == "failed" || row.error_record_id.is_some() {
+        if row.status == ExecutionStatus::Failed || row.error_record_id.is_some() {
             if let Some(sink) = &self.failure_sink {
                 sink.do_send(ExecutionEnded(row));
             }
@@ -356,12 +357,12 @@ impl Job {
 /// The row as stored by a final write over `started`.
 fn ended_row(started: &ExecutionRow, f: &Finish) -> ExecutionRow {
     ExecutionRow {
-        status: f.status.to_string(),
+        status: f.status,
         finished_at: Some(f.finished_at),
         duration_ms: f.duration_ms,
         result: f.result.clone(),
         error: f.error.clone(),
-        error_type: f.error_type.map(str::to_string),
+        error_type: f.error_type,
         conductor_thread_id: f.conductor_thread_id.clone(),
         conductor_status: f.conductor_status.clone(),
         ..started.clone()
@@ -389,7 +390,7 @@ fn finish_of(outcome: Outcome, started_at: chrono::DateTime<Utc>) -> Finish {
         Outcome::Completed { result, conductor } => {
             let (thread, status) = split(conductor);
             Finish {
-                status: "completed",
+                status: ExecutionStatus::Completed,
                 result: Some(result),
                 error: None,
                 error_type: None,
@@ -407,10 +408,10 @@ fn finish_of(outcome: Outcome, started_at: chrono::DateTime<Utc>) -> Finish {
         } => {
             let (thread, status) = split(conductor);
             Finish {
-                status: "failed",
+                status: ExecutionStatus::Failed,
                 result,
                 error: Some(message),
-                error_type: Some(error_type.as_str()),
+                error_type: Some(error_type),
                 conductor_thread_id: thread,
                 conductor_status: status,
                 finished_at: now,
@@ -418,7 +419,7 @@ fn finish_of(outcome: Outcome, started_at: chrono::DateTime<Utc>) -> Finish {
             }
         }
         Outcome::Cancelled { result } => Finish {
-            status: "cancelled",
+            status: ExecutionStatus::Cancelled,
             result,
             error: Some("cancelled by request".into()),
             error_type: None,

@@ -30,7 +30,10 @@ pub enum CancelError {
     #[error(
         "execution {id} is already {status}; only pending or running executions can be cancelled"
     )]
-    Finished { id: Uuid, status: String },
+    Finished {
+        id: Uuid,
+        status: crate::domain::states::ExecutionStatus,
+    },
     #[error(transparent)]
     Db(#[from] DbError),
 }

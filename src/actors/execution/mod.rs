@@ -69,7 +69,7 @@ pub struct ExecutionActor {
 const RELEASE_EARLY: chrono::Duration = chrono::Duration::milliseconds(3);
 
 fn is_fire(row: &ExecutionRow) -> bool {
-    matches!(row.trigger.as_str(), "schedule" | "catch_up")
+    row.trigger.is_fire()
 }
 
 /// Pending rows of this instance are re-read this often, so work left pending by a database
@@ -393,8 +393,8 @@ impl Handler<CancelExecution> for ExecutionActor {
                 let row = executions::get(&pool, id)
                     .await?
                     .ok_or(CancelError::NotFound(id))?;
-                match row.status.as_str() {
-                    "cancelled" => Ok(row),
+                match row.status {
+                    crate::domain::states::ExecutionStatus::Cancelled => Ok(row),
                     _ => Err(CancelError::Finished {
                         id,
                         status: row.status,

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::db::executions::Finish;
 use crate::db::status_batch::{self, FinishItem, Written};
 use crate::db::{DbError, DbPool};
+use crate::domain::states::{ErrorType, ExecutionStatus};
 
 /// Most changes written by one statement.
 const MAX_BATCH: usize = 1_000;
@@ -71,13 +72,13 @@ pub async fn finish_answer_of(rx: PendingFinish) -> FinishAnswer {
 /// execution ends `failed` / `internal`, saying why, rather than staying `running`.
 pub fn fallback(original: &Finish, why: &str) -> Finish {
     Finish {
-        status: "failed",
+        status: ExecutionStatus::Failed,
         result: None,
         error: Some(format!(
             "the task ended {} but its result could not be stored ({why}); recorded as failed",
             original.status
         )),
-        error_type: Some("internal"),
+        error_type: Some(ErrorType::Internal),
         conductor_thread_id: None,
         conductor_status: None,
         finished_at: original.finished_at,
@@ -220,7 +221,7 @@ async fn write_finals(
 
 /// A fallback state that still fails is not retried as another fallback.
 fn is_last_resort(item: &FinishItem) -> bool {
-    item.finish.error_type == Some("internal") && item.finish.result.is_none()
+    item.finish.error_type == Some(ErrorType::Internal) && item.finish.result.is_none()
 }
 
 async fn write_one_by_one(

@@ -8,6 +8,7 @@ use crate::db::executions::ExecutionRow;
 use crate::db::pagination::{Cursor, Page};
 use crate::db::DbError;
 use crate::domain::recovery::Action;
+use crate::domain::states::{RecoveryStatus, Severity};
 
 /// Flow 4: retry now, resolve, ignore or escalate, with an optional note.
 #[derive(Message)]
@@ -42,5 +43,5 @@ pub struct ListErrors {
 
 /// Record counts per (status, severity), for metrics.
 #[derive(Message)]
-#[rtype(result = "Result<Vec<(String, String, i64)>, DbError>")]
+#[rtype(result = "Result<Vec<(RecoveryStatus, Severity, i64)>, DbError>")]
 pub struct ErrorCounts;

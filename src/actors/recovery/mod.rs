@@ -25,6 +25,7 @@ use crate::db::DbError;
 use crate::domain::clock;
 use crate::domain::event::{Event, EventKind};
 use crate::domain::recovery::Action;
+use crate::domain::states::{ExecutionStatus, RecoveryStatus, Severity};
 use crate::impl_lifecycle_handlers;
 
 /// Name in logs and health.
@@ -205,7 +206,7 @@ impl ErrorRecoveryActor {
             Some(rec.schedule_id),
             rec.to_json(),
         )));
-        if rec.recovery_status == "escalated" {
+        if rec.recovery_status == RecoveryStatus::Escalated {
             self.escalated(rec);
         }
     }
@@ -278,11 +279,13 @@ impl Handler<ExecutionEnded> for ErrorRecoveryActor {
         Box::pin(
             guard_future(async move {
                 let now = clock::now();
-                match exec.status.as_str() {
-                    "failed" => error_records::record_failure(&pool, &exec, now, jitter())
-                        .await
-                        .map(|r| r.map(|r| (r.record, r.created))),
-                    "completed" => error_records::record_retry_end(
+                match exec.status {
+                    ExecutionStatus::Failed => {
+                        error_records::record_failure(&pool, &exec, now, jitter())
+                            .await
+                            .map(|r| r.map(|r| (r.record, r.created)))
+                    }
+                    ExecutionStatus::Completed => error_records::record_retry_end(
                         &pool,
                         &exec,
                         error_records::RetryEnd::Succeeded,
@@ -290,7 +293,7 @@ impl Handler<ExecutionEnded> for ErrorRecoveryActor {
                     )
                     .await
                     .map(|r| r.map(|r| (r, false))),
-                    "cancelled" => error_records::record_retry_end(
+                    ExecutionStatus::Cancelled => error_records::record_retry_end(
                         &pool,
                         &exec,
                         error_records::RetryEnd::Cancelled,
@@ -315,7 +318,7 @@ impl Handler<ExecutionEnded> for ErrorRecoveryActor {
                         rec.max_attempts
                     );
                     act.announce(&rec, created);
-                    if rec.recovery_status == "retry_scheduled" {
+                    if rec.recovery_status == RecoveryStatus::RetryScheduled {
                         act.process_retries(ctx);
                     }
                 }
@@ -402,7 +405,7 @@ impl Handler<ListErrors> for ErrorRecoveryActor {
 }
 
 impl Handler<ErrorCounts> for ErrorRecoveryActor {
-    type Result = ResponseFuture<Result<Vec<(String, String, i64)>, DbError>>;
+    type Result = ResponseFuture<Result<Vec<(RecoveryStatus, Severity, i64)>, DbError>>;
 
     fn handle(&mut self, _: ErrorCounts, _: &mut Context<Self>) -> Self::Result {
         let pool = self.services.pool.clone();

@@ -26,6 +26,7 @@ use crate::db::system_state::{self, Component};
 use crate::db::{fires, DbError};
 use crate::domain::clock;
 use crate::domain::event::{Event, EventKind};
+use crate::domain::states::Trigger;
 use crate::impl_lifecycle_handlers;
 
 /// Name in logs and health.
@@ -454,7 +455,7 @@ impl Handler<TriggerNow> for SchedulerActor {
                 .await?
                 .ok_or(ScheduleError::NotFound(msg.0))?;
             let now = clock::now();
-            let new = NewExecution::of(&row, "manual", 1, now, now, instance);
+            let new = NewExecution::of(&row, Trigger::Manual, 1, now, now, instance);
             let exec = execution
                 .send(StartExecution(new))
                 .await
