@@ -279,7 +279,7 @@ impl RunningApp {
                     actors.hub.do_send(Publish(Event::new(
                         EventKind::ExecutionFailed,
                         Some(row.schedule_id),
-                        row.view(),
+                        crate::views::ExecutionView::from(&row),
                     )));
                     if let Err(e) = actors.recovery.send(ExecutionEnded(row)).await {
                         log::warn!("shutdown: interrupted execution not recorded: {e}");

@@ -11,3 +11,4 @@ pub mod error;
 pub mod executors;
 pub mod logging;
 pub mod telemetry;
+pub mod views;

@@ -11,13 +11,14 @@ use uuid::Uuid;
 use crate::actors::supervisor::RestartTracker;
 use crate::actors::ws::hub::{CloseTokenSessions, WsHub};
 use crate::actors::Services;
-use crate::db::api_tokens::{self, TokenView, TokenWriteError};
+use crate::db::api_tokens::{self, TokenWriteError};
 use crate::db::audit::{self, AuditRow, ListFilter};
 use crate::db::pagination::{Cursor, Page};
 use crate::db::secrets::{self, SecretView, SecretWriteError};
 use crate::db::DbError;
 use crate::domain::access::{token_from_bytes, token_hash, Role};
 use crate::impl_lifecycle_handlers;
+use crate::views::TokenView;
 
 /// Name in logs.
 pub const NAME: &str = "access";
@@ -176,7 +177,7 @@ impl Handler<CreateToken> for AccessActor {
             );
             Ok(TokenView {
                 token: Some(token),
-                ..row.view()
+                ..TokenView::from(&row)
             })
         })
     }
@@ -189,7 +190,7 @@ impl Handler<ListTokens> for AccessActor {
         let pool = self.services.pool.clone();
         Box::pin(async move {
             let rows = api_tokens::list_active(&pool).await?;
-            Ok(rows.iter().map(|r| r.view()).collect())
+            Ok(rows.iter().map(TokenView::from).collect())
         })
     }
 }
@@ -205,7 +206,7 @@ impl Handler<RevokeToken> for AccessActor {
                 .ok_or_else(|| AccessError::NotFound(format!("no active token {}", msg.0)))?;
             log::info!("api token revoked: token={} name={}", row.id, row.name);
             hub.do_send(CloseTokenSessions(row.id));
-            Ok(row.view())
+            Ok(TokenView::from(&row))
         })
     }
 }

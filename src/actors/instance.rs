@@ -208,7 +208,7 @@ impl InstanceMonitor {
                         act.hub.do_send(Publish(Event::new(
                             EventKind::ExecutionFailed,
                             Some(row.schedule_id),
-                            row.view(),
+                            crate::views::ExecutionView::from(&row),
                         )));
                         act.recovery.do_send(ExecutionEnded(row));
                     }

@@ -2,7 +2,7 @@
 //! to the AccessActor, map the reply.
 
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::params::{self, Query};
 use super::AppState;
@@ -12,6 +12,7 @@ use crate::domain::access::{Principal, Role};
 use crate::domain::clock;
 use crate::domain::validate::{FieldErrors, Obj};
 use crate::error::ApiError;
+use crate::views::{AuditView, PageView, TokenView, WhoamiView};
 
 impl From<AccessError> for ApiError {
     fn from(e: AccessError) -> Self {
@@ -32,23 +33,18 @@ fn invalid(e: FieldErrors) -> ApiError {
 }
 
 /// GET /api/whoami: the caller's name and role (the dashboard shows only what the role may do).
-#[utoipa::path(get, path = "/api/whoami", tag = "access", responses((status = 200, body = crate::api::openapi::WhoamiDoc), (status = 401, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/whoami", tag = "access", responses((status = 200, body = WhoamiView), (status = 401, body = crate::api::openapi::ErrorBody)))]
 pub async fn whoami(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let p = req
         .extensions()
         .get::<Principal>()
         .cloned()
         .unwrap_or_else(Principal::anonymous);
-    HttpResponse::Ok().json(json!({
-        "actor": p.actor,
-        "role": p.role,
-        "authEnabled": state.auth.enabled(),
-        "expiresAt": p.expires_at,
-    }))
+    HttpResponse::Ok().json(WhoamiView::of(&p, state.auth.enabled()))
 }
 
 /// POST /api/tokens → 201 with the token (shown only here).
-#[utoipa::path(post, path = "/api/tokens", tag = "access", request_body = crate::api::openapi::TokenInputDoc, responses((status = 201, body = crate::db::api_tokens::TokenView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 403, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/tokens", tag = "access", request_body = crate::api::openapi::TokenInputDoc, responses((status = 201, body = TokenView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 403, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn create_token(
     state: web::Data<AppState>,
     body: web::Json<Value>,
@@ -97,10 +93,10 @@ pub async fn create_token(
 }
 
 /// GET /api/tokens: active tokens, never their secrets.
-#[utoipa::path(get, path = "/api/tokens", tag = "access", responses((status = 200, body = crate::api::openapi::TokenListDoc), (status = 401, body = crate::api::openapi::ErrorBody), (status = 403, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/tokens", tag = "access", responses((status = 200, body = PageView<TokenView>), (status = 401, body = crate::api::openapi::ErrorBody), (status = 403, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn list_tokens(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let items = state.actors.access.send(ListTokens).await??;
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "nextCursor": null })))
+    Ok(HttpResponse::Ok().json(PageView::all(items)))
 }
 
 /// DELETE /api/tokens/{id}: revoked at once; its WebSocket sessions are closed.
@@ -115,7 +111,7 @@ pub async fn revoke_token(
 }
 
 /// GET /api/audit: who changed what, newest first.
-#[utoipa::path(get, path = "/api/audit", tag = "access", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("actor" = Option<String>, Query,), ("action" = Option<String>, Query,), ("resourceId" = Option<String>, Query,), ("since" = Option<String>, Query, format = DateTime, description = "RFC 3339"), ("until" = Option<String>, Query, format = DateTime, description = "RFC 3339")), responses((status = 200, body = crate::api::openapi::AuditPage), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 403, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/audit", tag = "access", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("actor" = Option<String>, Query,), ("action" = Option<String>, Query,), ("resourceId" = Option<String>, Query,), ("since" = Option<String>, Query, format = DateTime, description = "RFC 3339"), ("until" = Option<String>, Query, format = DateTime, description = "RFC 3339")), responses((status = 200, body = PageView<AuditView>), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 403, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn list_audit(
     state: web::Data<AppState>,
     q: web::Query<Query>,
@@ -137,7 +133,5 @@ pub async fn list_audit(
             cursor,
         })
         .await??;
-    Ok(HttpResponse::Ok().json(params::page_json(&page, |r| {
-        serde_json::to_value(r.view()).unwrap_or(Value::Null)
-    })))
+    Ok(HttpResponse::Ok().json(PageView::of(&page, AuditView::from)))
 }

@@ -1,7 +1,7 @@
 //! `/api/errors/errors`: the error dashboard's API (flow 4).
 
 use actix_web::{web, HttpResponse};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::params::{self, Query};
 use super::AppState;
@@ -10,6 +10,7 @@ use crate::db::error_records::{ActionError, ListFilter};
 use crate::domain::recovery::Action;
 use crate::domain::validate::{FieldErrors, Obj};
 use crate::error::ApiError;
+use crate::views::{ErrorRecordDetailView, ErrorRecordView, ExecutionIdView, PageView};
 
 impl From<ActionError> for ApiError {
     fn from(e: ActionError) -> Self {
@@ -22,7 +23,7 @@ impl From<ActionError> for ApiError {
 }
 
 /// GET /api/errors/errors
-#[utoipa::path(get, path = "/api/errors/errors", tag = "errors", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("recoveryStatus" = Option<String>, Query, description = "one status or a comma list, e.g. unresolved,escalated"), ("severity" = Option<String>, Query,), ("scheduleId" = Option<String>, Query,)), responses((status = 200, body = crate::api::openapi::ErrorPage), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/errors/errors", tag = "errors", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("recoveryStatus" = Option<String>, Query, description = "one status or a comma list, e.g. unresolved,escalated"), ("severity" = Option<String>, Query,), ("scheduleId" = Option<String>, Query,)), responses((status = 200, body = PageView<ErrorRecordView>), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<Query>,
@@ -42,11 +43,11 @@ pub async fn list(
             cursor,
         })
         .await??;
-    Ok(HttpResponse::Ok().json(params::page_json(&page, |r| r.to_json())))
+    Ok(HttpResponse::Ok().json(PageView::of(&page, ErrorRecordView::from)))
 }
 
 /// GET /api/errors/errors/{id}: the record with its chain's executions (`executions`).
-#[utoipa::path(get, path = "/api/errors/errors/{id}", tag = "errors", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = crate::api::openapi::ErrorRecordDetailDoc), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/errors/errors/{id}", tag = "errors", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = ErrorRecordDetailView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn get(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -58,9 +59,7 @@ pub async fn get(
         .send(GetError(id))
         .await??
         .ok_or_else(|| ApiError::NotFound(format!("error record {id} not found")))?;
-    let mut body = rec.to_json();
-    body["executions"] = Value::Array(attempts.iter().map(|e| e.to_json()).collect());
-    Ok(HttpResponse::Ok().json(body))
+    Ok(HttpResponse::Ok().json(ErrorRecordDetailView::of(&rec, &attempts)))
 }
 
 /// The optional `{"note": "..."}` of an action body (an empty body is fine).
@@ -104,57 +103,47 @@ async fn act(
 }
 
 /// POST /api/errors/errors/{id}/retry → 202 {"executionId"}
-#[utoipa::path(post, path = "/api/errors/errors/{id}/retry", tag = "errors", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body(content = Option<crate::api::openapi::NoteDoc>), responses((status = 202, body = crate::api::openapi::ExecutionIdDoc), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 413, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/errors/errors/{id}/retry", tag = "errors", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body(content = Option<crate::api::openapi::NoteDoc>), responses((status = 202, body = ExecutionIdView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 413, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn retry(
     state: web::Data<AppState>,
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let out = act(&state, &id, Action::Retry, &body).await?;
-    Ok(HttpResponse::Accepted().json(json!({ "executionId": out.execution.map(|e| e.id) })))
+    Ok(HttpResponse::Accepted().json(ExecutionIdView {
+        execution_id: out.execution.map(|e| e.id),
+    }))
 }
 
 /// POST /api/errors/errors/{id}/resolve
-#[utoipa::path(post, path = "/api/errors/errors/{id}/resolve", tag = "errors", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body(content = Option<crate::api::openapi::NoteDoc>), responses((status = 200, body = crate::api::openapi::ErrorRecordDoc), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 413, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/errors/errors/{id}/resolve", tag = "errors", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body(content = Option<crate::api::openapi::NoteDoc>), responses((status = 200, body = ErrorRecordView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 413, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn resolve(
     state: web::Data<AppState>,
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(
-        act(&state, &id, Action::Resolve, &body)
-            .await?
-            .record
-            .to_json(),
-    ))
+    let out = act(&state, &id, Action::Resolve, &body).await?;
+    Ok(HttpResponse::Ok().json(ErrorRecordView::from(&out.record)))
 }
 
 /// POST /api/errors/errors/{id}/ignore
-#[utoipa::path(post, path = "/api/errors/errors/{id}/ignore", tag = "errors", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body(content = Option<crate::api::openapi::NoteDoc>), responses((status = 200, body = crate::api::openapi::ErrorRecordDoc), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 413, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/errors/errors/{id}/ignore", tag = "errors", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body(content = Option<crate::api::openapi::NoteDoc>), responses((status = 200, body = ErrorRecordView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 413, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn ignore(
     state: web::Data<AppState>,
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(
-        act(&state, &id, Action::Ignore, &body)
-            .await?
-            .record
-            .to_json(),
-    ))
+    let out = act(&state, &id, Action::Ignore, &body).await?;
+    Ok(HttpResponse::Ok().json(ErrorRecordView::from(&out.record)))
 }
 
 /// POST /api/errors/errors/{id}/escalate
-#[utoipa::path(post, path = "/api/errors/errors/{id}/escalate", tag = "errors", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body(content = Option<crate::api::openapi::NoteDoc>), responses((status = 200, body = crate::api::openapi::ErrorRecordDoc), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 413, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/errors/errors/{id}/escalate", tag = "errors", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body(content = Option<crate::api::openapi::NoteDoc>), responses((status = 200, body = ErrorRecordView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 413, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn escalate(
     state: web::Data<AppState>,
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(
-        act(&state, &id, Action::Escalate, &body)
-            .await?
-            .record
-            .to_json(),
-    ))
+    let out = act(&state, &id, Action::Escalate, &body).await?;
+    Ok(HttpResponse::Ok().json(ErrorRecordView::from(&out.record)))
 }

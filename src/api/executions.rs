@@ -9,6 +9,7 @@ use crate::actors::execution::messages::{
 };
 use crate::db::executions::ListFilter;
 use crate::error::ApiError;
+use crate::views::{ExecutionView, PageView};
 
 impl From<CancelError> for ApiError {
     fn from(e: CancelError) -> Self {
@@ -21,7 +22,7 @@ impl From<CancelError> for ApiError {
 }
 
 /// GET /api/executions
-#[utoipa::path(get, path = "/api/executions", tag = "executions", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("scheduleId" = Option<String>, Query,), ("status" = Option<String>, Query,), ("trigger" = Option<String>, Query,), ("since" = Option<String>, Query, format = DateTime, description = "RFC 3339"), ("until" = Option<String>, Query, format = DateTime, description = "RFC 3339")), responses((status = 200, body = crate::api::openapi::ExecutionPage), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/executions", tag = "executions", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("scheduleId" = Option<String>, Query,), ("status" = Option<String>, Query,), ("trigger" = Option<String>, Query,), ("since" = Option<String>, Query, format = DateTime, description = "RFC 3339"), ("until" = Option<String>, Query, format = DateTime, description = "RFC 3339")), responses((status = 200, body = PageView<ExecutionView>), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<Query>,
@@ -43,36 +44,36 @@ pub async fn list(
             cursor,
         })
         .await??;
-    Ok(HttpResponse::Ok().json(params::page_json(&page, |r| r.to_json())))
+    Ok(HttpResponse::Ok().json(PageView::of(&page, ExecutionView::from)))
 }
 
 /// GET /api/executions/{id}
-#[utoipa::path(get, path = "/api/executions/{id}", tag = "executions", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = crate::api::openapi::ExecutionDoc), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/executions/{id}", tag = "executions", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = ExecutionView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn get(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = params::path_id(&id)?;
     match state.actors.execution.send(GetExecution(id)).await?? {
-        Some(row) => Ok(HttpResponse::Ok().json(row.to_json())),
+        Some(row) => Ok(HttpResponse::Ok().json(ExecutionView::from(&row))),
         None => Err(ApiError::NotFound(format!("execution {id} not found"))),
     }
 }
 
 /// POST /api/executions/{id}/cancel
-#[utoipa::path(post, path = "/api/executions/{id}/cancel", tag = "executions", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = crate::api::openapi::ExecutionDoc), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/executions/{id}/cancel", tag = "executions", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = ExecutionView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn cancel(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = params::path_id(&id)?;
     let row = state.actors.execution.send(CancelExecution(id)).await??;
-    Ok(HttpResponse::Ok().json(row.to_json()))
+    Ok(HttpResponse::Ok().json(ExecutionView::from(&row)))
 }
 
 /// GET /api/stats: counts and per-minute figures for the dashboard overview.
 #[utoipa::path(get, path = "/api/stats", tag = "executions",
-    responses((status = 200, body = crate::api::openapi::StatsDoc), (status = 401, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+    responses((status = 200, body = crate::views::Stats), (status = 401, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn stats(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let stats = state
         .actors

@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+
 use uuid::Uuid;
 
-use crate::db::pagination::{Cursor, Page, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::db::pagination::{Cursor, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::domain::states::TextEnum;
 use crate::domain::validate::parse_time;
 use crate::error::ApiError;
@@ -139,12 +139,4 @@ pub fn opt_int(q: &Query, key: &str, min: i64, max: i64) -> Result<Option<i64>, 
             )),
         },
     }
-}
-
-/// `{"items": [...], "nextCursor": ...}`.
-pub fn page_json<T>(page: &Page<T>, item: impl Fn(&T) -> Value) -> Value {
-    json!({
-        "items": page.items.iter().map(item).collect::<Vec<_>>(),
-        "nextCursor": page.next_cursor.map(|c| c.encode()),
-    })
 }

@@ -1,7 +1,7 @@
 //! `/api/scheduler/*`: schedules (SPEC §3). Handlers validate, send one message, map the reply.
 
 use actix_web::{web, HttpResponse};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::params::{self, Query};
 use super::AppState;
@@ -12,6 +12,7 @@ use crate::domain::schedule::ScheduleSpec;
 use crate::domain::schedule_input::{self, ScheduleInput};
 use crate::domain::validate::{FieldErrors, Obj};
 use crate::error::ApiError;
+use crate::views::{ExecutionIdView, PageView, RunsView, ScheduleView};
 
 const MAX_RUNS: i64 = 100;
 const DEFAULT_RUNS: i64 = 5;
@@ -39,18 +40,18 @@ fn input(state: &AppState, body: &Value) -> Result<ScheduleInput, ApiError> {
 }
 
 /// POST /api/scheduler/schedules
-#[utoipa::path(post, path = "/api/scheduler/schedules", tag = "schedules", request_body = crate::api::openapi::ScheduleInputDoc, responses((status = 201, body = crate::api::openapi::ScheduleDoc), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 413, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/scheduler/schedules", tag = "schedules", request_body = crate::api::openapi::ScheduleInputDoc, responses((status = 201, body = ScheduleView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 413, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let input = input(&state, &body)?;
     let row = state.actors.scheduler.send(CreateSchedule(input)).await??;
-    Ok(HttpResponse::Created().json(row.to_json()))
+    Ok(HttpResponse::Created().json(ScheduleView::from(&row)))
 }
 
 /// GET /api/scheduler/schedules
-#[utoipa::path(get, path = "/api/scheduler/schedules", tag = "schedules", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("enabled" = Option<bool>, Query,), ("taskType" = Option<String>, Query, description = "shell | http | conductor"), ("tag" = Option<String>, Query,), ("q" = Option<String>, Query, description = "a substring of the name (any case), or a tag")), responses((status = 200, body = crate::api::openapi::SchedulePage), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/scheduler/schedules", tag = "schedules", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("enabled" = Option<bool>, Query,), ("taskType" = Option<String>, Query, description = "shell | http | conductor"), ("tag" = Option<String>, Query,), ("q" = Option<String>, Query, description = "a substring of the name (any case), or a tag")), responses((status = 200, body = PageView<ScheduleView>), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<Query>,
@@ -71,22 +72,22 @@ pub async fn list(
             cursor,
         })
         .await??;
-    Ok(HttpResponse::Ok().json(params::page_json(&page, |r| r.to_json())))
+    Ok(HttpResponse::Ok().json(PageView::of(&page, ScheduleView::from)))
 }
 
 /// GET /api/scheduler/schedules/{id}
-#[utoipa::path(get, path = "/api/scheduler/schedules/{id}", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = crate::api::openapi::ScheduleDoc), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/scheduler/schedules/{id}", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = ScheduleView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn get(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = params::path_id(&id)?;
     let row = state.actors.scheduler.send(GetSchedule(id)).await??;
-    Ok(HttpResponse::Ok().json(row.to_json()))
+    Ok(HttpResponse::Ok().json(ScheduleView::from(&row)))
 }
 
 /// PUT /api/scheduler/schedules/{id}
-#[utoipa::path(put, path = "/api/scheduler/schedules/{id}", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body = crate::api::openapi::ScheduleInputDoc, responses((status = 200, body = crate::api::openapi::ScheduleDoc), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 413, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(put, path = "/api/scheduler/schedules/{id}", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body = crate::api::openapi::ScheduleInputDoc, responses((status = 200, body = ScheduleView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 413, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn replace(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -99,7 +100,7 @@ pub async fn replace(
         .scheduler
         .send(ReplaceSchedule { id, input })
         .await??;
-    Ok(HttpResponse::Ok().json(row.to_json()))
+    Ok(HttpResponse::Ok().json(ScheduleView::from(&row)))
 }
 
 /// DELETE /api/scheduler/schedules/{id}
@@ -114,7 +115,7 @@ pub async fn delete(
 }
 
 /// POST /api/scheduler/schedules/{id}/pause
-#[utoipa::path(post, path = "/api/scheduler/schedules/{id}/pause", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = crate::api::openapi::ScheduleDoc), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/scheduler/schedules/{id}/pause", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = ScheduleView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn pause(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -123,7 +124,7 @@ pub async fn pause(
 }
 
 /// POST /api/scheduler/schedules/{id}/resume
-#[utoipa::path(post, path = "/api/scheduler/schedules/{id}/resume", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = crate::api::openapi::ScheduleDoc), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/scheduler/schedules/{id}/resume", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = ScheduleView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn resume(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -142,22 +143,24 @@ async fn set_enabled(
         .scheduler
         .send(SetEnabled { id, enabled })
         .await??;
-    Ok(HttpResponse::Ok().json(row.to_json()))
+    Ok(HttpResponse::Ok().json(ScheduleView::from(&row)))
 }
 
 /// POST /api/scheduler/schedules/{id}/trigger
-#[utoipa::path(post, path = "/api/scheduler/schedules/{id}/trigger", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 202, body = crate::api::openapi::ExecutionIdDoc), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/scheduler/schedules/{id}/trigger", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 202, body = ExecutionIdView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn trigger(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = params::path_id(&id)?;
     let exec = state.actors.scheduler.send(TriggerNow(id)).await??;
-    Ok(HttpResponse::Accepted().json(json!({ "executionId": exec.id })))
+    Ok(HttpResponse::Accepted().json(ExecutionIdView {
+        execution_id: Some(exec.id),
+    }))
 }
 
 /// GET /api/scheduler/schedules/{id}/next-runs?count=N&from=T
-#[utoipa::path(get, path = "/api/scheduler/schedules/{id}/next-runs", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID"), ("count" = Option<i64>, Query, description = "1..=100, default 5"), ("from" = Option<String>, Query, format = DateTime, description = "RFC 3339, default now")), responses((status = 200, body = crate::api::openapi::RunsDoc), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/scheduler/schedules/{id}/next-runs", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID"), ("count" = Option<i64>, Query, description = "1..=100, default 5"), ("from" = Option<String>, Query, format = DateTime, description = "RFC 3339, default now")), responses((status = 200, body = RunsView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn next_runs(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -171,12 +174,12 @@ pub async fn next_runs(
         .scheduler
         .send(NextRuns { id, from, count })
         .await??;
-    Ok(HttpResponse::Ok().json(json!({ "runs": runs })))
+    Ok(HttpResponse::Ok().json(RunsView { runs }))
 }
 
 /// POST /api/scheduler/preview: next runs of an unsaved `{scheduleType, scheduleConfig, count, from}`.
 /// Pure computation on the domain rules the scheduler uses, so no actor is involved.
-#[utoipa::path(post, path = "/api/scheduler/preview", tag = "schedules", request_body = crate::api::openapi::PreviewDoc, responses((status = 200, body = crate::api::openapi::RunsDoc), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 413, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/scheduler/preview", tag = "schedules", request_body = crate::api::openapi::PreviewDoc, responses((status = 200, body = RunsView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 413, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
 pub async fn preview(body: web::Json<Value>) -> Result<HttpResponse, ApiError> {
     let mut e = FieldErrors::default();
     let obj = Obj::new(&body, "", &mut e).ok_or_else(|| invalid(std::mem::take(&mut e)))?;
@@ -204,7 +207,7 @@ pub async fn preview(body: web::Json<Value>) -> Result<HttpResponse, ApiError> {
                 }
                 _ => spec.next_runs(from, count),
             };
-            Ok(HttpResponse::Ok().json(json!({ "runs": runs })))
+            Ok(HttpResponse::Ok().json(RunsView { runs }))
         }
         _ => Err(invalid(e)),
     }

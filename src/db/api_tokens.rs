@@ -3,7 +3,6 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use serde::Serialize;
 use uuid::Uuid;
 
 use super::schema::api_tokens::{self, dsl as t};
@@ -24,36 +23,7 @@ pub struct TokenRow {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-/// The API object of a token (`GET /api/tokens`); `token` is only set in the create answer.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct TokenView {
-    pub id: Uuid,
-    pub name: String,
-    /// viewer | operator | admin
-    pub role: String,
-    /// The secret, shown once: only in the answer to `POST /api/tokens`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub last_used_at: Option<DateTime<Utc>>,
-}
-
 impl TokenRow {
-    /// The API object, without the secret.
-    pub fn view(&self) -> TokenView {
-        TokenView {
-            id: self.id,
-            name: self.name.clone(),
-            role: self.role.clone(),
-            token: None,
-            created_at: self.created_at,
-            expires_at: self.expires_at,
-            last_used_at: self.last_used_at,
-        }
-    }
-
     /// The stored role (a CHECK constraint keeps it one of the three).
     pub fn role(&self) -> Role {
         Role::parse(&self.role).unwrap_or(Role::Viewer)

@@ -3,7 +3,6 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -24,41 +23,6 @@ pub struct AuditRow {
     pub resource_id: Option<String>,
     pub ip: Option<String>,
     pub details: Value,
-}
-
-/// The API object of an entry (`GET /api/audit`).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditView {
-    pub id: Uuid,
-    pub at: DateTime<Utc>,
-    /// A token's name, `env-token`, `anonymous` (auth off), `cli` or `system`.
-    pub actor: String,
-    pub role: String,
-    /// e.g. `schedule.create`, `error.resolve`, `token.revoke`.
-    pub action: String,
-    pub resource_type: String,
-    pub resource_id: Option<String>,
-    pub ip: Option<String>,
-    #[schema(value_type = Object)]
-    pub details: Value,
-}
-
-impl AuditRow {
-    /// The API object.
-    pub fn view(&self) -> AuditView {
-        AuditView {
-            id: self.id,
-            at: self.at,
-            actor: self.actor.clone(),
-            role: self.role.clone(),
-            action: self.action.clone(),
-            resource_type: self.resource_type.clone(),
-            resource_id: self.resource_id.clone(),
-            ip: self.ip.clone(),
-            details: self.details.clone(),
-        }
-    }
 }
 
 /// An entry to append.

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use serde_json::{json, Value};
+
 use uuid::Uuid;
 
 use super::executions::{ExecutionRow, NewExecution};
@@ -42,29 +42,6 @@ pub struct ErrorRecordRow {
 }
 
 impl ErrorRecordRow {
-    /// The API object (SPEC §3).
-    pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "executionId": self.execution_id,
-            "lastExecutionId": self.last_execution_id,
-            "scheduleId": self.schedule_id,
-            "scheduleName": self.schedule_name,
-            "severity": self.severity,
-            "errorType": self.error_type,
-            "message": self.message,
-            "recoveryStatus": self.recovery_status,
-            "attempts": self.attempts,
-            "maxAttempts": self.max_attempts,
-            "nextRetryAt": self.next_retry_at,
-            "lastRetryAt": self.last_retry_at,
-            "resolvedAt": self.resolved_at,
-            "note": self.note,
-            "createdAt": self.created_at,
-            "updatedAt": self.updated_at,
-        })
-    }
-
     fn state(&self) -> RecoveryState {
         RecoveryState {
             status: self.recovery_status,

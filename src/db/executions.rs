@@ -40,64 +40,10 @@ pub struct ExecutionRow {
 }
 
 impl ExecutionRow {
-    /// The API object (SPEC §3).
-    pub fn to_json(&self) -> Value {
-        serde_json::to_value(self.view()).unwrap_or(Value::Null)
-    }
-
-    /// The API object as a serializable view (events serialize it without building a Value).
-    pub fn view(&self) -> ExecutionView<'_> {
-        ExecutionView {
-            id: self.id,
-            schedule_id: self.schedule_id,
-            schedule_name: &self.schedule_name,
-            status: self.status,
-            trigger: self.trigger,
-            attempt: self.attempt,
-            scheduled_for: self.scheduled_for,
-            created_at: self.created_at,
-            started_at: self.started_at,
-            finished_at: self.finished_at,
-            duration_ms: self.duration_ms,
-            result: &self.result,
-            error: self.error.as_deref(),
-            error_type: self.error_type,
-            task_type: self.task_type,
-            conductor_thread_id: self.conductor_thread_id.as_deref(),
-            conductor_status: self.conductor_status.as_deref(),
-            error_record_id: self.error_record_id,
-        }
-    }
-
     /// True once the execution reached a final status.
     pub fn is_finished(&self) -> bool {
         self.status.is_final()
     }
-}
-
-/// The execution as the API shows it (camelCase).
-#[derive(Debug, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExecutionView<'a> {
-    pub id: Uuid,
-    pub schedule_id: Uuid,
-    /// The schedule's name when this run was created.
-    pub schedule_name: &'a str,
-    pub status: ExecutionStatus,
-    pub trigger: Trigger,
-    pub attempt: i32,
-    pub scheduled_for: DateTime<Utc>,
-    pub created_at: DateTime<Utc>,
-    pub started_at: Option<DateTime<Utc>>,
-    pub finished_at: Option<DateTime<Utc>>,
-    pub duration_ms: Option<i64>,
-    pub result: &'a Option<Value>,
-    pub error: Option<&'a str>,
-    pub error_type: Option<ErrorType>,
-    pub task_type: TaskType,
-    pub conductor_thread_id: Option<&'a str>,
-    pub conductor_status: Option<&'a str>,
-    pub error_record_id: Option<Uuid>,
 }
 
 /// A new, pending execution.
@@ -304,16 +250,18 @@ pub async fn list(
 
 /// Dashboard figures: execution counts by status over the last 24 hours, and per minute over the
 /// last hour the number started and the mean firing lateness of scheduled fires.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Stats {
+    #[schema(value_type = Object)]
     pub executions_by_status: std::collections::BTreeMap<String, i64>,
+    #[schema(value_type = Object)]
     pub errors_by_status: std::collections::BTreeMap<String, i64>,
     pub per_minute: Vec<MinuteStat>,
 }
 
 /// One minute of the last hour.
-#[derive(Debug, Clone, serde::Serialize, diesel::QueryableByName)]
+#[derive(Debug, Clone, serde::Serialize, diesel::QueryableByName, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MinuteStat {
     #[diesel(sql_type = diesel::sql_types::Timestamptz)]

@@ -42,30 +42,6 @@ pub struct ScheduleRow {
 }
 
 impl ScheduleRow {
-    /// The API object (SPEC §3).
-    pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "name": self.name,
-            "description": self.description,
-            "taskType": self.task_type,
-            "taskConfig": self.task_config,
-            "scheduleType": self.schedule_type,
-            "scheduleConfig": self.schedule_config,
-            "enabled": self.enabled,
-            "retryPolicy": self.retry_policy,
-            "severity": self.severity,
-            "concurrencyPolicy": self.concurrency_policy,
-            "misfirePolicy": self.misfire_policy,
-            "tags": self.tags,
-            "nextRunAt": self.next_run_at,
-            "lastRunAt": self.last_run_at,
-            "lastExecutionId": self.last_execution_id,
-            "createdAt": self.created_at,
-            "updatedAt": self.updated_at,
-        })
-    }
-
     /// The schedule's fire rule, as stored.
     pub fn spec(&self) -> Result<ScheduleSpec, String> {
         let mut e = FieldErrors::default();

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::validate::{FieldErrors, Obj};
 
 /// How a failing run chain is retried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RetryPolicy {
     /// Executions in the chain, the first included (1 = never retry).

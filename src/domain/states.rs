@@ -215,6 +215,24 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// Whether a dependency (the database, the conductor) answered its probe.
+    Reachability {
+        Ok = "ok",
+        Unreachable = "unreachable",
+    }
+}
+
+text_enum! {
+    /// The service's overall health.
+    HealthStatus {
+        Ok = "ok",
+        /// A dependency the service cannot work without (the database) is down.
+        Unavailable = "unavailable",
+        ShuttingDown = "shutting_down",
+    }
+}
+
 /// Reply statuses with which the conductor (the AI-agent service) reports a failed task; its
 /// own vocabulary, compared case-insensitively.
 pub const CONDUCTOR_FAILED: [&str; 5] = ["failed", "error", "cancelled", "canceled", "timeout"];

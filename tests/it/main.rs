@@ -24,5 +24,6 @@ mod secrets;
 mod security;
 mod shutdown;
 mod status_writes;
+mod views;
 mod websocket;
 mod wsclient;

@@ -223,11 +223,11 @@ async fn every_route_is_in_the_openapi_document() {
         }
     }
     for schema in [
-        "ScheduleDoc",
-        "ExecutionDoc",
-        "ErrorRecordDoc",
+        "ScheduleView",
+        "ExecutionView",
+        "ErrorRecordView",
         "ErrorBody",
-        "HealthDoc",
+        "HealthView",
     ] {
         assert!(
             doc["components"]["schemas"][schema].is_object(),

@@ -349,8 +349,11 @@ impl Job {
     }
 
     fn publish(&self, kind: EventKind, row: &ExecutionRow) {
-        self.hub
-            .do_send(Publish(Event::new(kind, Some(row.schedule_id), row.view())));
+        self.hub.do_send(Publish(Event::new(
+            kind,
+            Some(row.schedule_id),
+            crate::views::ExecutionView::from(row),
+        )));
     }
 }
 

@@ -277,7 +277,7 @@ impl ExecutionActor {
             self.hub.do_send(Publish(Event::new(
                 EventKind::ExecutionFailed,
                 Some(row.schedule_id),
-                row.view(),
+                crate::views::ExecutionView::from(&row),
             )));
             if let Some(sink) = &self.failure_sink {
                 sink.do_send(ExecutionEnded(row));
@@ -415,7 +415,7 @@ impl Handler<CancelExecution> for ExecutionActor {
                     hub.do_send(Publish(Event::new(
                         EventKind::ExecutionCancelled,
                         Some(row.schedule_id),
-                        row.view(),
+                        crate::views::ExecutionView::from(&row),
                     )));
                     Ok(row)
                 }

@@ -143,7 +143,7 @@ impl ErrorRecoveryActor {
                     hub.do_send(Publish(Event::new(
                         EventKind::ErrorUpdated,
                         Some(rec.schedule_id),
-                        rec.to_json(),
+                        crate::views::ErrorRecordView::from(&rec),
                     )));
                     execs.extend(exec);
                 }
@@ -204,7 +204,7 @@ impl ErrorRecoveryActor {
         self.hub.do_send(Publish(Event::new(
             kind,
             Some(rec.schedule_id),
-            rec.to_json(),
+            crate::views::ErrorRecordView::from(rec),
         )));
         if rec.recovery_status == RecoveryStatus::Escalated {
             self.escalated(rec);
@@ -220,11 +220,15 @@ impl ErrorRecoveryActor {
         self.hub.do_send(Publish(Event::new(
             EventKind::ErrorEscalated,
             Some(rec.schedule_id),
-            rec.to_json(),
+            crate::views::ErrorRecordView::from(rec),
         )));
         let url = &self.services.config.notifications.webhook_url;
         if !url.is_empty() {
-            webhook::notify_escalated(url.clone(), rec.to_json());
+            webhook::notify_escalated(
+                url.clone(),
+                rec.id,
+                &crate::views::ErrorRecordView::from(rec),
+            );
         }
     }
 }

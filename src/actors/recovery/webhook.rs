@@ -4,17 +4,18 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
 
 const ATTEMPTS: u32 = 3;
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Sends the notification in the background (on this thread: awc is !Send).
-pub fn notify_escalated(url: String, record: Value) {
+pub fn notify_escalated(url: String, id: Uuid, record: &impl Serialize) {
+    let body = json!({ "event": "error_escalated", "data": record });
     actix::spawn(async move {
-        let id = record["id"].as_str().unwrap_or("?").to_string();
         let client = awc::Client::builder().timeout(TIMEOUT).finish();
-        let body = json!({ "event": "error_escalated", "data": record });
         for attempt in 1..=ATTEMPTS {
             match client.post(&url).send_json(&body).await {
                 Ok(resp) if resp.status().is_success() => {

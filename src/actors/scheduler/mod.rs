@@ -229,8 +229,11 @@ impl SchedulerActor {
     }
 
     fn publish(&self, kind: EventKind, row: &ScheduleRow) {
-        self.hub
-            .do_send(Publish(Event::new(kind, Some(row.id), row.to_json())));
+        self.hub.do_send(Publish(Event::new(
+            kind,
+            Some(row.id),
+            crate::views::ScheduleView::from(row),
+        )));
     }
 
     /// Maps a write's result, publishing `kind` and waking the timer on success.

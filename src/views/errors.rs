@@ -1,0 +1,80 @@
+//! Views of error records.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::ExecutionView;
+use crate::db::error_records::ErrorRecordRow;
+use crate::db::executions::ExecutionRow;
+use crate::domain::states::{ErrorType, RecoveryStatus, Severity};
+
+/// An error record: one per failing run chain.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorRecordView<'a> {
+    pub id: Uuid,
+    /// The first failed execution of the chain.
+    pub execution_id: Uuid,
+    pub last_execution_id: Uuid,
+    pub schedule_id: Uuid,
+    /// The schedule's name when the chain began.
+    pub schedule_name: &'a str,
+    pub severity: Severity,
+    pub error_type: ErrorType,
+    pub message: &'a str,
+    pub recovery_status: RecoveryStatus,
+    /// Failed executions of the chain.
+    pub attempts: i32,
+    /// Executions allowed in the chain, the first included.
+    pub max_attempts: i32,
+    pub next_retry_at: Option<DateTime<Utc>>,
+    pub last_retry_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub note: Option<&'a str>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl<'a> From<&'a ErrorRecordRow> for ErrorRecordView<'a> {
+    fn from(r: &'a ErrorRecordRow) -> Self {
+        ErrorRecordView {
+            id: r.id,
+            execution_id: r.execution_id,
+            last_execution_id: r.last_execution_id,
+            schedule_id: r.schedule_id,
+            schedule_name: &r.schedule_name,
+            severity: r.severity,
+            error_type: r.error_type,
+            message: &r.message,
+            recovery_status: r.recovery_status,
+            attempts: r.attempts,
+            max_attempts: r.max_attempts,
+            next_retry_at: r.next_retry_at,
+            last_retry_at: r.last_retry_at,
+            resolved_at: r.resolved_at,
+            note: r.note.as_deref(),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// An error record with the executions of its chain, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorRecordDetailView<'a> {
+    #[serde(flatten)]
+    pub record: ErrorRecordView<'a>,
+    pub executions: Vec<ExecutionView<'a>>,
+}
+
+impl<'a> ErrorRecordDetailView<'a> {
+    /// The record and its attempts.
+    pub fn of(record: &'a ErrorRecordRow, attempts: &'a [ExecutionRow]) -> Self {
+        ErrorRecordDetailView {
+            record: record.into(),
+            executions: attempts.iter().map(ExecutionView::from).collect(),
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! One view per resource. The JSON the REST API answers, the `data` of every WebSocket event and
+//! the OpenAPI schema all come from these structs, so the three can never drift apart. Views
+//! sit between the rows (`db`) and their users (`actors` publish events, `api` answers).
+
+mod access;
+mod errors;
+mod ops;
+
+pub use access::{AuditView, SecretView, TokenView, WhoamiView};
+pub use errors::{ErrorRecordDetailView, ErrorRecordView};
+pub use ops::{HealthView, MinuteStat, Stats};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::db::executions::ExecutionRow;
+use crate::db::pagination::Page;
+use crate::db::schedules::ScheduleRow;
+use crate::domain::retry::RetryPolicy;
+use crate::domain::states::{
+    ConcurrencyPolicy, ErrorType, ExecutionStatus, MisfirePolicy, ScheduleType, Severity, TaskType,
+    Trigger,
+};
+
+/// A page of a list: newest first, `nextCursor` to pass for the next page (null at the end).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PageView<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> PageView<T> {
+    /// The view of a page of rows.
+    pub fn of<'a, R>(page: &'a Page<R>, view: impl Fn(&'a R) -> T) -> PageView<T> {
+        PageView {
+            items: page.items.iter().map(view).collect(),
+            next_cursor: page.next_cursor.map(|c| c.encode()),
+        }
+    }
+
+    /// A complete list (one page, no cursor).
+    pub fn all(items: Vec<T>) -> PageView<T> {
+        PageView {
+            items,
+            next_cursor: None,
+        }
+    }
+}
+
+/// A schedule.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleView {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub task_type: TaskType,
+    /// By task type: shell `{command, workingDir, env, timeoutMs}`, http `{method, url,
+    /// headers, body, expectedStatus, followRedirects, timeoutMs}`, conductor `{message,
+    /// threadId, timeoutMs}`. Secret references stay references.
+    #[schema(value_type = Object)]
+    pub task_config: Value,
+    pub schedule_type: ScheduleType,
+    /// cron `{expression, timezone}`, interval `{intervalSeconds, startAt}`, once `{runAt}`.
+    #[schema(value_type = Object)]
+    pub schedule_config: Value,
+    pub enabled: bool,
+    pub retry_policy: RetryPolicy,
+    pub severity: Option<Severity>,
+    pub concurrency_policy: ConcurrencyPolicy,
+    pub misfire_policy: MisfirePolicy,
+    pub tags: Vec<String>,
+    /// Null when nothing is left to run.
+    pub next_run_at: Option<DateTime<Utc>>,
+    pub last_run_at: Option<DateTime<Utc>>,
+    pub last_execution_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&ScheduleRow> for ScheduleView {
+    fn from(r: &ScheduleRow) -> Self {
+        ScheduleView {
+            id: r.id,
+            name: r.name.clone(),
+            description: r.description.clone(),
+            task_type: r.task_type,
+            task_config: r.task_config.clone(),
+            schedule_type: r.schedule_type,
+            schedule_config: r.schedule_config.clone(),
+            enabled: r.enabled,
+            retry_policy: r.retry(),
+            severity: r.severity,
+            concurrency_policy: r.concurrency_policy,
+            misfire_policy: r.misfire_policy,
+            tags: r.tags.clone(),
+            next_run_at: r.next_run_at,
+            last_run_at: r.last_run_at,
+            last_execution_id: r.last_execution_id,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// An execution: one run of a schedule's task.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionView<'a> {
+    pub id: Uuid,
+    pub schedule_id: Uuid,
+    /// The schedule's name when the run was created.
+    pub schedule_name: &'a str,
+    pub status: ExecutionStatus,
+    pub trigger: Trigger,
+    /// 1 for the first run, +1 per retry.
+    pub attempt: i32,
+    pub scheduled_for: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<i64>,
+    /// shell `{exitCode, stdout, stderr, truncated}`, http `{status, headers, body,
+    /// truncated}`, conductor: its result.
+    #[schema(value_type = Option<Object>)]
+    pub result: &'a Option<Value>,
+    pub error: Option<&'a str>,
+    pub error_type: Option<ErrorType>,
+    pub task_type: TaskType,
+    pub conductor_thread_id: Option<&'a str>,
+    pub conductor_status: Option<&'a str>,
+    pub error_record_id: Option<Uuid>,
+}
+
+impl<'a> From<&'a ExecutionRow> for ExecutionView<'a> {
+    fn from(r: &'a ExecutionRow) -> Self {
+        ExecutionView {
+            id: r.id,
+            schedule_id: r.schedule_id,
+            schedule_name: &r.schedule_name,
+            status: r.status,
+            trigger: r.trigger,
+            attempt: r.attempt,
+            scheduled_for: r.scheduled_for,
+            created_at: r.created_at,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            duration_ms: r.duration_ms,
+            result: &r.result,
+            error: r.error.as_deref(),
+            error_type: r.error_type,
+            task_type: r.task_type,
+            conductor_thread_id: r.conductor_thread_id.as_deref(),
+            conductor_status: r.conductor_status.as_deref(),
+            error_record_id: r.error_record_id,
+        }
+    }
+}
+
+/// The execution a trigger or a retry started.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionIdView {
+    pub execution_id: Option<Uuid>,
+}
+
+/// Fire times (`next-runs`, `preview`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunsView {
+    pub runs: Vec<DateTime<Utc>>,
+}
