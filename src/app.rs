@@ -12,9 +12,8 @@ use uuid::Uuid;
 
 use crate::actors::audit::AuditWriter;
 use crate::actors::conductor_process::StopConductor;
-use crate::actors::execution::messages::{ExecutionEnded, InterruptAll, Load, StopLaunching};
+use crate::actors::execution::messages::{InterruptAll, Load, StopLaunching};
 use crate::actors::lifecycle::StopWork;
-use crate::actors::ws::hub::Publish;
 use crate::actors::ws::hub::ShutdownSessions;
 use crate::actors::{self, Services};
 use crate::api::auth::Auth;
@@ -22,7 +21,6 @@ use crate::api::{self, AppState};
 use crate::config::Config;
 use crate::db::embedded::{EmbeddedOptions, EmbeddedPostgres};
 use crate::db::{self, migrate, system_state, ws_sessions};
-use crate::domain::event::{Event, EventKind};
 
 /// Why the service could not start; one line, naming what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -269,23 +267,8 @@ impl RunningApp {
     async fn interrupt_unfinished(&self) {
         let actors = &self.state.actors;
         match actors.execution.send(InterruptAll).await {
-            Ok(Ok(rows)) => {
-                for row in rows {
-                    log::warn!(
-                        "shutdown: execution interrupted: execution={} schedule={}",
-                        row.id,
-                        row.schedule_id
-                    );
-                    actors.hub.do_send(Publish(Event::new(
-                        EventKind::ExecutionFailed,
-                        Some(row.schedule_id),
-                        crate::views::ExecutionView::from(&row),
-                    )));
-                    if let Err(e) = actors.recovery.send(ExecutionEnded(row)).await {
-                        log::warn!("shutdown: interrupted execution not recorded: {e}");
-                    }
-                }
-            }
+            Ok(Ok(n)) if n > 0 => log::warn!("shutdown: {n} unfinished executions interrupted"),
+            Ok(Ok(_)) => {}
             Ok(Err(e)) => log::warn!(
                 "shutdown: unfinished executions not recorded (orphan recovery will): {e}"
             ),

@@ -1,22 +1,20 @@
-//! InstanceMonitor: this instance's heartbeat, and the takeover of work left by dead instances
-//! (flow 8, issue 6). Executions a dead instance left pending/running are failed as
-//! `interrupted` and handed to error recovery, which retries them (interrupted is high
-//! severity); failures whose error record was never written are recorded.
+//! InstanceMonitor: this instance's heartbeat, retention, and the takeover of work left by dead
+//! instances. Executions a dead instance left pending/running are failed as `interrupted` and
+//! reported through the ExecutionActor (which hands them to error recovery, where interrupted
+//! runs are retried); failures whose error record was never written are recorded.
 
 use std::time::Duration;
 
 use actix::prelude::*;
 
-use crate::actors::execution::messages::{AbandonAll, ExecutionEnded};
+use crate::actors::execution::messages::{AbandonAll, ReportEnded};
+use crate::actors::execution::report::Ended;
 use crate::actors::execution::ExecutionActor;
-use crate::actors::recovery::ErrorRecoveryActor;
 use crate::actors::supervisor::{guard_future, RestartTracker};
-use crate::actors::ws::hub::{Publish, WsHub};
 use crate::actors::Services;
 use crate::db::system_state::Beat;
 use crate::db::{orphans, system_state};
 use crate::domain::clock;
-use crate::domain::event::{Event, EventKind};
 use crate::impl_lifecycle_handlers;
 
 /// Name in logs.
@@ -38,8 +36,6 @@ pub struct ScanNow;
 /// See the module docs.
 pub struct InstanceMonitor {
     services: Services,
-    hub: Addr<WsHub>,
-    recovery: Addr<ErrorRecoveryActor>,
     execution: Addr<ExecutionActor>,
     pruning: bool,
     hostname: String,
@@ -61,12 +57,7 @@ fn pid_alive(pid: i32) -> bool {
 
 impl InstanceMonitor {
     /// A monitor for this instance.
-    pub fn new(
-        services: Services,
-        hub: Addr<WsHub>,
-        recovery: Addr<ErrorRecoveryActor>,
-        execution: Addr<ExecutionActor>,
-    ) -> Self {
+    pub fn new(services: Services, execution: Addr<ExecutionActor>) -> Self {
         let sup = &services.config.supervisor;
         let tracker = RestartTracker::new(
             NAME,
@@ -75,8 +66,6 @@ impl InstanceMonitor {
         );
         InstanceMonitor {
             services,
-            hub,
-            recovery,
             execution,
             pruning: false,
             hostname: system_state::hostname(),
@@ -199,25 +188,13 @@ impl InstanceMonitor {
             act.scanning = false;
             match res {
                 Some(Ok((interrupted, unrecorded))) => {
-                    for row in interrupted {
-                        log::warn!(
-                            "execution interrupted (its instance died): execution={} schedule={}",
-                            row.id,
-                            row.schedule_id
-                        );
-                        act.hub.do_send(Publish(Event::new(
-                            EventKind::ExecutionFailed,
-                            Some(row.schedule_id),
-                            crate::views::ExecutionView::from(&row),
-                        )));
-                        act.recovery.do_send(ExecutionEnded(row));
-                    }
-                    for row in unrecorded {
-                        log::warn!(
-                            "failure without error record found, recording it: execution={}",
-                            row.id
-                        );
-                        act.recovery.do_send(ExecutionEnded(row));
+                    for (rows, why) in [
+                        (interrupted, Ended::InstanceDied),
+                        (unrecorded, Ended::Unrecorded),
+                    ] {
+                        if !rows.is_empty() {
+                            act.execution.do_send(ReportEnded { rows, why });
+                        }
                     }
                 }
                 Some(Err(e)) => log::warn!("orphan scan failed, retrying at the next scan: {e}"),

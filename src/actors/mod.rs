@@ -94,10 +94,8 @@ pub fn start_all(
     ));
     let instance = Supervisor::start({
         let s = services.clone();
-        let hub = hub.clone();
-        let recovery = recovery.clone();
         let execution = execution.clone();
-        move |_| instance::InstanceMonitor::new(s, hub, recovery, execution)
+        move |_| instance::InstanceMonitor::new(s, execution)
     });
     let scheduler = Supervisor::start({
         let s = services.clone();

@@ -7,12 +7,10 @@ use actix::prelude::*;
 use chrono::Utc;
 use tokio::sync::oneshot;
 
-use super::messages::ExecutionEnded;
+use super::report::{Ended, Reporter};
 use super::writer::{answer_of, finish_answer_of, StatusWriter};
-use crate::actors::ws::hub::{Publish, WsHub};
 use crate::db::executions::{ExecutionRow, Finish};
 use crate::domain::clock;
-use crate::domain::event::{Event, EventKind};
 use crate::domain::states::{ExecutionStatus, Trigger};
 use crate::domain::task::{redact, redact_value, TaskSpec};
 use crate::executors::context::ExecContext;
@@ -35,8 +33,7 @@ pub struct Job {
     pub work_done: Recipient<super::messages::WorkDone>,
     /// This instance: the owner written with the running state.
     pub instance: uuid::Uuid,
-    pub hub: Addr<WsHub>,
-    pub failure_sink: Option<Recipient<ExecutionEnded>>,
+    pub reporter: Reporter,
     pub run: RunContext,
     pub default_timeout: Duration,
     /// `execution.enabled_task_types`: stored tasks of other types fail instead of running.
@@ -216,7 +213,7 @@ impl Job {
                         match finish_answer_of(done).await {
                             Ok(Some(stored)) => {
                                 let finish = stored.replaced_by.unwrap_or(finish);
-                                return self.on_finished(ended_row(&row, &finish));
+                                return self.reporter.ended(ended_row(&row, &finish), Ended::Ran);
                             }
                             Ok(None) => return log_fenced(id),
                             Err(_) => row,
@@ -274,7 +271,7 @@ impl Job {
             started.trigger,
             started.attempt
         );
-        self.publish(EventKind::ExecutionStarted, started);
+        self.reporter.started(started);
         // Lateness of fires only: a catch-up, or a one-time schedule created with a past runAt,
         // was never meant to start at its scheduledFor.
         let fired_on_time_slot =
@@ -300,7 +297,7 @@ impl Job {
             match finish_answer_of(written).await {
                 Ok(Some(stored)) => {
                     let finish = stored.replaced_by.unwrap_or(finish);
-                    return self.on_finished(ended_row(started, &finish));
+                    return self.reporter.ended(ended_row(started, &finish), Ended::Ran);
                 }
                 Ok(None) => return log_fenced(id),
                 Err(e) => {
@@ -313,47 +310,6 @@ impl Job {
             }
         }
         log::error!("execution result lost after {WRITE_RETRIES} retries: execution={id}; orphan recovery will record it");
-    }
-
-    /// The final state is stored: log, count, publish, and hand failures to error recovery.
-    fn on_finished(&self, row: ExecutionRow) {
-        log::info!(
-            "execution {}: execution={} schedule={} duration_ms={}{}",
-            row.status,
-            row.id,
-            row.schedule_id,
-            row.duration_ms.unwrap_or(0),
-            row.error
-                .as_deref()
-                .map(|e| format!(
-                    " error_type={} error={e}",
-                    row.error_type.map(ErrorType::as_str).unwrap_or("-")
-                ))
-                .unwrap_or_default()
-        );
-        metrics::counter!(telemetry::EXECUTIONS, "task_type" => row.task_type.as_str(), "status" => row.status.as_str()).increment(1);
-        if let Some(ms) = row.duration_ms {
-            metrics::histogram!(telemetry::EXECUTION_DURATION, "task_type" => row.task_type.as_str()).record(ms as f64 / 1e3);
-        }
-        let kind = match row.status {
-            ExecutionStatus::Completed => EventKind::ExecutionCompleted,
-            ExecutionStatus::Cancelled => EventKind::ExecutionCancelled,
-            _ => EventKind::ExecutionFailed,
-        };
-        self.publish(kind, &row);
-        if row.status == ExecutionStatus::Failed || row.error_record_id.is_some() {
-            if let Some(sink) = &self.failure_sink {
-                sink.do_send(ExecutionEnded(row));
-            }
-        }
-    }
-
-    fn publish(&self, kind: EventKind, row: &ExecutionRow) {
-        self.hub.do_send(Publish(Event::new(
-            kind,
-            Some(row.schedule_id),
-            crate::views::ExecutionView::from(row),
-        )));
     }
 }
 

@@ -52,7 +52,7 @@ pub struct ListExecutions {
     pub cursor: Option<Cursor>,
 }
 
-/// An execution that failed, or that ended a retry chain: error recovery's input (flow 2).
+/// An execution that failed, or that ended a retry chain: error recovery's input.
 #[derive(Message, Clone)]
 #[rtype(result = "()")]
 pub struct ExecutionEnded(pub ExecutionRow);
@@ -78,16 +78,26 @@ pub(super) struct Finished(pub Uuid);
 #[rtype(result = "()")]
 pub(super) struct WorkDone(pub Uuid);
 
-/// Flow 7: start nothing new; queued executions stay pending.
+/// Shutdown: start nothing new; queued executions stay pending.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct StopLaunching;
 
-/// Flow 7, grace period over: fail this instance's unfinished executions as `interrupted`
-/// (fenced) and kill their processes; answers the failed rows.
+/// Shutdown, grace period over: fail this instance's unfinished executions as `interrupted`
+/// (fenced), kill their processes, and announce them; answers once error recovery has recorded
+/// them, with how many there were.
 #[derive(Message)]
-#[rtype(result = "Result<Vec<ExecutionRow>, DbError>")]
+#[rtype(result = "Result<usize, DbError>")]
 pub struct InterruptAll;
+
+/// Final states someone else stored (the takeover of a dead instance's runs, failures found
+/// without an error record): announced and handed on like the runs that end here.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ReportEnded {
+    pub rows: Vec<ExecutionRow>,
+    pub why: super::report::Ended,
+}
 
 /// This instance was declared dead and its executions taken over: drop the queue and stop the
 /// running tasks (their rows are already failed and fenced, so nothing they write counts).

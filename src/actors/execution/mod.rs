@@ -6,6 +6,7 @@
 
 mod job;
 pub mod messages;
+pub mod report;
 pub mod writer;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -20,13 +21,13 @@ use uuid::Uuid;
 
 use self::job::Job;
 use self::messages::*;
+use self::report::{Ended, Reporter};
 use crate::actors::supervisor::{guard, guard_future, panic_message, RestartTracker};
-use crate::actors::ws::hub::{Publish, WsHub};
+use crate::actors::ws::hub::WsHub;
 use crate::actors::Services;
 use crate::db::executions::{self, ExecutionRow};
 use crate::db::DbError;
 use crate::domain::clock;
-use crate::domain::event::{Event, EventKind};
 use crate::executors::{self, RunContext};
 use crate::impl_lifecycle_handlers;
 
@@ -43,8 +44,7 @@ struct Running {
 /// See the module docs.
 pub struct ExecutionActor {
     services: Services,
-    hub: Addr<WsHub>,
-    failure_sink: Option<Recipient<ExecutionEnded>>,
+    reporter: Reporter,
     http: Option<awc::Client>,
     writer: Option<writer::StatusWriter>,
     queue: VecDeque<ExecutionRow>,
@@ -96,8 +96,7 @@ impl ExecutionActor {
             policy,
             passthrough_env,
             services,
-            hub,
-            failure_sink: None,
+            reporter: Reporter::new(hub),
             http: None,
             writer: None,
             queue: VecDeque::new(),
@@ -183,8 +182,7 @@ impl ExecutionActor {
             writer,
             work_done: ctx.address().recipient(),
             instance: self.services.instance_id,
-            hub: self.hub.clone(),
-            failure_sink: self.failure_sink.clone(),
+            reporter: self.reporter.clone(),
             run: RunContext {
                 timeout: Duration::from_millis(cfg.execution.default_timeout_ms),
                 output_cap: cfg.execution.output_cap_bytes,
@@ -252,7 +250,9 @@ impl ExecutionActor {
                         log::info!("execution queue reloaded: pending={}", rows.len());
                     }
                     act.enqueue(rows, ctx);
-                    act.report_settled(settled);
+                    for row in settled {
+                        act.reporter.ended(row, Ended::Settled);
+                    }
                 }
                 Some(Err(e)) => {
                     log::warn!("execution queue reload failed, retrying in 1s: {e}");
@@ -261,28 +261,6 @@ impl ExecutionActor {
                 None => {}
             }),
         );
-    }
-}
-
-impl ExecutionActor {
-    /// Rows of ours that were running with no task behind them, now failed as interrupted:
-    /// announced and handed to error recovery like any failure.
-    fn report_settled(&self, rows: Vec<ExecutionRow>) {
-        for row in rows {
-            log::warn!(
-                "execution settled as interrupted (running, but no task of this instance behind it): execution={} schedule={}",
-                row.id,
-                row.schedule_id
-            );
-            self.hub.do_send(Publish(Event::new(
-                EventKind::ExecutionFailed,
-                Some(row.schedule_id),
-                crate::views::ExecutionView::from(&row),
-            )));
-            if let Some(sink) = &self.failure_sink {
-                sink.do_send(ExecutionEnded(row));
-            }
-        }
     }
 }
 
@@ -315,7 +293,7 @@ impl Handler<SetFailureSink> for ExecutionActor {
     type Result = ();
 
     fn handle(&mut self, msg: SetFailureSink, _: &mut Context<Self>) {
-        self.failure_sink = Some(msg.0);
+        self.reporter.set_recovery(msg.0);
     }
 }
 
@@ -380,7 +358,7 @@ impl Handler<CancelExecution> for ExecutionActor {
     fn handle(&mut self, msg: CancelExecution, _: &mut Context<Self>) -> Self::Result {
         let id = msg.0;
         let pool = self.services.pool.clone();
-        let hub = self.hub.clone();
+        let reporter = self.reporter.clone();
         // Running here: signal it and wait until its final state is persisted.
         if let Some(r) = self.running.get_mut(&id) {
             if let Some(tx) = r.cancel.take() {
@@ -408,15 +386,7 @@ impl Handler<CancelExecution> for ExecutionActor {
         Box::pin(actix::fut::wrap_future(async move {
             match executions::cancel(&pool, id, clock::now()).await? {
                 Some(row) => {
-                    log::info!(
-                        "execution cancelled: execution={id} schedule={}",
-                        row.schedule_id
-                    );
-                    hub.do_send(Publish(Event::new(
-                        EventKind::ExecutionCancelled,
-                        Some(row.schedule_id),
-                        crate::views::ExecutionView::from(&row),
-                    )));
+                    reporter.ended(row.clone(), Ended::CancelledByRequest);
                     Ok(row)
                 }
                 None => match executions::get(&pool, id).await? {
@@ -467,7 +437,7 @@ impl Handler<StopLaunching> for ExecutionActor {
 }
 
 impl Handler<InterruptAll> for ExecutionActor {
-    type Result = ResponseActFuture<Self, Result<Vec<ExecutionRow>, DbError>>;
+    type Result = ResponseActFuture<Self, Result<usize, DbError>>;
 
     fn handle(&mut self, _: InterruptAll, _: &mut Context<Self>) -> Self::Result {
         self.draining = true;
@@ -479,16 +449,34 @@ impl Handler<InterruptAll> for ExecutionActor {
             actix::fut::wrap_future(async move {
                 crate::db::orphans::interrupt_own(&pool, me, clock::now()).await
             })
-            .map(|res, act: &mut Self, _| {
+            .then(|res, act: &mut Self, _| {
                 // The rows are fenced first, so the killed tasks' own results are ignored.
                 for r in act.running.values_mut() {
                     if let Some(tx) = r.cancel.take() {
                         let _ = tx.send(());
                     }
                 }
-                res
+                let reporter = act.reporter.clone();
+                actix::fut::wrap_future(async move {
+                    let rows = res?;
+                    let n = rows.len();
+                    for row in rows {
+                        reporter.ended_and_recorded(row, Ended::Shutdown).await;
+                    }
+                    Ok(n)
+                })
             }),
         )
+    }
+}
+
+impl Handler<ReportEnded> for ExecutionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ReportEnded, _: &mut Context<Self>) {
+        for row in msg.rows {
+            self.reporter.ended(row, msg.why);
+        }
     }
 }
 

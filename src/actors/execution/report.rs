@@ -1,0 +1,162 @@
+//! The one place where "an execution ended" is announced. Whoever stored the final state (the
+//! job that ran it, a cancel of a queued run, the shutdown that interrupts what is left, the
+//! takeover of a dead instance's runs, the settle pass) hands the stored row here with the
+//! reason; the reporter writes the log line, counts it, publishes its event and hands failures
+//! (and the ends of retry chains) to error recovery.
+
+use actix::prelude::*;
+
+use super::messages::ExecutionEnded;
+use crate::actors::ws::hub::{Publish, WsHub};
+use crate::db::executions::ExecutionRow;
+use crate::domain::event::{Event, EventKind};
+use crate::domain::states::ExecutionStatus;
+use crate::telemetry;
+
+/// Why an execution's final state was written, and by whom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// Its task ran here and its result was stored.
+    Ran,
+    /// Cancelled by request before it ran here (queued, or pending/running elsewhere).
+    CancelledByRequest,
+    /// Running in the database with no task of this instance behind it.
+    Settled,
+    /// This instance shut down before it finished.
+    Shutdown,
+    /// The instance that ran it died; taken over here.
+    InstanceDied,
+    /// Ended earlier but its failure never reached error recovery: recorded now, not
+    /// announced again.
+    Unrecorded,
+}
+
+impl Ended {
+    /// Interruptions are warnings; a run that ended by itself, or on request, is news.
+    fn is_interruption(self) -> bool {
+        matches!(self, Ended::Settled | Ended::Shutdown | Ended::InstanceDied)
+    }
+
+    fn why(self) -> &'static str {
+        match self {
+            Ended::Ran => "",
+            Ended::CancelledByRequest => " (by request)",
+            Ended::Settled => " (running, but no task of this instance behind it)",
+            Ended::Shutdown => " (this instance shut down)",
+            Ended::InstanceDied => " (its instance died)",
+            Ended::Unrecorded => " (its failure had no error record; recording it)",
+        }
+    }
+}
+
+/// See the module docs. Cheap to clone: each running job holds one.
+#[derive(Clone)]
+pub struct Reporter {
+    hub: Addr<WsHub>,
+    recovery: Option<Recipient<ExecutionEnded>>,
+}
+
+impl Reporter {
+    /// Announces to `hub`; failures go nowhere until [`Reporter::set_recovery`].
+    pub fn new(hub: Addr<WsHub>) -> Self {
+        Reporter {
+            hub,
+            recovery: None,
+        }
+    }
+
+    /// Where failures are handed (wired once both actors run).
+    pub fn set_recovery(&mut self, recovery: Recipient<ExecutionEnded>) {
+        self.recovery = Some(recovery);
+    }
+
+    /// The running state is stored.
+    pub fn started(&self, row: &ExecutionRow) {
+        self.publish(EventKind::ExecutionStarted, row);
+    }
+
+    /// A final state is stored: announced, and failures handed to error recovery.
+    pub fn ended(&self, row: ExecutionRow, why: Ended) {
+        if let Some(recovery) = self.announce(&row, why) {
+            recovery.do_send(ExecutionEnded(row));
+        }
+    }
+
+    /// As [`Reporter::ended`], but waits until error recovery has recorded the failure (at
+    /// shutdown, before the pool closes).
+    pub async fn ended_and_recorded(&self, row: ExecutionRow, why: Ended) {
+        let id = row.id;
+        if let Some(recovery) = self.announce(&row, why) {
+            if let Err(e) = recovery.send(ExecutionEnded(row)).await {
+                log::warn!("ended execution not handed to error recovery: execution={id} {e}");
+            }
+        }
+    }
+
+    /// Logs, counts and publishes; answers where the row must go next, if anywhere.
+    fn announce(&self, row: &ExecutionRow, why: Ended) -> Option<&Recipient<ExecutionEnded>> {
+        let line = log_line(row, why);
+        if why.is_interruption() || why == Ended::Unrecorded {
+            log::warn!("{line}");
+        } else {
+            log::info!("{line}");
+        }
+        if why != Ended::Unrecorded {
+            count(row);
+            self.publish(event_kind(row.status), row);
+        }
+        let to_recovery = row.status == ExecutionStatus::Failed || row.error_record_id.is_some();
+        let recovery = self.recovery.as_ref().filter(|_| to_recovery);
+        if to_recovery && recovery.is_none() {
+            log::warn!(
+                "no error recovery wired; failure left to the orphan scan: execution={}",
+                row.id
+            );
+        }
+        recovery
+    }
+
+    fn publish(&self, kind: EventKind, row: &ExecutionRow) {
+        self.hub.do_send(Publish(Event::new(
+            kind,
+            Some(row.schedule_id),
+            crate::views::ExecutionView::from(row),
+        )));
+    }
+}
+
+fn event_kind(status: ExecutionStatus) -> EventKind {
+    match status {
+        ExecutionStatus::Completed => EventKind::ExecutionCompleted,
+        ExecutionStatus::Cancelled => EventKind::ExecutionCancelled,
+        _ => EventKind::ExecutionFailed,
+    }
+}
+
+fn count(row: &ExecutionRow) {
+    metrics::counter!(telemetry::EXECUTIONS, "task_type" => row.task_type.as_str(), "status" => row.status.as_str()).increment(1);
+    if let Some(ms) = row.duration_ms {
+        metrics::histogram!(telemetry::EXECUTION_DURATION, "task_type" => row.task_type.as_str())
+            .record(ms as f64 / 1e3);
+    }
+}
+
+/// One line per ended execution, with its ids and, for failures, the error.
+fn log_line(row: &ExecutionRow, why: Ended) -> String {
+    let error = row
+        .error
+        .as_deref()
+        .map(|e| {
+            let kind = row.error_type.map(|t| t.as_str()).unwrap_or("-");
+            format!(" error_type={kind} error={e}")
+        })
+        .unwrap_or_default();
+    format!(
+        "execution {}{}: execution={} schedule={} duration_ms={}{error}",
+        row.status,
+        why.why(),
+        row.id,
+        row.schedule_id,
+        row.duration_ms.unwrap_or(0),
+    )
+}
