@@ -14,13 +14,14 @@ use crate::actors::audit::AuditWriter;
 use crate::actors::conductor_process::StopConductor;
 use crate::actors::execution::messages::{InterruptAll, Load, StopLaunching};
 use crate::actors::lifecycle::StopWork;
-use crate::actors::ws::hub::ShutdownSessions;
+use crate::actors::ws::messages::ShutdownSessions;
 use crate::actors::{self, Services};
 use crate::api::auth::Auth;
 use crate::api::{self, AppState};
 use crate::config::Config;
 use crate::db::embedded::{EmbeddedOptions, EmbeddedPostgres};
 use crate::db::{self, migrate, system_state, ws_sessions};
+use crate::domain::redact::redact_url;
 
 /// Why the service could not start; one line, naming what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -414,32 +415,4 @@ async fn wait_for_signal() -> std::io::Result<&'static str> {
         _ = term.recv() => "SIGTERM",
         _ = int.recv() => "SIGINT",
     })
-}
-
-/// The URL without its password, for logs.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    match rest.split_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact_url;
-
-    #[test]
-    fn passwords_never_reach_logs() {
-        assert_eq!(
-            redact_url("postgres://u:secret@h:5432/db"),
-            "postgres://u:***@h:5432/db"
-        );
-        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
-    }
 }

@@ -444,7 +444,7 @@ impl Config {
             ),
         ] {
             for n in nets {
-                crate::executors::netpolicy::parse_net(n).map_err(|e| (key, e))?;
+                crate::domain::net::parse_net(n).map_err(|e| (key, e))?;
             }
         }
         for name in &self.execution.env_passthrough {
@@ -500,8 +500,9 @@ impl Config {
         if !c.secrets.key.is_empty() {
             c.secrets.key = "***".into();
         }
-        c.database.url = crate::app::redact_url(&c.database.url);
-        c.notifications.webhook_url = crate::domain::task::redact_url(&c.notifications.webhook_url);
+        c.database.url = crate::domain::redact::redact_url(&c.database.url);
+        c.notifications.webhook_url =
+            crate::domain::redact::redact_url(&c.notifications.webhook_url);
         toml::to_string(&c).map_err(|e| e.to_string())
     }
 

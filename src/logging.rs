@@ -16,7 +16,32 @@ pub fn init() {
         log::error!(
             "panic: thread={} at {location}: {}",
             thread.name().unwrap_or("unnamed"),
-            crate::actors::supervisor::panic_message(info.payload()).trim_start_matches("panic: ")
+            panic_message(info.payload()).trim_start_matches("panic: ")
         );
     }));
+}
+
+/// Text of a panic payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        format!("panic: {s}")
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        format!("panic: {s}")
+    } else {
+        "panic: (non-string payload)".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::panic_message;
+    use std::any::Any;
+
+    #[test]
+    fn panic_payloads_become_text() {
+        let p: Box<dyn Any + Send> = Box::new("boom");
+        assert_eq!(panic_message(p.as_ref()), "panic: boom");
+        let p: Box<dyn Any + Send> = Box::new(String::from("bang"));
+        assert_eq!(panic_message(p.as_ref()), "panic: bang");
+    }
 }

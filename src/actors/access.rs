@@ -8,8 +8,10 @@ use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::actors::lifecycle::impl_lifecycle_handlers;
 use crate::actors::supervisor::RestartTracker;
-use crate::actors::ws::hub::{CloseTokenSessions, WsHub};
+use crate::actors::ws::hub::WsHub;
+use crate::actors::ws::messages::CloseTokenSessions;
 use crate::actors::Services;
 use crate::db::api_tokens::{self, TokenWriteError};
 use crate::db::audit::{self, AuditRow, ListFilter};
@@ -17,7 +19,6 @@ use crate::db::pagination::{Cursor, Page};
 use crate::db::secrets::{self, SecretView, SecretWriteError};
 use crate::db::DbError;
 use crate::domain::access::{token_from_bytes, token_hash, Role};
-use crate::impl_lifecycle_handlers;
 use crate::views::TokenView;
 
 /// Name in logs.

@@ -7,15 +7,15 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use crate::actors::execution::messages::{AbandonAll, ReportEnded};
-use crate::actors::execution::report::Ended;
+use crate::actors::execution::messages::{AbandonAll, Ended, ReportEnded};
+
 use crate::actors::execution::ExecutionActor;
+use crate::actors::lifecycle::impl_lifecycle_handlers;
 use crate::actors::supervisor::{guard_future, RestartTracker};
 use crate::actors::Services;
 use crate::db::system_state::Beat;
 use crate::db::{orphans, system_state};
 use crate::domain::clock;
-use crate::impl_lifecycle_handlers;
 
 /// Name in logs.
 pub const NAME: &str = "instance";

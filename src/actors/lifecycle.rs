@@ -33,10 +33,9 @@ pub struct InjectPanic(pub String);
 
 /// Implements [`GetStatus`] and [`InjectPanic`] for an actor with a `tracker` and a `running`
 /// field; the bodies are identical for every actor.
-#[macro_export]
 macro_rules! impl_lifecycle_handlers {
     ($actor:ty) => {
-        $crate::impl_lifecycle_handlers!($actor, running);
+        $crate::actors::lifecycle::impl_lifecycle_handlers!($actor, running);
     };
     ($actor:ty, $running:ident) => {
         impl actix::Handler<$crate::actors::lifecycle::GetStatus> for $actor {
@@ -76,3 +75,4 @@ macro_rules! impl_lifecycle_handlers {
         }
     };
 }
+pub(crate) use impl_lifecycle_handlers;

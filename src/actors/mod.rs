@@ -76,7 +76,7 @@ pub fn start_all(
         let hub = hub.clone();
         move |_| ws::bridge::EventBridge::new(s, hub)
     });
-    hub.do_send(ws::hub::SetBridge(bridge.clone().recipient()));
+    hub.do_send(ws::messages::SetBridge(bridge.clone().recipient()));
     let execution = Supervisor::start({
         let s = services.clone();
         let hub = hub.clone();

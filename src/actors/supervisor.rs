@@ -7,13 +7,14 @@
 //! [`RestartTracker::on_restart`]: one WARN line with name, count and cause, and the backoff the
 //! actor waits before reloading its state from PostgreSQL.
 
-use std::any::Any;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use futures_util::FutureExt;
+
+use crate::logging::panic_message;
 
 /// Consecutive failures further apart than this start the backoff again from the base.
 const CALM_PERIOD: Duration = Duration::from_secs(60);
@@ -95,17 +96,6 @@ pub fn backoff(base: Duration, max: Duration, consecutive: u32) -> Duration {
     base.checked_mul(factor).unwrap_or(max).min(max)
 }
 
-/// Text of a panic payload.
-pub fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        format!("panic: {s}")
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        format!("panic: {s}")
-    } else {
-        "panic: (non-string payload)".to_string()
-    }
-}
-
 /// Implemented by actors that use [`guard`].
 pub trait Restartable: Actor<Context = Context<Self>> {
     /// The actor's restart bookkeeping.
@@ -168,13 +158,5 @@ mod tests {
         assert_eq!(backoff(b, m, 4), Duration::from_millis(800));
         assert_eq!(backoff(b, m, 5), m);
         assert_eq!(backoff(b, m, 200), m);
-    }
-
-    #[test]
-    fn panic_payloads_become_text() {
-        let p: Box<dyn Any + Send> = Box::new("boom");
-        assert_eq!(panic_message(p.as_ref()), "panic: boom");
-        let p: Box<dyn Any + Send> = Box::new(String::from("bang"));
-        assert_eq!(panic_message(p.as_ref()), "panic: bang");
     }
 }

@@ -7,11 +7,11 @@ use serde_json::Value;
 use super::params::{self, Query};
 use super::AppState;
 use crate::actors::access::{AccessError, CreateToken, ListAudit, ListTokens, RevokeToken};
+use crate::api::error::ApiError;
 use crate::db::audit::ListFilter;
 use crate::domain::access::{Principal, Role};
 use crate::domain::clock;
 use crate::domain::validate::{FieldErrors, Obj};
-use crate::error::ApiError;
 use crate::views::{AuditView, PageView, TokenView, WhoamiView};
 
 impl From<AccessError> for ApiError {
@@ -33,7 +33,7 @@ fn invalid(e: FieldErrors) -> ApiError {
 }
 
 /// GET /api/whoami: the caller's name and role (the dashboard shows only what the role may do).
-#[utoipa::path(get, path = "/api/whoami", tag = "access", responses((status = 200, body = WhoamiView), (status = 401, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/whoami", tag = "access", responses((status = 200, body = WhoamiView), (status = 401, body = crate::api::bodies::ErrorBody)))]
 pub async fn whoami(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let p = req
         .extensions()
@@ -44,7 +44,7 @@ pub async fn whoami(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
 }
 
 /// POST /api/tokens → 201 with the token (shown only here).
-#[utoipa::path(post, path = "/api/tokens", tag = "access", request_body = crate::api::openapi::TokenInputDoc, responses((status = 201, body = TokenView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 403, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/tokens", tag = "access", request_body = crate::api::bodies::TokenInputDoc, responses((status = 201, body = TokenView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 403, body = crate::api::bodies::ErrorBody), (status = 409, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn create_token(
     state: web::Data<AppState>,
     body: web::Json<Value>,
@@ -93,14 +93,14 @@ pub async fn create_token(
 }
 
 /// GET /api/tokens: active tokens, never their secrets.
-#[utoipa::path(get, path = "/api/tokens", tag = "access", responses((status = 200, body = PageView<TokenView>), (status = 401, body = crate::api::openapi::ErrorBody), (status = 403, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/tokens", tag = "access", responses((status = 200, body = PageView<TokenView>), (status = 401, body = crate::api::bodies::ErrorBody), (status = 403, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn list_tokens(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let items = state.actors.access.send(ListTokens).await??;
     Ok(HttpResponse::Ok().json(PageView::all(items)))
 }
 
 /// DELETE /api/tokens/{id}: revoked at once; its WebSocket sessions are closed.
-#[utoipa::path(delete, path = "/api/tokens/{id}", tag = "access", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 204, description = "Revoked"), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 403, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(delete, path = "/api/tokens/{id}", tag = "access", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 204, description = "Revoked"), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 403, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn revoke_token(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -111,7 +111,7 @@ pub async fn revoke_token(
 }
 
 /// GET /api/audit: who changed what, newest first.
-#[utoipa::path(get, path = "/api/audit", tag = "access", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("actor" = Option<String>, Query,), ("action" = Option<String>, Query,), ("resourceId" = Option<String>, Query,), ("since" = Option<String>, Query, format = DateTime, description = "RFC 3339"), ("until" = Option<String>, Query, format = DateTime, description = "RFC 3339")), responses((status = 200, body = PageView<AuditView>), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 403, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/audit", tag = "access", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("actor" = Option<String>, Query,), ("action" = Option<String>, Query,), ("resourceId" = Option<String>, Query,), ("since" = Option<String>, Query, format = DateTime, description = "RFC 3339"), ("until" = Option<String>, Query, format = DateTime, description = "RFC 3339")), responses((status = 200, body = PageView<AuditView>), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 403, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn list_audit(
     state: web::Data<AppState>,
     q: web::Query<Query>,

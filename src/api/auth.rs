@@ -19,10 +19,10 @@ use actix_web::{web, HttpMessage, ResponseError};
 use uuid::Uuid;
 
 use super::AppState;
+use crate::api::error::ApiError;
 use crate::db::{api_tokens, DbPool};
 use crate::domain::access::{constant_time_eq, token_hash, Principal};
 use crate::domain::clock;
-use crate::error::ApiError;
 
 /// A token's `lastUsedAt` is written at most this often.
 const TOUCH_EVERY: Duration = Duration::from_secs(60);

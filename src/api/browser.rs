@@ -12,7 +12,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, ResponseError};
 
 use super::AppState;
-use crate::error::ApiError;
+use crate::api::error::ApiError;
 
 /// The local address a connection was accepted on (set in `on_connect`).
 #[derive(Debug, Clone, Copy)]

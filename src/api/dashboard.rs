@@ -3,7 +3,7 @@
 
 use actix_web::{web, HttpResponse};
 
-use crate::error::ApiError;
+use crate::api::error::ApiError;
 
 const INDEX: &str = include_str!("../dashboard/index.html");
 
@@ -63,7 +63,7 @@ pub async fn index() -> HttpResponse {
 /// GET /assets/{file}
 #[utoipa::path(get, path = "/assets/{file}", tag = "dashboard", security(()),
     params(("file" = String, Path, description = "asset name, e.g. app.js")),
-    responses((status = 200, description = "The asset", content_type = "text/javascript"), (status = 404, body = crate::api::openapi::ErrorBody)))]
+    responses((status = 200, description = "The asset", content_type = "text/javascript"), (status = 404, body = crate::api::bodies::ErrorBody)))]
 pub async fn asset(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let (_, content_type, body) = ASSETS
         .iter()

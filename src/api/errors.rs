@@ -6,10 +6,10 @@ use serde_json::Value;
 use super::params::{self, Query};
 use super::AppState;
 use crate::actors::recovery::messages::{ApplyAction, GetError, ListErrors};
+use crate::api::error::ApiError;
 use crate::db::error_records::{ActionError, ListFilter};
 use crate::domain::recovery::Action;
 use crate::domain::validate::{FieldErrors, Obj};
-use crate::error::ApiError;
 use crate::views::{ErrorRecordDetailView, ErrorRecordView, ExecutionIdView, PageView};
 
 impl From<ActionError> for ApiError {
@@ -23,7 +23,7 @@ impl From<ActionError> for ApiError {
 }
 
 /// GET /api/errors/errors
-#[utoipa::path(get, path = "/api/errors/errors", tag = "errors", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("recoveryStatus" = Option<String>, Query, description = "one status or a comma list, e.g. unresolved,escalated"), ("severity" = Option<String>, Query,), ("scheduleId" = Option<String>, Query,)), responses((status = 200, body = PageView<ErrorRecordView>), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/errors/errors", tag = "errors", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("recoveryStatus" = Option<String>, Query, description = "one status or a comma list, e.g. unresolved,escalated"), ("severity" = Option<String>, Query,), ("scheduleId" = Option<String>, Query,)), responses((status = 200, body = PageView<ErrorRecordView>), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<Query>,
@@ -47,7 +47,7 @@ pub async fn list(
 }
 
 /// GET /api/errors/errors/{id}: the record with its chain's executions (`executions`).
-#[utoipa::path(get, path = "/api/errors/errors/{id}", tag = "errors", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = ErrorRecordDetailView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/errors/errors/{id}", tag = "errors", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = ErrorRecordDetailView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn get(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -103,7 +103,7 @@ async fn act(
 }
 
 /// POST /api/errors/errors/{id}/retry → 202 {"executionId"}
-#[utoipa::path(post, path = "/api/errors/errors/{id}/retry", tag = "errors", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body(content = Option<crate::api::openapi::NoteDoc>), responses((status = 202, body = ExecutionIdView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 413, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/errors/errors/{id}/retry", tag = "errors", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body(content = Option<crate::api::bodies::NoteDoc>), responses((status = 202, body = ExecutionIdView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 409, body = crate::api::bodies::ErrorBody), (status = 413, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn retry(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -116,7 +116,7 @@ pub async fn retry(
 }
 
 /// POST /api/errors/errors/{id}/resolve
-#[utoipa::path(post, path = "/api/errors/errors/{id}/resolve", tag = "errors", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body(content = Option<crate::api::openapi::NoteDoc>), responses((status = 200, body = ErrorRecordView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 413, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/errors/errors/{id}/resolve", tag = "errors", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body(content = Option<crate::api::bodies::NoteDoc>), responses((status = 200, body = ErrorRecordView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 409, body = crate::api::bodies::ErrorBody), (status = 413, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn resolve(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -127,7 +127,7 @@ pub async fn resolve(
 }
 
 /// POST /api/errors/errors/{id}/ignore
-#[utoipa::path(post, path = "/api/errors/errors/{id}/ignore", tag = "errors", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body(content = Option<crate::api::openapi::NoteDoc>), responses((status = 200, body = ErrorRecordView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 413, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/errors/errors/{id}/ignore", tag = "errors", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body(content = Option<crate::api::bodies::NoteDoc>), responses((status = 200, body = ErrorRecordView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 409, body = crate::api::bodies::ErrorBody), (status = 413, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn ignore(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -138,7 +138,7 @@ pub async fn ignore(
 }
 
 /// POST /api/errors/errors/{id}/escalate
-#[utoipa::path(post, path = "/api/errors/errors/{id}/escalate", tag = "errors", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body(content = Option<crate::api::openapi::NoteDoc>), responses((status = 200, body = ErrorRecordView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 413, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/errors/errors/{id}/escalate", tag = "errors", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body(content = Option<crate::api::bodies::NoteDoc>), responses((status = 200, body = ErrorRecordView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 409, body = crate::api::bodies::ErrorBody), (status = 413, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn escalate(
     state: web::Data<AppState>,
     id: web::Path<String>,

@@ -7,8 +7,8 @@ use super::AppState;
 use crate::actors::execution::messages::{
     CancelError, CancelExecution, GetExecution, ListExecutions,
 };
+use crate::api::error::ApiError;
 use crate::db::executions::ListFilter;
-use crate::error::ApiError;
 use crate::views::{ExecutionView, PageView};
 
 impl From<CancelError> for ApiError {
@@ -22,7 +22,7 @@ impl From<CancelError> for ApiError {
 }
 
 /// GET /api/executions
-#[utoipa::path(get, path = "/api/executions", tag = "executions", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("scheduleId" = Option<String>, Query,), ("status" = Option<String>, Query,), ("trigger" = Option<String>, Query,), ("since" = Option<String>, Query, format = DateTime, description = "RFC 3339"), ("until" = Option<String>, Query, format = DateTime, description = "RFC 3339")), responses((status = 200, body = PageView<ExecutionView>), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/executions", tag = "executions", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("scheduleId" = Option<String>, Query,), ("status" = Option<String>, Query,), ("trigger" = Option<String>, Query,), ("since" = Option<String>, Query, format = DateTime, description = "RFC 3339"), ("until" = Option<String>, Query, format = DateTime, description = "RFC 3339")), responses((status = 200, body = PageView<ExecutionView>), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<Query>,
@@ -48,7 +48,7 @@ pub async fn list(
 }
 
 /// GET /api/executions/{id}
-#[utoipa::path(get, path = "/api/executions/{id}", tag = "executions", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = ExecutionView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/executions/{id}", tag = "executions", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = ExecutionView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn get(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -61,7 +61,7 @@ pub async fn get(
 }
 
 /// POST /api/executions/{id}/cancel
-#[utoipa::path(post, path = "/api/executions/{id}/cancel", tag = "executions", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = ExecutionView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/executions/{id}/cancel", tag = "executions", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = ExecutionView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 409, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn cancel(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -73,7 +73,7 @@ pub async fn cancel(
 
 /// GET /api/stats: counts and per-minute figures for the dashboard overview.
 #[utoipa::path(get, path = "/api/stats", tag = "executions",
-    responses((status = 200, body = crate::views::Stats), (status = 401, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+    responses((status = 200, body = crate::views::Stats), (status = 401, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn stats(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let stats = state
         .actors

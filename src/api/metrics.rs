@@ -5,12 +5,12 @@ use actix_web::{web, HttpResponse};
 
 use super::AppState;
 use crate::actors::recovery::messages::ErrorCounts;
+use crate::api::error::ApiError;
 use crate::domain::states::{RecoveryStatus, Severity};
-use crate::error::ApiError;
 use crate::telemetry;
 
 /// Renders every series.
-#[utoipa::path(get, path = "/metrics", tag = "operations", security(()), responses((status = 200, description = "Prometheus text format", content_type = "text/plain"), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(()), responses((status = 200, description = "Prometheus text format", content_type = "text/plain"), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let handle = telemetry::handle()
         .ok_or_else(|| ApiError::Unavailable("metrics recorder not installed".into()))?;

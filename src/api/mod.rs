@@ -5,9 +5,11 @@
 pub mod access;
 pub mod audit_trail;
 pub mod auth;
+pub mod bodies;
 pub mod browser;
 pub mod cache;
 pub mod dashboard;
+pub mod error;
 pub mod errors;
 pub mod executions;
 pub mod health;
@@ -31,8 +33,8 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::middleware::{ErrorHandlerResponse, Next};
 use actix_web::{web, ResponseError};
 
+use self::error::ApiError;
 use crate::actors::{Actors, Services};
-use crate::error::{self, ApiError};
 
 /// Shared by every handler.
 pub struct AppState {

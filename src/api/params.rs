@@ -6,10 +6,10 @@ use chrono::{DateTime, Utc};
 
 use uuid::Uuid;
 
+use crate::api::error::ApiError;
 use crate::db::pagination::{Cursor, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::domain::states::TextEnum;
 use crate::domain::validate::parse_time;
-use crate::error::ApiError;
 
 /// The raw query string as a map.
 pub type Query = HashMap<String, String>;

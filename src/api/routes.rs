@@ -8,8 +8,8 @@ use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, HttpMessage, ResponseError};
 
 use super::*;
+use crate::api::error::ApiError;
 use crate::domain::access::{Access, Principal, Role};
-use crate::error::ApiError;
 
 const OPEN: Access = Access::Open;
 const METRICS: Access = Access::Metrics;

@@ -6,12 +6,12 @@ use serde_json::Value;
 use super::params::{self, Query};
 use super::AppState;
 use crate::actors::scheduler::messages::*;
+use crate::api::error::ApiError;
 use crate::db::schedules::ListFilter;
 use crate::domain::clock;
 use crate::domain::schedule::ScheduleSpec;
 use crate::domain::schedule_input::{self, ScheduleInput};
 use crate::domain::validate::{FieldErrors, Obj};
-use crate::error::ApiError;
 use crate::views::{ExecutionIdView, PageView, RunsView, ScheduleView};
 
 const MAX_RUNS: i64 = 100;
@@ -40,7 +40,7 @@ fn input(state: &AppState, body: &Value) -> Result<ScheduleInput, ApiError> {
 }
 
 /// POST /api/scheduler/schedules
-#[utoipa::path(post, path = "/api/scheduler/schedules", tag = "schedules", request_body = crate::api::openapi::ScheduleInputDoc, responses((status = 201, body = ScheduleView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 413, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/scheduler/schedules", tag = "schedules", request_body = crate::api::bodies::ScheduleInputDoc, responses((status = 201, body = ScheduleView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 409, body = crate::api::bodies::ErrorBody), (status = 413, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<Value>,
@@ -51,7 +51,7 @@ pub async fn create(
 }
 
 /// GET /api/scheduler/schedules
-#[utoipa::path(get, path = "/api/scheduler/schedules", tag = "schedules", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("enabled" = Option<bool>, Query,), ("taskType" = Option<String>, Query, description = "shell | http | conductor"), ("tag" = Option<String>, Query,), ("q" = Option<String>, Query, description = "a substring of the name (any case), or a tag")), responses((status = 200, body = PageView<ScheduleView>), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/scheduler/schedules", tag = "schedules", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("enabled" = Option<bool>, Query,), ("taskType" = Option<String>, Query, description = "shell | http | conductor"), ("tag" = Option<String>, Query,), ("q" = Option<String>, Query, description = "a substring of the name (any case), or a tag")), responses((status = 200, body = PageView<ScheduleView>), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<Query>,
@@ -76,7 +76,7 @@ pub async fn list(
 }
 
 /// GET /api/scheduler/schedules/{id}
-#[utoipa::path(get, path = "/api/scheduler/schedules/{id}", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = ScheduleView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/scheduler/schedules/{id}", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = ScheduleView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn get(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -87,7 +87,7 @@ pub async fn get(
 }
 
 /// PUT /api/scheduler/schedules/{id}
-#[utoipa::path(put, path = "/api/scheduler/schedules/{id}", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body = crate::api::openapi::ScheduleInputDoc, responses((status = 200, body = ScheduleView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 413, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(put, path = "/api/scheduler/schedules/{id}", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body = crate::api::bodies::ScheduleInputDoc, responses((status = 200, body = ScheduleView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 409, body = crate::api::bodies::ErrorBody), (status = 413, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn replace(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -104,7 +104,7 @@ pub async fn replace(
 }
 
 /// DELETE /api/scheduler/schedules/{id}
-#[utoipa::path(delete, path = "/api/scheduler/schedules/{id}", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 204, description = "Deleted; its history stays"), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(delete, path = "/api/scheduler/schedules/{id}", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 204, description = "Deleted; its history stays"), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn delete(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -115,7 +115,7 @@ pub async fn delete(
 }
 
 /// POST /api/scheduler/schedules/{id}/pause
-#[utoipa::path(post, path = "/api/scheduler/schedules/{id}/pause", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = ScheduleView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/scheduler/schedules/{id}/pause", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = ScheduleView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn pause(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -124,7 +124,7 @@ pub async fn pause(
 }
 
 /// POST /api/scheduler/schedules/{id}/resume
-#[utoipa::path(post, path = "/api/scheduler/schedules/{id}/resume", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = ScheduleView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/scheduler/schedules/{id}/resume", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = ScheduleView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn resume(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -147,7 +147,7 @@ async fn set_enabled(
 }
 
 /// POST /api/scheduler/schedules/{id}/trigger
-#[utoipa::path(post, path = "/api/scheduler/schedules/{id}/trigger", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 202, body = ExecutionIdView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/scheduler/schedules/{id}/trigger", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 202, body = ExecutionIdView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn trigger(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -160,7 +160,7 @@ pub async fn trigger(
 }
 
 /// GET /api/scheduler/schedules/{id}/next-runs?count=N&from=T
-#[utoipa::path(get, path = "/api/scheduler/schedules/{id}/next-runs", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID"), ("count" = Option<i64>, Query, description = "1..=100, default 5"), ("from" = Option<String>, Query, format = DateTime, description = "RFC 3339, default now")), responses((status = 200, body = RunsView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/scheduler/schedules/{id}/next-runs", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID"), ("count" = Option<i64>, Query, description = "1..=100, default 5"), ("from" = Option<String>, Query, format = DateTime, description = "RFC 3339, default now")), responses((status = 200, body = RunsView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn next_runs(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -179,7 +179,7 @@ pub async fn next_runs(
 
 /// POST /api/scheduler/preview: next runs of an unsaved `{scheduleType, scheduleConfig, count, from}`.
 /// Pure computation on the domain rules the scheduler uses, so no actor is involved.
-#[utoipa::path(post, path = "/api/scheduler/preview", tag = "schedules", request_body = crate::api::openapi::PreviewDoc, responses((status = 200, body = RunsView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 413, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/scheduler/preview", tag = "schedules", request_body = crate::api::bodies::PreviewDoc, responses((status = 200, body = RunsView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 413, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn preview(body: web::Json<Value>) -> Result<HttpResponse, ApiError> {
     let mut e = FieldErrors::default();
     let obj = Obj::new(&body, "", &mut e).ok_or_else(|| invalid(std::mem::take(&mut e)))?;

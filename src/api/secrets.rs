@@ -5,9 +5,9 @@ use serde_json::Value;
 
 use super::AppState;
 use crate::actors::access::{CreateSecret, DeleteSecret, ListSecrets, UpdateSecret};
+use crate::api::error::ApiError;
 use crate::domain::sealed::valid_name;
 use crate::domain::validate::{FieldErrors, Obj};
-use crate::error::ApiError;
 use crate::views::{PageView, SecretView};
 
 /// Longest secret value, in bytes.
@@ -58,7 +58,7 @@ fn read(body: &Value, with_name: bool) -> Result<(Option<String>, String), ApiEr
 }
 
 /// POST /api/secrets → 201 `{"name", "createdAt", "updatedAt"}`.
-#[utoipa::path(post, path = "/api/secrets", tag = "access", request_body = crate::api::openapi::SecretInputDoc, responses((status = 201, body = SecretView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 409, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/secrets", tag = "access", request_body = crate::api::bodies::SecretInputDoc, responses((status = 201, body = SecretView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 409, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<Value>,
@@ -74,14 +74,14 @@ pub async fn create(
 }
 
 /// GET /api/secrets
-#[utoipa::path(get, path = "/api/secrets", tag = "access", responses((status = 200, body = PageView<SecretView>), (status = 401, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/api/secrets", tag = "access", responses((status = 200, body = PageView<SecretView>), (status = 401, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let items = state.actors.access.send(ListSecrets).await??;
     Ok(HttpResponse::Ok().json(PageView::all(items)))
 }
 
 /// PUT /api/secrets/{name} `{"value"}`
-#[utoipa::path(put, path = "/api/secrets/{name}", tag = "access", params(("name" = String, Path, description = "secret name")), request_body = crate::api::openapi::SecretValueDoc, responses((status = 200, body = SecretView), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(put, path = "/api/secrets/{name}", tag = "access", params(("name" = String, Path, description = "secret name")), request_body = crate::api::bodies::SecretValueDoc, responses((status = 200, body = SecretView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn update(
     state: web::Data<AppState>,
     name: web::Path<String>,
@@ -98,7 +98,7 @@ pub async fn update(
 }
 
 /// DELETE /api/secrets/{name}
-#[utoipa::path(delete, path = "/api/secrets/{name}", tag = "access", params(("name" = String, Path, description = "secret name")), responses((status = 204, description = "Deleted"), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 404, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(delete, path = "/api/secrets/{name}", tag = "access", params(("name" = String, Path, description = "secret name")), responses((status = 204, description = "Deleted"), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn delete(
     state: web::Data<AppState>,
     name: web::Path<String>,

@@ -6,12 +6,12 @@ use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 
 use super::AppState;
 use crate::actors::ws::session::{SessionLimits, SessionSlot, WsSession};
+use crate::api::error::ApiError;
 use crate::domain::access::Principal;
-use crate::error::ApiError;
 use std::sync::atomic::Ordering;
 
 /// Starts one session actor for the connection.
-#[utoipa::path(get, path = "/ws", tag = "operations", params(("token" = Option<String>, Query, description = "alternative to the Authorization header; browsers send the subprotocol `bearer.<token>` instead")), responses((status = 101, description = "WebSocket upgrade (SPEC §4 protocol)"), (status = 400, body = crate::api::openapi::ErrorBody), (status = 401, body = crate::api::openapi::ErrorBody), (status = 503, body = crate::api::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/ws", tag = "operations", params(("token" = Option<String>, Query, description = "alternative to the Authorization header; browsers send the subprotocol `bearer.<token>` instead")), responses((status = 101, description = "WebSocket upgrade (SPEC §4 protocol)"), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn connect(
     req: HttpRequest,
     stream: web::Payload,

@@ -4,7 +4,7 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use crate::actors::ws::hub::TOKEN_REVOKED;
+use crate::actors::ws::messages::TOKEN_REVOKED;
 use crate::config::Config;
 use crate::db::api_tokens::{self, TokenWriteError};
 use crate::db::audit::{self, NewAudit};

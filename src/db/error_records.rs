@@ -491,7 +491,7 @@ pub async fn list(
     if let Some(id) = f.schedule_id {
         q = q.filter(r::schedule_id.eq(id));
     }
-    Ok(crate::keyset_page!(q, r, cursor, limit, &mut c))
+    Ok(super::pagination::keyset_page!(q, r, cursor, limit, &mut c))
 }
 
 /// The earliest pending retry.

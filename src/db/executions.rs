@@ -245,7 +245,7 @@ pub async fn list(
     if let Some(until) = f.until {
         q = q.filter(x::created_at.lt(until));
     }
-    Ok(crate::keyset_page!(q, x, cursor, limit, &mut c))
+    Ok(super::pagination::keyset_page!(q, x, cursor, limit, &mut c))
 }
 
 /// Dashboard figures: execution counts by status over the last 24 hours, and per minute over the

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Nullable, Timestamptz, Uuid as SqlUuid};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::executions::{ExecutionRow, NewExecution};
@@ -15,7 +15,7 @@ use super::schema::task_executions::dsl as x;
 use super::schema::task_schedules::dsl as s;
 use super::{conn, DbError, DbPool};
 use crate::domain::firing::{decide, Due, Skip};
-use crate::domain::states::{ConcurrencyPolicy, ExecutionStatus, MisfirePolicy, Trigger};
+use crate::domain::states::{ConcurrencyPolicy, ExecutionStatus, MisfirePolicy};
 
 /// What one claim did.
 #[derive(Debug, Default)]
@@ -57,7 +57,7 @@ pub async fn claim_due(
                 .filter(s::enabled.eq(true))
                 .filter(s::next_run_at.le(far))
                 // forbid schedules decide "still running?" at the last moment, not a second early.
-                .filter(s::concurrency_policy.eq("allow").or(s::next_run_at.le(horizon)))
+                .filter(s::concurrency_policy.eq(ConcurrencyPolicy::Allow).or(s::next_run_at.le(horizon)))
                 .order(s::next_run_at.asc())
                 .limit(batch)
                 .for_update()
@@ -179,96 +179,4 @@ pub async fn claim_due(
         })
         .await?;
     Ok(report)
-}
-
-/// Fires claimed ahead of their time and not due yet: not started, and no event was sent.
-macro_rules! not_due_fires {
-    ($now:expr) => {
-        x::task_executions
-            .filter(x::status.eq(ExecutionStatus::Pending))
-            .filter(x::trigger.eq_any([Trigger::Schedule, Trigger::CatchUp]))
-            .filter(x::scheduled_for.gt($now))
-    };
-}
-
-/// Takes back fires of `schedule` claimed ahead of their time (see [`Leads`]) that are not due
-/// yet: a pause, edit or delete made before the due instant must win over the early claim.
-/// Call inside the caller's transaction; true when something was taken back.
-pub async fn take_back(
-    c: &mut AsyncPgConnection,
-    schedule: Uuid,
-    now: DateTime<Utc>,
-) -> Result<bool, diesel::result::Error> {
-    // The schedule's lock first, as a claim takes it: no claim runs between the writes.
-    let locked: Option<Uuid> = s::task_schedules
-        .find(schedule)
-        .for_update()
-        .select(s::id)
-        .first(c)
-        .await
-        .optional()?;
-    if locked.is_none() {
-        return Ok(false);
-    }
-    let taken: Vec<(Uuid, DateTime<Utc>)> =
-        diesel::delete(not_due_fires!(now).filter(x::schedule_id.eq(schedule)))
-            .returning((x::schedule_id, x::scheduled_for))
-            .get_results(c)
-            .await?;
-    Ok(restore(c, taken).await? > 0)
-}
-
-/// At shutdown, or when taking over a dead instance: fires that `owners` claimed ahead and that
-/// are not due yet go back to their schedules (to be claimed again, by whoever is alive when
-/// they are due) instead of being recorded as interrupted runs that never started.
-pub async fn give_back_owned(
-    c: &mut AsyncPgConnection,
-    owners: &[Uuid],
-    now: DateTime<Utc>,
-) -> Result<usize, diesel::result::Error> {
-    let owned = || not_due_fires!(now).filter(x::owner_instance.eq_any(owners));
-    // Schedules locked first, in id order, as `take_back` and the claim do.
-    let _: Vec<Uuid> = s::task_schedules
-        .filter(s::id.eq_any(owned().select(x::schedule_id)))
-        .order(s::id)
-        .for_update()
-        .select(s::id)
-        .load(c)
-        .await?;
-    let taken: Vec<(Uuid, DateTime<Utc>)> = diesel::delete(owned())
-        .returning((x::schedule_id, x::scheduled_for))
-        .get_results(c)
-        .await?;
-    restore(c, taken).await
-}
-
-/// The deleted fires' schedules get `next_run_at` back (the earliest taken fire) and
-/// `last_run_at`/`last_execution_id` from their latest remaining run, as if never claimed.
-async fn restore(
-    c: &mut AsyncPgConnection,
-    taken: Vec<(Uuid, DateTime<Utc>)>,
-) -> Result<usize, diesel::result::Error> {
-    let mut first: std::collections::HashMap<Uuid, DateTime<Utc>> = Default::default();
-    for (schedule, at) in taken {
-        log::info!("fire claimed ahead taken back: schedule={schedule} scheduled_for={at}");
-        let e = first.entry(schedule).or_insert(at);
-        *e = (*e).min(at);
-    }
-    if first.is_empty() {
-        return Ok(0);
-    }
-    let (ids, ats): (Vec<Uuid>, Vec<DateTime<Utc>>) = first.into_iter().unzip();
-    diesel::sql_query(
-        "UPDATE task_schedules AS s SET next_run_at = v.first, \
-             (last_run_at, last_execution_id) = ( \
-                 SELECT GREATEST(e.created_at, e.scheduled_for), e.id FROM task_executions e \
-                 WHERE e.schedule_id = s.id AND e.trigger <> 'retry' \
-                 ORDER BY e.created_at DESC LIMIT 1) \
-         FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, first) \
-         WHERE s.id = v.id",
-    )
-    .bind::<Array<SqlUuid>, _>(&ids)
-    .bind::<Array<Timestamptz>, _>(&ats)
-    .execute(c)
-    .await
 }

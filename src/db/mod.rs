@@ -6,6 +6,7 @@ pub mod embedded;
 pub mod error_records;
 pub mod executions;
 pub mod fires;
+pub mod leads;
 pub mod migrate;
 pub mod orphans;
 pub mod outbox;

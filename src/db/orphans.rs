@@ -121,7 +121,7 @@ async fn fail_unfinished(
     why: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<ExecutionRow>, DbError> {
-    super::fires::give_back_owned(c, owners, now).await?;
+    super::leads::give_back_owned(c, owners, now).await?;
     Ok(diesel::update(
         x::task_executions
             .filter(x::owner_instance.eq_any(owners))

@@ -64,7 +64,6 @@ pub fn page<T>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> Cursor) -> Page
 /// The keyset walk every list shares: rows older than the cursor, newest first, `limit + 1`
 /// fetched to know whether a next page exists. `$t` is the table's dsl module; the rows need
 /// `created_at` and `id` fields.
-#[macro_export]
 macro_rules! keyset_page {
     ($query:expr, $t:ident, $cursor:expr, $limit:expr, $conn:expr) => {{
         let mut q = $query;
@@ -86,6 +85,7 @@ macro_rules! keyset_page {
         })
     }};
 }
+pub(crate) use keyset_page;
 
 #[cfg(test)]
 mod tests {

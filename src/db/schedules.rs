@@ -233,7 +233,7 @@ pub async fn replace(
                 }));
             }
             // A fire claimed ahead under the old definition must not run after the edit.
-            super::fires::take_back(c, id, now).await?;
+            super::leads::take_back(c, id, now).await?;
             let old = s::task_schedules
                 .find(id)
                 .select(ScheduleRow::as_select())
@@ -288,7 +288,7 @@ pub async fn delete(
     let mut c = conn(pool).await?;
     let row = c
         .transaction::<_, DbError, _>(async |c| {
-            super::fires::take_back(c, id, now).await?;
+            super::leads::take_back(c, id, now).await?;
             Ok(diesel::delete(s::task_schedules.find(id))
                 .returning(ScheduleRow::as_returning())
                 .get_result(c)
@@ -311,7 +311,7 @@ pub async fn set_enabled(
         .transaction::<_, DbError, _>(async |c| {
             {
                 if !enabled {
-                    super::fires::take_back(c, id, now).await?;
+                    super::leads::take_back(c, id, now).await?;
                 }
                 let Some(old) = s::task_schedules
                     .find(id)
@@ -395,7 +395,7 @@ pub async fn list(
                 .or(s::tags.contains(vec![text.clone()])),
         );
     }
-    Ok(crate::keyset_page!(q, s, cursor, limit, &mut c))
+    Ok(super::pagination::keyset_page!(q, s, cursor, limit, &mut c))
 }
 
 /// The earliest `next_run_at` of an enabled schedule.

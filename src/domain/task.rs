@@ -415,48 +415,6 @@ impl TaskSpec {
     }
 }
 
-/// `text` with every secret replaced by `***`.
-pub fn redact(text: &str, secrets: &[String]) -> String {
-    secrets
-        .iter()
-        .fold(text.to_string(), |t, s| t.replace(s.as_str(), "***"))
-}
-
-/// Every string inside `value` (keys too) with every secret replaced by `***`.
-pub fn redact_value(value: &mut Value, secrets: &[String]) {
-    if secrets.is_empty() {
-        return;
-    }
-    match value {
-        Value::String(s) if secrets.iter().any(|x| s.contains(x.as_str())) => {
-            *s = redact(s, secrets);
-        }
-        Value::Array(items) => items.iter_mut().for_each(|v| redact_value(v, secrets)),
-        Value::Object(map) => {
-            let old = std::mem::take(map);
-            for (k, mut v) in old {
-                redact_value(&mut v, secrets);
-                map.insert(redact(&k, secrets), v);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// A URL without its `user:password@` part, for messages.
-pub fn redact_url(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let authority_end = rest.find('/').unwrap_or(rest.len());
-            match rest[..authority_end].rfind('@') {
-                Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
-                None => url.to_string(),
-            }
-        }
-        None => url.to_string(),
-    }
-}
-
 fn max_bytes(errors: &mut FieldErrors, field: &str, value: &str, max: usize) {
     if value.len() > max {
         errors.add(
@@ -588,9 +546,10 @@ mod tests {
             timeout_ms: None,
         };
         let s = TaskSpec::Shell(t).secrets();
-        assert_eq!(redact("value abc123 leaked", &s), "value *** leaked");
-        assert_eq!(redact_url("https://u:pw@host/p?q"), "https://***@host/p?q");
-        assert_eq!(redact_url("http://host/a@b"), "http://host/a@b");
+        assert_eq!(
+            crate::domain::redact::redact("value abc123 leaked", &s),
+            "value *** leaked"
+        );
     }
 
     #[test]

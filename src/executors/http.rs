@@ -13,7 +13,8 @@ use serde_json::{json, Map, Value};
 use super::capture::cap_bytes;
 use super::netpolicy::{NetPolicy, PolicyResolver};
 use super::{ErrorType, Outcome, RunContext};
-use crate::domain::task::{redact_url, HttpTask};
+use crate::domain::redact::redact_url;
+use crate::domain::task::HttpTask;
 
 /// Connect timeout, within the task's total timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

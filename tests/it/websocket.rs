@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use actix_web::rt::spawn;
 use serde_json::{json, Value};
-use taskforge::actors::ws::hub::{HubStats, Publish};
+use taskforge::actors::ws::messages::{HubStats, Publish};
 use taskforge::domain::event::{Event, EventKind};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -7,12 +7,14 @@ use actix::prelude::*;
 use chrono::Utc;
 use tokio::sync::oneshot;
 
-use super::report::{Ended, Reporter};
+use super::messages::Ended;
+use super::report::Reporter;
 use super::writer::{answer_of, finish_answer_of, StatusWriter};
 use crate::db::executions::{ExecutionRow, Finish};
 use crate::domain::clock;
+use crate::domain::redact::{redact, redact_value};
 use crate::domain::states::{ExecutionStatus, Trigger};
-use crate::domain::task::{redact, redact_value, TaskSpec};
+use crate::domain::task::TaskSpec;
 use crate::executors::context::ExecContext;
 use crate::executors::{self, ErrorType, Outcome, RunContext};
 use crate::telemetry;

@@ -96,7 +96,25 @@ pub struct InterruptAll;
 #[rtype(result = "()")]
 pub struct ReportEnded {
     pub rows: Vec<ExecutionRow>,
-    pub why: super::report::Ended,
+    pub why: Ended,
+}
+
+/// Why an execution's final state was written, and by whom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// Its task ran here and its result was stored.
+    Ran,
+    /// Cancelled by request before it ran here (queued, or pending/running elsewhere).
+    CancelledByRequest,
+    /// Running in the database with no task of this instance behind it.
+    Settled,
+    /// This instance shut down before it finished.
+    Shutdown,
+    /// The instance that ran it died; taken over here.
+    InstanceDied,
+    /// Ended earlier but its failure never reached error recovery: recorded now, not
+    /// announced again.
+    Unrecorded,
 }
 
 /// This instance was declared dead and its executions taken over: drop the queue and stop the

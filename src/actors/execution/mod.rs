@@ -21,15 +21,16 @@ use uuid::Uuid;
 
 use self::job::Job;
 use self::messages::*;
-use self::report::{Ended, Reporter};
-use crate::actors::supervisor::{guard, guard_future, panic_message, RestartTracker};
+use self::report::Reporter;
+use crate::actors::lifecycle::impl_lifecycle_handlers;
+use crate::actors::supervisor::{guard, guard_future, RestartTracker};
 use crate::actors::ws::hub::WsHub;
 use crate::actors::Services;
 use crate::db::executions::{self, ExecutionRow};
 use crate::db::DbError;
 use crate::domain::clock;
 use crate::executors::{self, RunContext};
-use crate::impl_lifecycle_handlers;
+use crate::logging::panic_message;
 
 /// Name in logs and health.
 pub const NAME: &str = "execution";

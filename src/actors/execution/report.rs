@@ -6,30 +6,13 @@
 
 use actix::prelude::*;
 
-use super::messages::ExecutionEnded;
-use crate::actors::ws::hub::{Publish, WsHub};
+use super::messages::{Ended, ExecutionEnded};
+use crate::actors::ws::hub::WsHub;
+use crate::actors::ws::messages::Publish;
 use crate::db::executions::ExecutionRow;
 use crate::domain::event::{Event, EventKind};
 use crate::domain::states::ExecutionStatus;
 use crate::telemetry;
-
-/// Why an execution's final state was written, and by whom.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ended {
-    /// Its task ran here and its result was stored.
-    Ran,
-    /// Cancelled by request before it ran here (queued, or pending/running elsewhere).
-    CancelledByRequest,
-    /// Running in the database with no task of this instance behind it.
-    Settled,
-    /// This instance shut down before it finished.
-    Shutdown,
-    /// The instance that ran it died; taken over here.
-    InstanceDied,
-    /// Ended earlier but its failure never reached error recovery: recorded now, not
-    /// announced again.
-    Unrecorded,
-}
 
 impl Ended {
     /// Interruptions are warnings; a run that ended by itself, or on request, is news.

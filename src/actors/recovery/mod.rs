@@ -15,9 +15,11 @@ use chrono::{DateTime, Utc};
 use self::messages::*;
 use crate::actors::execution::messages::{ExecutionEnded, RunExecutions};
 use crate::actors::execution::ExecutionActor;
+use crate::actors::lifecycle::impl_lifecycle_handlers;
 use crate::actors::lifecycle::StopWork;
 use crate::actors::supervisor::{guard_future, RestartTracker};
-use crate::actors::ws::hub::{Publish, WsHub};
+use crate::actors::ws::hub::WsHub;
+use crate::actors::ws::messages::Publish;
 use crate::actors::Services;
 use crate::db::error_records::{self, ActionError, ErrorRecordRow};
 use crate::db::system_state::{self, Component};
@@ -26,7 +28,6 @@ use crate::domain::clock;
 use crate::domain::event::{Event, EventKind};
 use crate::domain::recovery::Action;
 use crate::domain::states::{ExecutionStatus, RecoveryStatus, Severity};
-use crate::impl_lifecycle_handlers;
 
 /// Name in logs and health.
 pub const NAME: &str = "error_recovery";

@@ -16,9 +16,11 @@ use uuid::Uuid;
 use self::messages::*;
 use crate::actors::execution::messages::{Load, RunExecutions, StartExecution};
 use crate::actors::execution::ExecutionActor;
+use crate::actors::lifecycle::impl_lifecycle_handlers;
 use crate::actors::lifecycle::StopWork;
 use crate::actors::supervisor::{guard_future, RestartTracker};
-use crate::actors::ws::hub::{Publish, WsHub};
+use crate::actors::ws::hub::WsHub;
+use crate::actors::ws::messages::Publish;
 use crate::actors::Services;
 use crate::db::executions::NewExecution;
 use crate::db::schedules::{self, ScheduleRow, WriteError};
@@ -27,7 +29,6 @@ use crate::db::{fires, DbError};
 use crate::domain::clock;
 use crate::domain::event::{Event, EventKind};
 use crate::domain::states::Trigger;
-use crate::impl_lifecycle_handlers;
 
 /// Name in logs and health.
 pub const NAME: &str = "scheduler";

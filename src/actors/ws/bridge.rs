@@ -9,11 +9,12 @@ use actix::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::StreamExt;
 
-use super::hub::{PublishRemote, WsHub};
+use super::hub::WsHub;
+use super::messages::{Forward, PublishRemote};
+use crate::actors::lifecycle::impl_lifecycle_handlers;
 use crate::actors::supervisor::{guard_future, RestartTracker};
 use crate::actors::Services;
 use crate::db::outbox::{self, NewOutbox, CHANNEL, PEERS_CHANNEL};
-use crate::impl_lifecycle_handlers;
 
 /// Name in logs.
 pub const NAME: &str = "ws_bridge";
@@ -26,11 +27,6 @@ const POLL_EVERY: Duration = Duration::from_secs(1);
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// Other instances read events within moments; keep them a while for slow listeners.
 const KEEP_FOR_SECS: i64 = 300;
-
-/// A local event to hand over.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Forward(pub NewOutbox);
 
 /// Internal: fetch other instances' new events.
 #[derive(Message)]

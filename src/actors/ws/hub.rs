@@ -9,86 +9,18 @@ use std::time::Duration;
 use actix::prelude::*;
 use uuid::Uuid;
 
-use super::bridge::Forward;
+use super::messages::{
+    CloseTokenSessions, Deliver, Forward, HubStats, Join, Leave, Publish, PublishRemote, SetBridge,
+    SetSubscriptions, ShutdownSessions, TOKEN_REVOKED,
+};
+use crate::actors::lifecycle::impl_lifecycle_handlers;
 use crate::actors::supervisor::{guard, RestartTracker};
 use crate::actors::Services;
-use crate::db::outbox::{NewOutbox, OutboxRow};
+use crate::db::outbox::NewOutbox;
 use crate::domain::event::{matches_topics, topic_of, Event};
-use crate::impl_lifecycle_handlers;
 
 /// Name in logs.
 pub const NAME: &str = "ws_hub";
-
-/// What the hub sends a session.
-#[derive(Message, Clone)]
-#[rtype(result = "()")]
-pub enum Deliver {
-    /// A serialized event to write as a text frame.
-    Text(Arc<str>),
-    /// Flow 7: send `server_shutdown`, then close.
-    Shutdown,
-    /// The session could not keep up; close it with this reason.
-    Kick(String),
-}
-
-/// A session registers (again after a hub restart: sessions re-join on every heartbeat).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Join {
-    pub session_id: Uuid,
-    pub recipient: Recipient<Deliver>,
-    pub subscriptions: Vec<String>,
-    /// The `api_tokens` row the session authenticated with (revocation closes it).
-    pub token_id: Option<Uuid>,
-}
-
-/// A token was revoked: close its sessions here, and (through the bridge) on other instances.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct CloseTokenSessions(pub Uuid);
-
-/// The outbox kind that carries a revocation to other instances (never sent to clients).
-pub const TOKEN_REVOKED: &str = "token_revoked";
-
-/// A session is gone.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Leave {
-    pub session_id: Uuid,
-}
-
-/// A session's subscriptions changed.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct SetSubscriptions {
-    pub session_id: Uuid,
-    pub subscriptions: Vec<String>,
-}
-
-/// Fan an event out to matching sessions.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Publish(pub Event);
-
-/// Events from other instances (through the outbox): delivered to local sessions only.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct PublishRemote(pub Vec<OutboxRow>);
-
-/// Where local events are handed over to other instances.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct SetBridge(pub Recipient<Forward>);
-
-/// Counters: (sessions registered, slow clients dropped since start).
-#[derive(Message)]
-#[rtype(result = "(usize, u64)")]
-pub struct HubStats;
-
-/// Flow 7: tell every session the server is going away; answers how many were told.
-#[derive(Message)]
-#[rtype(result = "usize")]
-pub struct ShutdownSessions;
 
 struct Entry {
     recipient: Recipient<Deliver>,

@@ -6,7 +6,8 @@ use actix::prelude::*;
 use actix_web_actors::ws;
 use uuid::Uuid;
 
-use super::hub::{Deliver, Join, Leave, SetSubscriptions, WsHub};
+use super::hub::WsHub;
+use super::messages::{Deliver, Join, Leave, SetSubscriptions};
 use super::protocol::{self, ClientMessage};
 use super::rows::{RowUpdate, SessionRows};
 use crate::db::{ws_sessions, DbPool};

@@ -1,0 +1,109 @@
+//! Request bodies and the error envelope, as the OpenAPI description shows them. The validators
+//! read raw JSON (to name every bad field), so these types only describe what they accept; the
+//! error envelope is what [`crate::api::error::ApiError`] writes.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+/// `{"error": {...}}`: every error response.
+#[derive(ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// The error itself.
+#[derive(ToSchema)]
+pub struct ErrorDetail {
+    /// Stable code: validation_failed, unauthorized, not_found, method_not_allowed, conflict,
+    /// payload_too_large, service_unavailable, internal_error.
+    pub code: String,
+    /// Human-readable; for validation errors it starts with the field name.
+    pub message: String,
+    /// For validation errors: one entry per invalid field.
+    pub details: Option<Vec<FieldProblem>>,
+}
+
+/// One invalid field.
+#[derive(ToSchema)]
+pub struct FieldProblem {
+    pub field: String,
+    pub message: String,
+}
+
+/// Retry policy of a schedule.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct RetryPolicyDoc {
+    pub max_attempts: Option<i64>,
+    pub backoff_base_ms: Option<i64>,
+    pub backoff_max_ms: Option<i64>,
+}
+
+/// Create/replace body of a schedule. `taskConfig` and `scheduleConfig` depend on the types.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct ScheduleInputDoc {
+    pub name: String,
+    pub description: Option<String>,
+    /// shell | http | conductor
+    pub task_type: String,
+    pub task_config: Object,
+    /// cron | interval | once
+    pub schedule_type: String,
+    pub schedule_config: Object,
+    pub enabled: Option<bool>,
+    pub retry_policy: Option<RetryPolicyDoc>,
+    /// low | medium | high | critical
+    pub severity: Option<String>,
+    /// allow | forbid
+    pub concurrency_policy: Option<String>,
+    /// run_once | skip
+    pub misfire_policy: Option<String>,
+    pub tags: Option<Vec<String>>,
+}
+
+/// Any JSON object.
+#[derive(ToSchema)]
+#[schema(as = Object)]
+pub struct Object(pub std::collections::HashMap<String, Value>);
+
+/// Body of `POST /api/scheduler/preview`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct PreviewDoc {
+    pub schedule_type: String,
+    pub schedule_config: Object,
+    pub count: Option<i64>,
+    pub from: Option<DateTime<Utc>>,
+}
+
+/// Optional body of error actions.
+#[derive(ToSchema)]
+pub struct NoteDoc {
+    pub note: Option<String>,
+}
+
+/// Body of `POST /api/tokens`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct TokenInputDoc {
+    pub name: String,
+    /// viewer | operator | admin
+    pub role: String,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Body of `POST /api/secrets`.
+#[derive(ToSchema)]
+pub struct SecretInputDoc {
+    /// Letters, digits, `_`, `-`, `.`; referenced as `{"$secret": "<name>"}`.
+    pub name: String,
+    pub value: String,
+}
+
+/// Body of `PUT /api/secrets/{name}`.
+#[derive(ToSchema)]
+pub struct SecretValueDoc {
+    pub value: String,
+}
