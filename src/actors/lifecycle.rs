@@ -37,7 +37,7 @@ macro_rules! impl_lifecycle_handlers {
     ($actor:ty) => {
         $crate::actors::lifecycle::impl_lifecycle_handlers!($actor, running);
     };
-    ($actor:ty, $running:ident) => {
+    ($actor:ty, $($running:ident).+) => {
         impl actix::Handler<$crate::actors::lifecycle::GetStatus> for $actor {
             type Result = actix::MessageResult<$crate::actors::lifecycle::GetStatus>;
 
@@ -48,7 +48,7 @@ macro_rules! impl_lifecycle_handlers {
             ) -> Self::Result {
                 actix::MessageResult($crate::actors::lifecycle::ActorStatus {
                     name: self.tracker.name(),
-                    running: self.$running,
+                    running: self.$($running).+,
                     restarts: self.tracker.restarts(),
                 })
             }

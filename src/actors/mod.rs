@@ -1,4 +1,4 @@
-//! The actor system (SPEC §1): a supervisor per actor, typed messages between them.
+//! The actor system: a supervisor per actor, typed messages between them.
 
 pub mod access;
 pub mod audit;
@@ -9,6 +9,7 @@ pub mod lifecycle;
 pub mod recovery;
 pub mod scheduler;
 pub mod supervisor;
+pub mod ticker;
 pub mod ws;
 
 use std::sync::Arc;

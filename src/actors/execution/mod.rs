@@ -6,7 +6,9 @@
 
 mod job;
 pub mod messages;
+mod reads;
 pub mod report;
+mod stop;
 pub mod writer;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -353,121 +355,12 @@ impl Handler<WorkDone> for ExecutionActor {
     }
 }
 
-impl Handler<CancelExecution> for ExecutionActor {
-    type Result = ResponseActFuture<Self, Result<ExecutionRow, CancelError>>;
-
-    fn handle(&mut self, msg: CancelExecution, _: &mut Context<Self>) -> Self::Result {
-        let id = msg.0;
-        let pool = self.services.pool.clone();
-        let reporter = self.reporter.clone();
-        // Running here: signal it and wait until its final state is persisted.
-        if let Some(r) = self.running.get_mut(&id) {
-            if let Some(tx) = r.cancel.take() {
-                let _ = tx.send(());
-            }
-            let (tx, rx) = oneshot::channel();
-            r.waiters.push(tx);
-            return Box::pin(actix::fut::wrap_future(async move {
-                let _ = tokio::time::timeout(Duration::from_secs(30), rx).await;
-                let row = executions::get(&pool, id)
-                    .await?
-                    .ok_or(CancelError::NotFound(id))?;
-                match row.status {
-                    crate::domain::states::ExecutionStatus::Cancelled => Ok(row),
-                    _ => Err(CancelError::Finished {
-                        id,
-                        status: row.status,
-                    }),
-                }
-            }));
-        }
-        // Queued here, or pending/running elsewhere: a conditional update decides.
-        self.queue.retain(|q| q.id != id);
-        self.queued.remove(&id);
-        Box::pin(actix::fut::wrap_future(async move {
-            match executions::cancel(&pool, id, clock::now()).await? {
-                Some(row) => {
-                    reporter.ended(row.clone(), Ended::CancelledByRequest);
-                    Ok(row)
-                }
-                None => match executions::get(&pool, id).await? {
-                    None => Err(CancelError::NotFound(id)),
-                    Some(row) => Err(CancelError::Finished {
-                        id,
-                        status: row.status,
-                    }),
-                },
-            }
-        }))
-    }
-}
-
-impl Handler<GetExecution> for ExecutionActor {
-    type Result = ResponseFuture<Result<Option<ExecutionRow>, DbError>>;
-
-    fn handle(&mut self, msg: GetExecution, _: &mut Context<Self>) -> Self::Result {
-        let pool = self.services.pool.clone();
-        Box::pin(async move { executions::get(&pool, msg.0).await })
-    }
-}
-
-impl Handler<ListExecutions> for ExecutionActor {
-    type Result = ResponseFuture<Result<crate::db::pagination::Page<ExecutionRow>, DbError>>;
-
-    fn handle(&mut self, msg: ListExecutions, _: &mut Context<Self>) -> Self::Result {
-        let pool = self.services.pool.clone();
-        Box::pin(async move { executions::list(&pool, &msg.filter, msg.limit, msg.cursor).await })
-    }
-}
-
 impl Handler<Load> for ExecutionActor {
     type Result = MessageResult<Load>;
 
     fn handle(&mut self, _: Load, _: &mut Context<Self>) -> Self::Result {
         // Waiting here: queued for a slot, or claimed ahead and waiting for their time.
         MessageResult((self.queued.len(), self.running.len()))
-    }
-}
-
-impl Handler<StopLaunching> for ExecutionActor {
-    type Result = ();
-
-    fn handle(&mut self, _: StopLaunching, _: &mut Context<Self>) {
-        self.draining = true;
-    }
-}
-
-impl Handler<InterruptAll> for ExecutionActor {
-    type Result = ResponseActFuture<Self, Result<usize, DbError>>;
-
-    fn handle(&mut self, _: InterruptAll, _: &mut Context<Self>) -> Self::Result {
-        self.draining = true;
-        self.queue.clear();
-        self.queued.clear();
-        let pool = self.services.pool.clone();
-        let me = self.services.instance_id;
-        Box::pin(
-            actix::fut::wrap_future(async move {
-                crate::db::orphans::interrupt_own(&pool, me, clock::now()).await
-            })
-            .then(|res, act: &mut Self, _| {
-                // The rows are fenced first, so the killed tasks' own results are ignored.
-                for r in act.running.values_mut() {
-                    if let Some(tx) = r.cancel.take() {
-                        let _ = tx.send(());
-                    }
-                }
-                let reporter = act.reporter.clone();
-                actix::fut::wrap_future(async move {
-                    let rows = res?;
-                    let n = rows.len();
-                    for row in rows {
-                        reporter.ended_and_recorded(row, Ended::Shutdown).await;
-                    }
-                    Ok(n)
-                })
-            }),
-        )
     }
 }
 
@@ -478,30 +371,5 @@ impl Handler<ReportEnded> for ExecutionActor {
         for row in msg.rows {
             self.reporter.ended(row, msg.why);
         }
-    }
-}
-
-impl Handler<AbandonAll> for ExecutionActor {
-    type Result = ();
-
-    fn handle(&mut self, _: AbandonAll, _: &mut Context<Self>) {
-        let (queued, running) = (self.queued.len(), self.running.len());
-        self.queue.clear();
-        self.queued.clear();
-        for r in self.running.values_mut() {
-            if let Some(tx) = r.cancel.take() {
-                let _ = tx.send(());
-            }
-        }
-        log::warn!("executions abandoned (taken over by another instance): queued={queued} running={running}");
-    }
-}
-
-impl Handler<GetStats> for ExecutionActor {
-    type Result = ResponseFuture<Result<crate::db::executions::Stats, DbError>>;
-
-    fn handle(&mut self, _: GetStats, _: &mut Context<Self>) -> Self::Result {
-        let pool = self.services.pool.clone();
-        Box::pin(async move { executions::stats(&pool).await })
     }
 }

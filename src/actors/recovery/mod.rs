@@ -18,11 +18,12 @@ use crate::actors::execution::ExecutionActor;
 use crate::actors::lifecycle::impl_lifecycle_handlers;
 use crate::actors::lifecycle::StopWork;
 use crate::actors::supervisor::{guard_future, RestartTracker};
+use crate::actors::ticker::{Ticker, Ticking};
 use crate::actors::ws::hub::WsHub;
 use crate::actors::ws::messages::Publish;
 use crate::actors::Services;
 use crate::db::error_records::{self, ActionError, ErrorRecordRow};
-use crate::db::system_state::{self, Component};
+use crate::db::system_state::Component;
 use crate::db::DbError;
 use crate::domain::clock;
 use crate::domain::event::{Event, EventKind};
@@ -41,12 +42,8 @@ pub struct ErrorRecoveryActor {
     hub: Addr<WsHub>,
     execution: Addr<ExecutionActor>,
     tracker: RestartTracker,
-    running: bool,
-    stopped: bool,
+    ticker: Ticker,
     restart_delay: Duration,
-    timer: Option<SpawnHandle>,
-    claiming: bool,
-    again: bool,
 }
 
 /// A uniform number in [0, 1) for retry jitter.
@@ -68,54 +65,13 @@ impl ErrorRecoveryActor {
             hub,
             execution,
             tracker,
-            running: false,
-            stopped: false,
+            ticker: Ticker::default(),
             restart_delay: Duration::ZERO,
-            timer: None,
-            claiming: false,
-            again: false,
         }
-    }
-
-    fn load(&mut self, ctx: &mut Context<Self>) {
-        if self.stopped {
-            return;
-        }
-        let pool = self.services.pool.clone();
-        let instance = self.services.instance_id;
-        let fut = async move {
-            system_state::set_running(&pool, instance, Component::ErrorRecovery, true).await
-        };
-        ctx.wait(guard_future(fut).map(|res, act: &mut Self, ctx| match res {
-            Some(Ok(())) => {
-                act.running = true;
-                log::info!(
-                    "error recovery running: instance={}",
-                    act.services.instance_id
-                );
-                act.process_retries(ctx);
-            }
-            Some(Err(e)) => {
-                log::warn!("error recovery: loading state failed, retrying in 1s: {e}");
-                ctx.run_later(Duration::from_secs(1), |act, ctx| act.load(ctx));
-            }
-            None => {}
-        }));
     }
 
     /// Claims due retries, starts their executions, sleeps until the next one.
     fn process_retries(&mut self, ctx: &mut Context<Self>) {
-        if self.stopped || !self.running {
-            return;
-        }
-        if self.claiming {
-            self.again = true;
-            return;
-        }
-        self.claiming = true;
-        if let Some(h) = self.timer.take() {
-            ctx.cancel_future(h);
-        }
         let pool = self.services.pool.clone();
         let instance = self.services.instance_id;
         let execution = self.execution.clone();
@@ -158,7 +114,7 @@ impl ErrorRecoveryActor {
             error_records::earliest_retry(&pool).await
         };
         ctx.spawn(guard_future(fut).map(|res, act: &mut Self, ctx| {
-            act.claiming = false;
+            let again = act.ticker.pass_done();
             match res {
                 Some(Ok(earliest)) => act.arm(ctx, earliest),
                 Some(Err(e)) => {
@@ -169,19 +125,13 @@ impl ErrorRecoveryActor {
                 }
                 None => return,
             }
-            if std::mem::take(&mut act.again) {
-                act.process_retries(ctx);
+            if again {
+                Ticker::wake(act, ctx);
             }
         }));
     }
 
     fn arm(&mut self, ctx: &mut Context<Self>, earliest: Option<DateTime<Utc>>) {
-        if self.stopped {
-            return;
-        }
-        if let Some(h) = self.timer.take() {
-            ctx.cancel_future(h);
-        }
         let scan = Duration::from_millis(self.services.config.recovery.scan_interval_ms);
         let delay = match earliest {
             Some(t) if t <= clock::now() => Duration::from_millis(25),
@@ -189,10 +139,7 @@ impl ErrorRecoveryActor {
             None => scan,
         }
         .min(scan);
-        self.timer = Some(ctx.run_later(delay, |act, ctx| {
-            act.timer = None;
-            act.process_retries(ctx);
-        }));
+        Ticker::arm(self, ctx, earliest, delay);
     }
 
     /// Publishes a record change; escalations are logged at ERROR and notified.
@@ -242,36 +189,41 @@ impl Actor for ErrorRecoveryActor {
         if !delay.is_zero() {
             ctx.wait(actix::fut::wrap_future(tokio::time::sleep(delay)));
         }
-        self.load(ctx);
+        Ticker::load(self, ctx);
     }
 }
 
 impl Supervised for ErrorRecoveryActor {
     fn restarting(&mut self, _: &mut Context<Self>) {
-        self.running = false;
-        self.claiming = false;
-        self.timer = None;
+        self.ticker.restarted();
         self.restart_delay = self.tracker.on_restart();
     }
 }
 
-impl_lifecycle_handlers!(ErrorRecoveryActor);
+impl_lifecycle_handlers!(ErrorRecoveryActor, ticker.running);
 
 impl Handler<StopWork> for ErrorRecoveryActor {
     type Result = ResponseActFuture<Self, Result<(), DbError>>;
 
     fn handle(&mut self, _: StopWork, ctx: &mut Context<Self>) -> Self::Result {
-        self.stopped = true;
-        self.running = false;
-        if let Some(h) = self.timer.take() {
-            ctx.cancel_future(h);
-        }
-        let pool = self.services.pool.clone();
-        let instance = self.services.instance_id;
-        log::info!("error recovery stopping: instance={instance}");
-        Box::pin(actix::fut::wrap_future(async move {
-            system_state::set_running(&pool, instance, Component::ErrorRecovery, false).await
-        }))
+        Ticker::stop(self, ctx)
+    }
+}
+
+impl Ticking for ErrorRecoveryActor {
+    const COMPONENT: Component = Component::ErrorRecovery;
+    const LABEL: &'static str = "error recovery";
+
+    fn ticker(&mut self) -> &mut Ticker {
+        &mut self.ticker
+    }
+
+    fn services(&self) -> &Services {
+        &self.services
+    }
+
+    fn pass(&mut self, ctx: &mut Context<Self>) {
+        self.process_retries(ctx);
     }
 }
 
@@ -324,7 +276,7 @@ impl Handler<ExecutionEnded> for ErrorRecoveryActor {
                     );
                     act.announce(&rec, created);
                     if rec.recovery_status == RecoveryStatus::RetryScheduled {
-                        act.process_retries(ctx);
+                        Ticker::wake(act, ctx);
                     }
                 }
                 Some(Ok(None)) => {}
