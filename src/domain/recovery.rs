@@ -48,6 +48,10 @@ pub fn auto_retried(severity: Severity) -> bool {
 /// Where a record goes after a failure: high and critical retry with backoff while attempts
 /// remain, else escalate; medium and low wait for a person (`unresolved`) until the chain has
 /// used its attempts, then escalate. `jitter` is in [0, 1).
+///
+/// A retry that fails after an operator acted on its record (the record is no longer
+/// `retrying`: resolved, ignored, escalated meanwhile) counts as an attempt, but the operator's
+/// decision stands.
 pub fn after_failure(
     current: &RecoveryState,
     policy: &RetryPolicy,
@@ -65,7 +69,9 @@ pub fn after_failure(
         next_retry_at: None,
         ..current.clone()
     };
-    if attempts >= current.max_attempts {
+    if !first_failure && current.status != RecoveryStatus::Retrying {
+        next.next_retry_at = current.next_retry_at;
+    } else if attempts >= current.max_attempts {
         next.status = RecoveryStatus::Escalated;
     } else if !auto_retried(current.severity) {
         next.status = RecoveryStatus::Unresolved;
@@ -135,6 +141,14 @@ mod tests {
         }
     }
 
+    /// The record as a claimed retry leaves it.
+    fn retrying(s: RecoveryState) -> RecoveryState {
+        RecoveryState {
+            status: RecoveryStatus::Retrying,
+            ..s
+        }
+    }
+
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s)
             .map(|t| t.with_timezone(&Utc))
@@ -175,7 +189,7 @@ mod tests {
             (RecoveryStatus::RetryScheduled, 1)
         );
         assert_eq!(first.next_retry_at, Some(now + Duration::milliseconds(200)));
-        let second = after_failure(&first, &p, now, 0.5, false);
+        let second = after_failure(&retrying(first), &p, now, 0.5, false);
         assert_eq!(
             (second.status, second.attempts),
             (RecoveryStatus::RetryScheduled, 2)
@@ -184,7 +198,7 @@ mod tests {
             second.next_retry_at,
             Some(now + Duration::milliseconds(400))
         );
-        let third = after_failure(&second, &p, now, 0.5, false);
+        let third = after_failure(&retrying(second), &p, now, 0.5, false);
         assert_eq!(
             (third.status, third.attempts, third.next_retry_at),
             (RecoveryStatus::Escalated, 3, None)
@@ -206,8 +220,55 @@ mod tests {
             (RecoveryStatus::Unresolved, 2)
         );
         // ...until the chain has used its attempts.
-        let last = after_failure(&again, &p, now, 0.0, false);
+        let last = after_failure(&retrying(again), &p, now, 0.0, false);
         assert_eq!((last.status, last.attempts), (RecoveryStatus::Escalated, 3));
+    }
+
+    fn any_severity() -> impl proptest::strategy::Strategy<Value = Severity> {
+        proptest::sample::select(vec![
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ])
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_failure_counts_once_and_retries_only_while_attempts_remain(
+            sev in any_severity(), attempts in 0i32..20, max in 1i32..20,
+            base in 1u64..100_000, cap in 1u64..10_000_000, jitter in 0.0f64..1.0, first: bool,
+        ) {
+            let p = RetryPolicy { max_attempts: max as u32, backoff_base_ms: base, backoff_max_ms: cap };
+            let now = at("2026-11-26T10:00:00Z");
+            let next = after_failure(&state(sev, attempts, max), &p, now, jitter, first);
+            let counted = if first { 1 } else { attempts + 1 };
+            proptest::prop_assert_eq!(next.attempts, counted);
+            proptest::prop_assert_eq!(next.status == RecoveryStatus::Escalated, counted >= max);
+            proptest::prop_assert_eq!(next.next_retry_at.is_some(), next.status == RecoveryStatus::RetryScheduled);
+            if let Some(t) = next.next_retry_at {
+                proptest::prop_assert!(t > now && t <= now + Duration::milliseconds(cap as i64));
+            }
+        }
+    }
+
+    #[test]
+    fn an_operators_decision_during_a_retry_stands() {
+        let p = RetryPolicy::default();
+        let now = at("2026-11-26T10:00:00Z");
+        for status in [
+            RecoveryStatus::Resolved,
+            RecoveryStatus::Ignored,
+            RecoveryStatus::Escalated,
+            RecoveryStatus::Unresolved,
+        ] {
+            let acted = RecoveryState {
+                status,
+                ..state(Severity::High, 2, 3)
+            };
+            let next = after_failure(&acted, &p, now, 0.0, false);
+            assert_eq!((next.status, next.attempts), (status, 3), "{status}");
+        }
     }
 
     #[test]
