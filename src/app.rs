@@ -19,9 +19,9 @@ use crate::actors::{self, Services};
 use crate::api::auth::Auth;
 use crate::api::{self, AppState};
 use crate::config::Config;
-use crate::db::embedded::{EmbeddedOptions, EmbeddedPostgres};
 use crate::db::{self, migrate, system_state, ws_sessions};
 use crate::domain::redact::redact_url;
+use crate::embedded_pg::{EmbeddedOptions, EmbeddedPostgres};
 
 /// Why the service could not start; one line, naming what to fix.
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::{web, App, HttpResponse, HttpServer};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use taskforge::db::embedded::{EmbeddedOptions, EmbeddedPostgres};
+use taskforge::embedded_pg::{EmbeddedOptions, EmbeddedPostgres};
 
 /// The cluster, held by a thread that lives until the process exits.
 pub struct Pg {

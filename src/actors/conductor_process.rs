@@ -2,16 +2,14 @@
 //! taskforge starts it, restarts it with backoff whenever it exits (logged like an actor
 //! restart), tells conductor tasks when it answers, and stops it at shutdown.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::watch;
 
 use crate::actors::supervisor::backoff;
+use crate::process::Group;
 
 /// A run that lasted this long resets the restart backoff.
 const STABLE_AFTER: Duration = Duration::from_secs(60);
@@ -23,7 +21,7 @@ pub struct ConductorProcess {
     command: String,
     base_url: String,
     ready: watch::Sender<bool>,
-    child_group: Option<Pid>,
+    child_group: Option<Group>,
     restarts: u64,
     consecutive: u32,
     started_at: Option<Instant>,
@@ -69,15 +67,7 @@ impl ConductorProcess {
         if self.stopping {
             return;
         }
-        let mut cmd = tokio::process::Command::new("/bin/sh");
-        cmd.arg("-c")
-            .arg(&self.command)
-            .process_group(0)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = match cmd.spawn() {
+        let mut child = match crate::process::shell(&self.command).spawn() {
             Ok(c) => c,
             Err(e) => {
                 ctx.notify(Exited(format!("could not start: {e}")));
@@ -85,7 +75,7 @@ impl ConductorProcess {
             }
         };
         let pid = child.id().unwrap_or(0);
-        self.child_group = Some(Pid::from_raw(pid as i32));
+        self.child_group = Group::of(Some(pid));
         self.started_at = Some(Instant::now());
         log::info!(
             "conductor process started: pid={pid} command={}",
@@ -187,17 +177,9 @@ impl Handler<StopConductor> for ConductorProcess {
         let _ = self.ready.send(false);
         let group = self.child_group.take();
         Box::pin(async move {
-            let Some(pg) = group else { return };
-            let _ = killpg(pg, Signal::SIGTERM);
-            let deadline = Instant::now() + Duration::from_secs(5);
-            // The group is gone when signal 0 can no longer reach it.
-            while killpg(pg, None).is_ok() && Instant::now() < deadline {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            if killpg(pg, None).is_ok() {
-                let _ = killpg(pg, Signal::SIGKILL);
-            }
-            log::info!("conductor process stopped: pid={pg}");
+            let Some(group) = group else { return };
+            group.stop(Duration::from_secs(5)).await;
+            log::info!("conductor process stopped: pid={}", group.id());
         })
     }
 }

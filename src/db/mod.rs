@@ -2,7 +2,6 @@
 
 pub mod api_tokens;
 pub mod audit;
-pub mod embedded;
 pub mod error_records;
 pub mod executions;
 pub mod fires;

@@ -2,14 +2,15 @@
 //! cancel kill the whole group; so does a normal exit, so no background child outlives its run
 //! or holds its output pipes open.
 
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 
-use nix::sys::signal::{killpg, Signal};
+use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use serde_json::json;
 use tokio::sync::oneshot;
 
 use super::capture::{read_capped_until, Captured};
+use crate::process::Group;
 
 /// After the process group is gone, its output readers get this long to see the end of the
 /// pipes; a process that left the group (setsid) and keeps them open is not waited for.
@@ -34,16 +35,9 @@ pub async fn run(t: &ShellTask, ctx: &RunContext, mut cancel: oneshot::Receiver<
             );
         }
     }
-    let mut cmd = tokio::process::Command::new("/bin/sh");
-    cmd.arg("-c")
-        .arg(&t.command)
-        .process_group(0)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        // A clean start: never taskforge's own environment (its token, its database URL).
-        .env_clear()
+    let mut cmd = crate::process::shell(&t.command);
+    // A clean start: never taskforge's own environment (its token, its database URL).
+    cmd.env_clear()
         .envs(ctx.context.env(&ctx.passthrough_env))
         .envs(
             t.env
@@ -57,7 +51,7 @@ pub async fn run(t: &ShellTask, ctx: &RunContext, mut cancel: oneshot::Receiver<
         Ok(c) => c,
         Err(e) => return Outcome::failed(ErrorType::Spawn, format!("cannot start /bin/sh: {e}")),
     };
-    let group = child.id().map(|id| Pid::from_raw(id as i32));
+    let group = Group::of(child.id());
     let cap = ctx.output_cap;
     let (stop_out, stop_out_rx) = oneshot::channel();
     let (stop_err, stop_err_rx) = oneshot::channel();
@@ -78,9 +72,8 @@ pub async fn run(t: &ShellTask, ctx: &RunContext, mut cancel: oneshot::Receiver<
         _ = tokio::time::sleep(ctx.timeout) => End::TimedOut,
         Ok(()) = &mut cancel => End::Cancelled,
     };
-    if let Some(pg) = group {
-        // ESRCH (group already gone) is the normal case after a clean exit.
-        let _ = killpg(pg, Signal::SIGKILL);
+    if let Some(group) = group {
+        group.kill();
     }
     if !matches!(end, End::Exited(_)) {
         let _ = child.wait().await;

@@ -6,8 +6,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use taskforge::db::embedded::{EmbeddedOptions, EmbeddedPostgres};
 use taskforge::db::migrate;
+use taskforge::embedded_pg::{EmbeddedOptions, EmbeddedPostgres};
 
 const TEMPLATE: &str = "tf_template";
 

@@ -1,4 +1,4 @@
-//! The embedded default (SPEC §2): a private PostgreSQL cluster under the data directory,
+//! The embedded default: a private PostgreSQL cluster under the data directory,
 //! created on first run from the machine's server binaries and started as a child process.
 //!
 //! PostgreSQL refuses to run as root, so as root the cluster belongs to an unprivileged OS user
@@ -19,8 +19,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
+
+use crate::process;
 
 pub use setup::find_bin_dir;
 use setup::*;
@@ -207,23 +208,19 @@ impl EmbeddedPostgres {
         let Some(mut child) = self.child.take() else {
             return;
         };
-        let pid = Pid::from_raw(child.id() as i32);
-        for (signal, wait) in [
+        let pid = child.id();
+        let steps = [
             (Signal::SIGINT, Duration::from_secs(60)),
             (Signal::SIGQUIT, Duration::from_secs(10)),
             (Signal::SIGKILL, Duration::from_secs(10)),
-        ] {
-            if let Err(e) = kill(pid, signal) {
-                log::debug!("embedded PostgreSQL pid={pid}: {signal} not delivered: {e}");
-            }
-            if wait_exit(&mut child, wait) {
-                log::info!(
-                    "embedded PostgreSQL stopped: pid={pid} dir={}",
-                    self.cluster_dir.display()
-                );
-                return;
-            }
-            log::warn!("embedded PostgreSQL pid={pid} did not stop after {signal}; escalating");
+        ];
+        if process::stop_escalating(pid, &steps, |wait| process::wait_exit(&mut child, wait))
+            .is_some()
+        {
+            log::info!(
+                "embedded PostgreSQL stopped: pid={pid} dir={}",
+                self.cluster_dir.display()
+            );
         }
     }
 
@@ -274,17 +271,6 @@ impl EmbeddedPostgres {
 impl Drop for EmbeddedPostgres {
     fn drop(&mut self) {
         self.stop();
-    }
-}
-
-fn wait_exit(child: &mut Child, timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) | Err(_) => return true,
-            Ok(None) if Instant::now() >= deadline => return false,
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-        }
     }
 }
 
