@@ -97,7 +97,7 @@ pub async fn start(config: Arc<Config>, db_url: &str) -> Result<RunningApp, Star
         db_url: Arc::from(db_url),
         conductor_ready: ready_rx,
         keyring: Arc::new(crate::db::secrets::Keyring::new(
-            &config.secrets.key,
+            config.secrets.key.expose(),
             &config.embedded.data_dir,
         )),
     };
@@ -109,7 +109,10 @@ pub async fn start(config: Arc<Config>, db_url: &str) -> Result<RunningApp, Star
     }
     log::info!("actors started: instance={instance_id}");
 
-    let auth = Arc::new(Auth::new(config.server.api_token.clone(), tokens_exist));
+    let auth = Arc::new(Auth::new(
+        config.server.api_token.expose().to_string(),
+        tokens_exist,
+    ));
     if !auth.enabled() {
         auth.clone().watch(services.pool.clone());
     }

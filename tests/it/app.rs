@@ -30,7 +30,7 @@ pub fn test_config() -> Config {
     c.database.pool_max_size = 8;
     c.conductor.base_url = "http://127.0.0.1:9".into();
     // A fixed key: tests never create a key file in the working directory.
-    c.secrets.key = "5e".repeat(32);
+    c.secrets.key = "5e".repeat(32).into();
     c
 }
 

@@ -160,7 +160,7 @@ async fn the_key_file_is_created_private_and_a_readable_one_is_refused() {
     let data = dir.path().to_path_buf();
     let d = data.clone();
     let app = TestApp::spawn_with(move |c| {
-        c.secrets.key = String::new();
+        c.secrets.key = Default::default();
         c.embedded.data_dir = d;
     })
     .await;
@@ -176,7 +176,7 @@ async fn the_key_file_is_created_private_and_a_readable_one_is_refused() {
     // Another instance with the same data directory opens what the first sealed.
     let d = data.clone();
     let other = TestApp::spawn_on(app.db.clone(), move |c| {
-        c.secrets.key = String::new();
+        c.secrets.key = Default::default();
         c.embedded.data_dir = d;
     })
     .await;
@@ -191,7 +191,7 @@ async fn the_key_file_is_created_private_and_a_readable_one_is_refused() {
         .unwrap_or_else(|e| panic!("{e}"));
     let d = data.clone();
     let third = TestApp::spawn_on(app.db.clone(), move |c| {
-        c.secrets.key = String::new();
+        c.secrets.key = Default::default();
         c.embedded.data_dir = d;
     })
     .await;
