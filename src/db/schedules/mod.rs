@@ -1,4 +1,8 @@
-//! `task_schedules`: CRUD and the due-fire claim.
+//! `task_schedules`: the stored row and its writes; reads are in [`read`].
+
+mod read;
+
+pub use read::{earliest_due, get, list, ListFilter};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -6,7 +10,6 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::pagination::{Cursor, Page};
 use super::schema::task_schedules::{self, dsl as s};
 use super::{conn, DbError, DbPool};
 use crate::domain::retry::RetryPolicy;
@@ -268,17 +271,6 @@ pub async fn replace(
     }
 }
 
-/// One schedule.
-pub async fn get(pool: &DbPool, id: Uuid) -> Result<Option<ScheduleRow>, DbError> {
-    let mut c = conn(pool).await?;
-    Ok(s::task_schedules
-        .find(id)
-        .select(ScheduleRow::as_select())
-        .first(&mut c)
-        .await
-        .optional()?)
-}
-
 /// Deletes a schedule (its executions and errors stay); the deleted row, if it existed.
 pub async fn delete(
     pool: &DbPool,
@@ -349,63 +341,6 @@ pub async fn set_enabled(
         })
         .await?;
     Ok(r)
-}
-
-/// Filters of the schedule list.
-#[derive(Debug, Clone, Default)]
-pub struct ListFilter {
-    pub enabled: Option<bool>,
-    pub task_type: Option<TaskType>,
-    pub tag: Option<String>,
-    /// Case-insensitive substring of the name, or a tag.
-    pub search: Option<String>,
-}
-
-/// A page of schedules, newest first.
-pub async fn list(
-    pool: &DbPool,
-    f: &ListFilter,
-    limit: i64,
-    cursor: Option<Cursor>,
-) -> Result<Page<ScheduleRow>, DbError> {
-    let mut c = conn(pool).await?;
-    let mut q = s::task_schedules
-        .select(ScheduleRow::as_select())
-        .into_boxed();
-    if let Some(e) = f.enabled {
-        q = q.filter(s::enabled.eq(e));
-    }
-    if let Some(t) = f.task_type {
-        q = q.filter(s::task_type.eq(t));
-    }
-    if let Some(tag) = &f.tag {
-        q = q.filter(s::tags.contains(vec![tag.clone()]));
-    }
-    if let Some(text) = &f.search {
-        // LIKE's wildcards in the text are literal characters here.
-        let pattern = format!(
-            "%{}%",
-            text.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
-        q = q.filter(
-            s::name
-                .ilike(pattern)
-                .or(s::tags.contains(vec![text.clone()])),
-        );
-    }
-    Ok(super::pagination::keyset_page!(q, s, cursor, limit, &mut c))
-}
-
-/// The earliest `next_run_at` of an enabled schedule.
-pub async fn earliest_due(pool: &DbPool) -> Result<Option<DateTime<Utc>>, DbError> {
-    let mut c = conn(pool).await?;
-    Ok(s::task_schedules
-        .filter(s::enabled.eq(true))
-        .select(diesel::dsl::min(s::next_run_at))
-        .first(&mut c)
-        .await?)
 }
 
 /// Records a manual run as the schedule's latest run.

@@ -1,0 +1,82 @@
+//! Reads of `task_schedules`.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use super::ScheduleRow;
+use crate::db::pagination::{Cursor, Page};
+use crate::db::schema::task_schedules::dsl as s;
+use crate::db::{conn, DbError, DbPool};
+use crate::domain::states::TaskType;
+
+/// One schedule.
+pub async fn get(pool: &DbPool, id: Uuid) -> Result<Option<ScheduleRow>, DbError> {
+    let mut c = conn(pool).await?;
+    Ok(s::task_schedules
+        .find(id)
+        .select(ScheduleRow::as_select())
+        .first(&mut c)
+        .await
+        .optional()?)
+}
+
+/// Filters of the schedule list.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub enabled: Option<bool>,
+    pub task_type: Option<TaskType>,
+    pub tag: Option<String>,
+    /// Case-insensitive substring of the name, or a tag.
+    pub search: Option<String>,
+}
+
+/// A page of schedules, newest first.
+pub async fn list(
+    pool: &DbPool,
+    f: &ListFilter,
+    limit: i64,
+    cursor: Option<Cursor>,
+) -> Result<Page<ScheduleRow>, DbError> {
+    let mut c = conn(pool).await?;
+    let mut q = s::task_schedules
+        .select(ScheduleRow::as_select())
+        .into_boxed();
+    if let Some(e) = f.enabled {
+        q = q.filter(s::enabled.eq(e));
+    }
+    if let Some(t) = f.task_type {
+        q = q.filter(s::task_type.eq(t));
+    }
+    if let Some(tag) = &f.tag {
+        q = q.filter(s::tags.contains(vec![tag.clone()]));
+    }
+    if let Some(text) = &f.search {
+        // LIKE's wildcards in the text are literal characters here.
+        let pattern = format!(
+            "%{}%",
+            text.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        q = q.filter(
+            s::name
+                .ilike(pattern)
+                .or(s::tags.contains(vec![text.clone()])),
+        );
+    }
+    Ok(crate::db::pagination::keyset_page!(
+        q, s, cursor, limit, &mut c
+    ))
+}
+
+/// The earliest `next_run_at` of an enabled schedule.
+pub async fn earliest_due(pool: &DbPool) -> Result<Option<DateTime<Utc>>, DbError> {
+    let mut c = conn(pool).await?;
+    Ok(s::task_schedules
+        .filter(s::enabled.eq(true))
+        .select(diesel::dsl::min(s::next_run_at))
+        .first(&mut c)
+        .await?)
+}
