@@ -22,14 +22,13 @@ impl Pg {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
             .unwrap_or_else(|e| panic!("{e}"));
-        let opts = EmbeddedOptions {
-            cluster_dir: dir.join("postgres"),
-            bin_dir: None,
-            os_user: "postgres".into(),
-            start_timeout: Duration::from_secs(60),
-            // Durable settings: figures are for a real deployment, not a test cluster.
-            unsafe_fast: false,
-        };
+        // Durable settings: figures are for a real deployment, not a test cluster.
+        let opts = EmbeddedOptions::new(
+            dir.join("postgres"),
+            None,
+            "postgres".into(),
+            Duration::from_secs(60),
+        );
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || match EmbeddedPostgres::start(&opts) {
             Ok(pg) => {

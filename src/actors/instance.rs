@@ -23,12 +23,14 @@ pub const NAME: &str = "instance";
 /// A failure younger than this may still be on its way to error recovery.
 const SETTLE: i64 = 10;
 
-/// Run the retention job now; answers what it deleted.
+/// Test hook (feature `testing`): run the retention job now; answers what it deleted.
+#[cfg(feature = "testing")]
 #[derive(Message)]
 #[rtype(result = "Result<crate::db::retention::Pruned, crate::db::DbError>")]
 pub struct PruneNow;
 
-/// Run an orphan scan now (tests, and after the database returns).
+/// Test hook (feature `testing`): run an orphan scan now.
+#[cfg(feature = "testing")]
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct ScanNow;
@@ -237,6 +239,7 @@ impl Supervised for InstanceMonitor {
 
 impl_lifecycle_handlers!(InstanceMonitor);
 
+#[cfg(feature = "testing")]
 impl Handler<ScanNow> for InstanceMonitor {
     type Result = ();
 
@@ -245,6 +248,7 @@ impl Handler<ScanNow> for InstanceMonitor {
     }
 }
 
+#[cfg(feature = "testing")]
 impl Handler<PruneNow> for InstanceMonitor {
     type Result = ResponseFuture<Result<crate::db::retention::Pruned, crate::db::DbError>>;
 

@@ -21,12 +21,13 @@ pub struct ActorStatus {
 #[rtype(result = "ActorStatus")]
 pub struct GetStatus;
 
-/// Flow 7: stop background work (ticks, retry scans) and record it in `system_state`.
+/// Shutdown: stop background work (ticks, retry scans) and record it in `system_state`.
 #[derive(Message)]
 #[rtype(result = "Result<(), DbError>")]
 pub struct StopWork;
 
-/// Test hook: panics inside the actor's handler, as a bug would.
+/// Test hook (feature `testing`): panics inside the actor's handler, as a bug would.
+#[cfg(feature = "testing")]
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct InjectPanic(pub String);
@@ -54,6 +55,7 @@ macro_rules! impl_lifecycle_handlers {
             }
         }
 
+        #[cfg(feature = "testing")]
         impl actix::Handler<$crate::actors::lifecycle::InjectPanic> for $actor {
             type Result = ();
 

@@ -284,14 +284,12 @@ where
     // to the spawning thread, and this one lives as long as the process.
     let mut embedded = None;
     let db_url = if config.uses_embedded() {
-        let opts = EmbeddedOptions {
-            cluster_dir: config.embedded.data_dir.join("postgres"),
-            bin_dir: (!config.embedded.bin_dir.is_empty())
-                .then(|| config.embedded.bin_dir.clone().into()),
-            os_user: config.embedded.os_user.clone(),
-            start_timeout: Duration::from_secs(config.embedded.start_timeout_secs),
-            unsafe_fast: false,
-        };
+        let opts = EmbeddedOptions::new(
+            config.embedded.data_dir.join("postgres"),
+            (!config.embedded.bin_dir.is_empty()).then(|| config.embedded.bin_dir.clone().into()),
+            config.embedded.os_user.clone(),
+            Duration::from_secs(config.embedded.start_timeout_secs),
+        );
         match EmbeddedPostgres::start(&opts) {
             Ok(pg) => {
                 let url = pg.url(&config.embedded.database);

@@ -94,3 +94,26 @@ impl RunningApp {
         }
     }
 }
+
+#[cfg(feature = "testing")]
+impl RunningApp {
+    /// Test hook (feature `testing`): stops at once without waiting for anything, for a test
+    /// app dropped without [`RunningApp::shutdown`]: nothing new is claimed, running tasks are
+    /// killed, sessions closed, the HTTP server stopped.
+    pub fn stop_now(self) {
+        let actors = &self.state.actors;
+        self.state.shutting_down.store(true, Ordering::SeqCst);
+        actors.scheduler.do_send(StopWork);
+        actors.recovery.do_send(StopWork);
+        actors
+            .execution
+            .do_send(crate::actors::execution::messages::AbandonAll);
+        actors.hub.do_send(ShutdownSessions);
+        if let Some(conductor) = &actors.conductor {
+            conductor.do_send(StopConductor);
+        }
+        // The stop command is sent when called; its completion is not awaited.
+        drop(self.server.stop(false));
+        self.server_task.abort();
+    }
+}

@@ -42,8 +42,35 @@ pub struct EmbeddedOptions {
     pub os_user: String,
     /// How long to wait for the server to accept connections.
     pub start_timeout: Duration,
-    /// Tests only: no fsync, no synchronous commit. Never for a user's data.
+    /// Test hook (feature `testing`): no fsync, no synchronous commit. Never for a user's data.
+    #[cfg(feature = "testing")]
     pub unsafe_fast: bool,
+}
+
+impl EmbeddedOptions {
+    /// Durable options for the cluster in `cluster_dir`.
+    pub fn new(
+        cluster_dir: PathBuf,
+        bin_dir: Option<PathBuf>,
+        os_user: String,
+        start_timeout: Duration,
+    ) -> Self {
+        EmbeddedOptions {
+            cluster_dir,
+            bin_dir,
+            os_user,
+            start_timeout,
+            #[cfg(feature = "testing")]
+            unsafe_fast: false,
+        }
+    }
+
+    fn unsafe_fast(&self) -> bool {
+        #[cfg(feature = "testing")]
+        return self.unsafe_fast;
+        #[cfg(not(feature = "testing"))]
+        false
+    }
 }
 
 /// Why the embedded cluster could not be used; each message says what to do.
@@ -117,7 +144,7 @@ impl EmbeddedPostgres {
                 &bin_dir,
                 &cluster_dir,
                 owner.as_ref(),
-                opts.unsafe_fast,
+                opts.unsafe_fast(),
                 &pw,
             )?;
             password = Some(pw);
@@ -144,7 +171,7 @@ impl EmbeddedPostgres {
             .arg("-p")
             .arg(SOCKET_PORT.to_string())
             .args(["-c", "listen_addresses="]);
-        if opts.unsafe_fast {
+        if opts.unsafe_fast() {
             cmd.args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
                 .args(["-c", "full_page_writes=off", "-c", "max_connections=300"]);
         }

@@ -34,6 +34,15 @@ pub fn test_config() -> Config {
     c
 }
 
+/// A test that ends without [`TestApp::shutdown`] still leaves nothing running.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(a) = self.app.take() {
+            a.stop_now();
+        }
+    }
+}
+
 impl TestApp {
     /// Boots with [`test_config`].
     pub async fn spawn() -> TestApp {
@@ -74,7 +83,7 @@ impl TestApp {
         }
     }
 
-    /// Flow 7 on the in-process app.
+    /// Graceful shutdown of the in-process app.
     pub async fn shutdown(&mut self) {
         if let Some(a) = self.app.take() {
             tokio::time::timeout(Duration::from_secs(30), a.shutdown())

@@ -54,11 +54,13 @@ fn start_embedded() -> Result<String, String> {
     std::fs::create_dir_all(&base).map_err(|e| e.to_string())?;
     open_dir(&base)?;
     let opts = EmbeddedOptions {
-        cluster_dir: base.join("postgres"),
-        bin_dir: None,
-        os_user: "postgres".into(),
-        start_timeout: Duration::from_secs(60),
         unsafe_fast: true,
+        ..EmbeddedOptions::new(
+            base.join("postgres"),
+            None,
+            "postgres".into(),
+            Duration::from_secs(60),
+        )
     };
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
@@ -216,6 +218,41 @@ impl TestDb {
             owned: true,
         }
     }
+}
+
+/// Every test database is dropped when its test ends (connections closed by force), by one
+/// background thread so a test does not wait for the checkpoint a drop takes. Whatever is
+/// still queued when the run ends goes with the private cluster.
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if self.owned {
+            if let Ok(tx) = dropper().lock() {
+                let _ = tx.send(self.name.clone());
+            }
+        }
+    }
+}
+
+fn dropper() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<String>> {
+    static DROPPER: OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<String>>> = OnceLock::new();
+    DROPPER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let admin = cluster().admin_url.clone();
+        std::thread::spawn(move || {
+            while let Ok(name) = rx.recv() {
+                let admin = admin.clone();
+                let _ = on_runtime(async move {
+                    let mut c = connect(&admin).await?;
+                    exec(
+                        &mut c,
+                        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                    )
+                    .await
+                });
+            }
+        });
+        std::sync::Mutex::new(tx)
+    })
 }
 
 impl TestDb {

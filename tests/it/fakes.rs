@@ -90,6 +90,8 @@ pub async fn start_full(reply: impl Fn(&Recorded) -> Answer + Send + Sync + 'sta
         }))
     })
     .workers(1)
+    // Every answer closes its connection: once stopped, no pooled connection still reaches it.
+    .keep_alive(actix_web::http::KeepAlive::Disabled)
     .disable_signals()
     .bind("127.0.0.1:0")
     .unwrap_or_else(|e| panic!("fake bind: {e}"));

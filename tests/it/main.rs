@@ -2,6 +2,8 @@
 
 mod access;
 mod app;
+mod audit;
+mod browser;
 mod chaos;
 mod cluster;
 mod conductor_process;
@@ -10,15 +12,20 @@ mod fakes;
 mod faults;
 mod logcap;
 mod process;
+mod tokens;
 
+mod concurrency;
 mod firing;
 mod foundation;
 mod lifecycle;
 mod operations;
+mod outage;
 mod outbound;
 mod prefetch;
 mod recovery;
+mod recovery_edges;
 mod reliability;
+mod reliability_runtime;
 mod schedules_api;
 mod secrets;
 mod security;
@@ -26,4 +33,5 @@ mod shutdown;
 mod status_writes;
 mod views;
 mod websocket;
+mod ws_sessions;
 mod wsclient;

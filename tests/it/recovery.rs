@@ -9,14 +9,14 @@ use serde_json::{json, Value};
 use crate::app::{assert_envelope, eventually, TestApp};
 use crate::fakes;
 
-fn time(v: &Value) -> DateTime<Utc> {
+pub(crate) fn time(v: &Value) -> DateTime<Utc> {
     v.as_str()
         .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or_else(|| panic!("not a timestamp: {v}"))
 }
 
-fn shell(name: &str, command: &str, extra: Value) -> Value {
+pub(crate) fn shell(name: &str, command: &str, extra: Value) -> Value {
     let mut b = json!({
         "name": name,
         "taskType": "shell",
@@ -33,7 +33,7 @@ fn shell(name: &str, command: &str, extra: Value) -> Value {
 }
 
 /// The error record of a chain started by `execution_id`, once it satisfies `done`.
-async fn record_when(
+pub(crate) async fn record_when(
     app: &TestApp,
     execution_id: &str,
     what: &str,
@@ -328,84 +328,4 @@ async fn manual_escalation_notifies_and_bad_input_is_rejected() {
         assert!(resp["error"]["code"].is_string(), "{resp}");
     }
     hook.stop().await;
-}
-
-#[actix_web::test]
-async fn a_deleted_schedule_is_not_retried_and_the_record_says_why() {
-    let app = TestApp::spawn().await;
-    let s = app
-        .create_schedule(shell(
-            "doomed",
-            "exit 1",
-            json!({"severity": "high", "retryPolicy": {"maxAttempts": 3, "backoffBaseMs": 1500}}),
-        ))
-        .await;
-    let first = app.trigger(&s).await;
-    let rec = record_when(&app, &first, "retry scheduled", |r| {
-        r["recoveryStatus"] == "retry_scheduled"
-    })
-    .await;
-    let (status, _) = app
-        .request(
-            "DELETE",
-            &format!(
-                "/api/scheduler/schedules/{}",
-                s["id"].as_str().unwrap_or_default()
-            ),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    let id = rec["id"].as_str().unwrap_or_default();
-    let rec = eventually(Duration::from_secs(30), "retry skipped", || async {
-        let (_, r) = app.get(&format!("/api/errors/errors/{id}")).await;
-        (r["recoveryStatus"] == "unresolved").then_some(r)
-    })
-    .await;
-    assert!(
-        rec["note"].as_str().unwrap_or_default().contains("deleted"),
-        "{rec}"
-    );
-    assert_eq!(rec["executions"].as_array().map(Vec::len), Some(1));
-    // History of the deleted schedule stays queryable.
-    assert_eq!(
-        app.executions_of(s["id"].as_str().unwrap_or_default())
-            .await
-            .len(),
-        1
-    );
-}
-
-#[actix_web::test]
-async fn a_retry_scheduled_before_a_restart_runs_once_after_it() {
-    let mut a = TestApp::spawn().await;
-    let s = a
-        .create_schedule(shell(
-            "survivor",
-            "exit 1",
-            json!({"severity": "high", "retryPolicy": {"maxAttempts": 2, "backoffBaseMs": 2000}}),
-        ))
-        .await;
-    let first = a.trigger(&s).await;
-    let rec = record_when(&a, &first, "retry scheduled", |r| {
-        r["recoveryStatus"] == "retry_scheduled"
-    })
-    .await;
-    let due = time(&rec["nextRetryAt"]);
-    a.shutdown().await;
-
-    let b = TestApp::spawn_on(a.db.clone(), |_| {}).await;
-    let id = rec["id"].as_str().unwrap_or_default();
-    let rec = eventually(Duration::from_secs(30), "retry after restart", || async {
-        let (_, r) = b.get(&format!("/api/errors/errors/{id}")).await;
-        (r["recoveryStatus"] == "escalated").then_some(r)
-    })
-    .await;
-    let execs = rec["executions"].as_array().cloned().unwrap_or_default();
-    assert_eq!(execs.len(), 2, "{rec}");
-    assert_eq!(execs[1]["trigger"], "retry");
-    assert!(
-        time(&execs[1]["startedAt"]) >= due,
-        "retry ran before its time"
-    );
 }

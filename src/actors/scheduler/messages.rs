@@ -78,7 +78,8 @@ pub struct NextRuns {
     pub count: usize,
 }
 
-/// Fire counters since start, for tests and metrics.
+/// Test hook (feature `testing`): fire counters since start.
+#[cfg(feature = "testing")]
 #[derive(Message)]
 #[rtype(result = "FireStats")]
 pub struct GetFireStats;

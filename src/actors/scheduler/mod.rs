@@ -43,6 +43,8 @@ pub struct SchedulerActor {
     tracker: RestartTracker,
     ticker: Ticker,
     restart_delay: Duration,
+    /// Fires since start (the `testing` feature's GetFireStats answers them).
+    #[cfg(feature = "testing")]
     stats: FireStats,
 }
 
@@ -63,6 +65,7 @@ impl SchedulerActor {
             tracker,
             ticker: Ticker::default(),
             restart_delay: Duration::ZERO,
+            #[cfg(feature = "testing")]
             stats: FireStats::default(),
         }
     }
@@ -117,9 +120,12 @@ impl SchedulerActor {
                     metrics::counter!(crate::telemetry::FIRES).increment(stats.fired);
                     metrics::counter!(crate::telemetry::FIRES_SKIPPED, "reason" => "concurrency_forbid").increment(stats.skipped_running);
                     metrics::counter!(crate::telemetry::FIRES_SKIPPED, "reason" => "misfire_skip").increment(stats.skipped_misfire);
-                    act.stats.fired += stats.fired;
-                    act.stats.skipped_running += stats.skipped_running;
-                    act.stats.skipped_misfire += stats.skipped_misfire;
+                    #[cfg(feature = "testing")]
+                    {
+                        act.stats.fired += stats.fired;
+                        act.stats.skipped_running += stats.skipped_running;
+                        act.stats.skipped_misfire += stats.skipped_misfire;
+                    }
                     act.arm(ctx, earliest);
                 }
                 Some(Err(e)) => {
@@ -214,6 +220,7 @@ impl Ticking for SchedulerActor {
     }
 }
 
+#[cfg(feature = "testing")]
 impl Handler<GetFireStats> for SchedulerActor {
     type Result = MessageResult<GetFireStats>;
 
