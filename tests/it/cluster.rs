@@ -118,13 +118,13 @@ pub fn on_runtime<T: Send + 'static>(
     .map_err(|_| "runtime thread panicked".to_string())?
 }
 
-async fn connect(url: &str) -> Result<AsyncPgConnection, String> {
+pub(crate) async fn connect(url: &str) -> Result<AsyncPgConnection, String> {
     AsyncPgConnection::establish(url)
         .await
         .map_err(|e| e.to_string())
 }
 
-async fn exec(c: &mut AsyncPgConnection, sql: &str) -> Result<(), String> {
+pub(crate) async fn exec(c: &mut AsyncPgConnection, sql: &str) -> Result<(), String> {
     diesel::sql_query(sql)
         .execute(c)
         .await
@@ -338,86 +338,4 @@ pub async fn refuse_results_containing(url: &str, word: &str) {
 pub async fn execute(url: &str, sql: &str) {
     let mut c = connect(url).await.unwrap_or_else(|e| panic!("{e}"));
     exec(&mut c, sql).await.unwrap_or_else(|e| panic!("{e}"));
-}
-
-/// A PostgreSQL of one test's own, which the test can stop and start again (outages).
-pub struct PrivateCluster {
-    dir: PathBuf,
-    url: String,
-    stop: Option<std::sync::mpsc::Sender<()>>,
-    done: Option<std::thread::JoinHandle<()>>,
-}
-
-impl PrivateCluster {
-    /// Creates and starts a cluster in `dir` (which must be traversable by `postgres`).
-    pub fn start(dir: &Path) -> PrivateCluster {
-        let mut c = PrivateCluster {
-            dir: dir.to_path_buf(),
-            url: String::new(),
-            stop: None,
-            done: None,
-        };
-        c.up();
-        let admin = c.url.clone();
-        on_runtime(async move {
-            let mut conn = connect(&admin).await?;
-            exec(&mut conn, "CREATE DATABASE outage").await
-        })
-        .unwrap_or_else(|e| panic!("{e}"));
-        c.url = with_database(&c.url, "outage");
-        c
-    }
-
-    /// The database URL.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    /// Starts the server (again), on a thread that holds it until [`PrivateCluster::down`].
-    pub fn up(&mut self) {
-        let opts = EmbeddedOptions {
-            cluster_dir: self.dir.join("postgres"),
-            bin_dir: None,
-            os_user: "postgres".into(),
-            start_timeout: Duration::from_secs(60),
-            unsafe_fast: true,
-        };
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
-        let done = std::thread::spawn(move || match EmbeddedPostgres::start(&opts) {
-            Ok(mut pg) => {
-                let _ = ready_tx.send(Ok(pg.url("postgres")));
-                let _ = stop_rx.recv();
-                pg.stop();
-            }
-            Err(e) => {
-                let _ = ready_tx.send(Err(e.to_string()));
-            }
-        });
-        let url = ready_rx
-            .recv_timeout(Duration::from_secs(90))
-            .unwrap_or_else(|e| panic!("private cluster: {e}"))
-            .unwrap_or_else(|e| panic!("private cluster: {e}"));
-        if self.url.is_empty() {
-            self.url = url;
-        }
-        self.stop = Some(stop_tx);
-        self.done = Some(done);
-    }
-
-    /// Stops the server and waits until it is gone.
-    pub fn down(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(h) = self.done.take() {
-            let _ = h.join();
-        }
-    }
-}
-
-impl Drop for PrivateCluster {
-    fn drop(&mut self) {
-        self.down();
-    }
 }

@@ -11,7 +11,8 @@ use nix::sys::signal::Signal;
 use serde_json::json;
 
 use crate::app::{eventually, send, TestApp};
-use crate::cluster::{execute, open_dir, query_i64, PrivateCluster, TestDb};
+use crate::cluster::{execute, open_dir, query_i64, TestDb};
+use crate::private_cluster::PrivateCluster;
 use crate::process::Service;
 
 fn data_dir() -> tempfile::TempDir {

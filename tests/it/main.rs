@@ -11,6 +11,7 @@ mod crash;
 mod fakes;
 mod faults;
 mod logcap;
+mod private_cluster;
 mod process;
 mod tokens;
 

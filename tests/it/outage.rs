@@ -1,9 +1,10 @@
 //! A database that goes away: 503s while it is gone, nothing lost or run twice when it returns, and executions still running after the grace period.
 
 use crate::app::{eventually, TestApp};
-use crate::cluster::{query_i64, PrivateCluster};
+use crate::cluster::query_i64;
 use crate::crash::{data_dir, every_minute, sid};
 use crate::logcap;
+use crate::private_cluster::PrivateCluster;
 use awc::http::StatusCode;
 use serde_json::json;
 use std::sync::Arc;
