@@ -111,6 +111,11 @@ mod tests {
         };
         group.stop(Duration::from_millis(300)).await;
         let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+        // A killed grandchild stays a zombie until init reaps it; signal 0 still reaches that.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while group.alive() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         assert!(!group.alive(), "group {} still alive", group.id());
     }
 

@@ -26,7 +26,7 @@ fn flooders(base: String, clients: usize, stop_at: Instant, per_sec: u32) -> usi
 }
 
 /// Runs B8 with `clients` flooders for `secs` seconds.
-pub async fn b8(ctx: &Ctx, clients: usize, secs: u64) -> String {
+pub(crate) async fn b8(ctx: &Ctx, clients: usize, secs: u64) -> String {
     let url = migrated(ctx, "b8").await;
     let svc = Service::start(&url, ctx.logs.path(), "b8", &[]);
     let c = client();

@@ -10,13 +10,13 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use taskforge::embedded_pg::{EmbeddedOptions, EmbeddedPostgres};
 
 /// The cluster, held by a thread that lives until the process exits.
-pub struct Pg {
-    pub admin_url: String,
-    pub dir: PathBuf,
+pub(crate) struct Pg {
+    pub(crate) admin_url: String,
+    pub(crate) dir: PathBuf,
 }
 
 impl Pg {
-    pub fn start() -> Pg {
+    pub(crate) fn start() -> Pg {
         let dir = PathBuf::from(format!("/tmp/taskforge-bench-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
         use std::os::unix::fs::PermissionsExt;
@@ -49,7 +49,7 @@ impl Pg {
     }
 
     /// A fresh, empty database; its URL.
-    pub async fn database(&self, name: &str) -> String {
+    pub(crate) async fn database(&self, name: &str) -> String {
         exec(
             &self.admin_url,
             &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
@@ -71,13 +71,13 @@ impl Drop for Pg {
     }
 }
 
-pub async fn conn(url: &str) -> AsyncPgConnection {
+pub(crate) async fn conn(url: &str) -> AsyncPgConnection {
     AsyncPgConnection::establish(url)
         .await
         .unwrap_or_else(|e| panic!("{url}: {e}"))
 }
 
-pub async fn exec(url: &str, sql: &str) {
+pub(crate) async fn exec(url: &str, sql: &str) {
     let mut c = conn(url).await;
     diesel::sql_query(sql)
         .execute(&mut c)
@@ -92,7 +92,7 @@ struct F {
 }
 
 /// A query returning one float8 column `v`.
-pub async fn floats(url: &str, sql: &str) -> Vec<f64> {
+pub(crate) async fn floats(url: &str, sql: &str) -> Vec<f64> {
     let mut c = conn(url).await;
     let rows: Vec<F> = diesel::sql_query(sql)
         .load(&mut c)
@@ -102,7 +102,7 @@ pub async fn floats(url: &str, sql: &str) -> Vec<f64> {
 }
 
 /// A query returning one float8 column `v`, on an open connection.
-pub async fn float_on(c: &mut AsyncPgConnection, sql: &str) -> f64 {
+pub(crate) async fn float_on(c: &mut AsyncPgConnection, sql: &str) -> f64 {
     let rows: Vec<F> = diesel::sql_query(sql)
         .load(c)
         .await
@@ -110,19 +110,24 @@ pub async fn float_on(c: &mut AsyncPgConnection, sql: &str) -> f64 {
     rows.into_iter().map(|r| r.v).next().unwrap_or(0.0)
 }
 
-pub async fn float(url: &str, sql: &str) -> f64 {
+pub(crate) async fn float(url: &str, sql: &str) -> f64 {
     floats(url, sql).await.into_iter().next().unwrap_or(0.0)
 }
 
 /// The release binary as a child process.
-pub struct Service {
+pub(crate) struct Service {
     child: Child,
-    pub base: String,
+    pub(crate) base: String,
     log: PathBuf,
 }
 
 impl Service {
-    pub fn start(db_url: &str, log_dir: &Path, name: &str, extra: &[(&str, &str)]) -> Service {
+    pub(crate) fn start(
+        db_url: &str,
+        log_dir: &Path,
+        name: &str,
+        extra: &[(&str, &str)],
+    ) -> Service {
         let log = log_dir.join(format!("{name}.log"));
         let file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{e}"));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_taskforge"));
@@ -162,12 +167,12 @@ impl Service {
         }
     }
 
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
     /// (user+system CPU seconds, RSS bytes) of the service process.
-    pub fn usage(&self) -> (f64, u64) {
+    pub(crate) fn usage(&self) -> (f64, u64) {
         let stat =
             std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
         let fields: Vec<&str> = stat
@@ -195,7 +200,7 @@ impl Service {
         (ticks / 100.0, rss_kb * 1024)
     }
 
-    pub fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(self.child.id() as i32),
             nix::sys::signal::Signal::SIGTERM,
@@ -213,7 +218,7 @@ impl Service {
 }
 
 /// A local HTTP target answering 200 `{}` at once; its URL.
-pub fn stub() -> String {
+pub(crate) fn stub() -> String {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let sys = actix_web::rt::System::new();
@@ -237,7 +242,7 @@ pub fn stub() -> String {
 }
 
 /// p-th percentile (0–100) of `v` (sorted in place).
-pub fn pct(v: &mut [f64], p: f64) -> f64 {
+pub(crate) fn pct(v: &mut [f64], p: f64) -> f64 {
     if v.is_empty() {
         return f64::NAN;
     }
@@ -247,7 +252,7 @@ pub fn pct(v: &mut [f64], p: f64) -> f64 {
 }
 
 /// `p50 / p99 / max` in ms.
-pub fn summary(v: &mut [f64]) -> String {
+pub(crate) fn summary(v: &mut [f64]) -> String {
     format!(
         "p50={:.2}ms p99={:.2}ms max={:.2}ms (n={})",
         pct(v, 50.0),
@@ -259,7 +264,7 @@ pub fn summary(v: &mut [f64]) -> String {
 
 /// CPU seconds used so far by this cluster's processes (the postmaster, including its reaped
 /// children, and its live backends): the database's share of a scenario.
-pub fn postgres_cpu(pg: &Pg) -> f64 {
+pub(crate) fn postgres_cpu(pg: &Pg) -> f64 {
     let pid_file = std::fs::read_to_string(pg.dir.join("postgres").join("postmaster.pid"));
     let Some(master) = pid_file
         .ok()

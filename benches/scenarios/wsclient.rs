@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The event's `timestamp` (set when the server publishes it), read without parsing the frame.
-pub fn event_time(frame: &[u8]) -> Option<chrono::DateTime<Utc>> {
+pub(crate) fn event_time(frame: &[u8]) -> Option<chrono::DateTime<Utc>> {
     const KEY: &[u8] = b"\"timestamp\":\"";
     let at = frame.windows(KEY.len()).rposition(|w| w == KEY)? + KEY.len();
     let rest = &frame[at..];
@@ -21,13 +21,13 @@ pub fn event_time(frame: &[u8]) -> Option<chrono::DateTime<Utc>> {
 }
 
 /// A connected session: the socket and bytes already read past the handshake.
-pub struct Client {
+pub(crate) struct Client {
     stream: TcpStream,
     buf: Vec<u8>,
 }
 
 /// Connects to `base` (`http://host:port`) and upgrades `/ws`.
-pub async fn connect(base: &str) -> Client {
+pub(crate) async fn connect(base: &str) -> Client {
     let addr = base.trim_start_matches("http://");
     let mut stream = TcpStream::connect(addr)
         .await
@@ -62,7 +62,7 @@ pub async fn connect(base: &str) -> Client {
 impl Client {
     /// Reads frames until `stop_at`, answering pings; each text frame's delivery latency goes
     /// to `lat`. False when the server closed the session.
-    pub async fn run(mut self, stop_at: Instant, lat: &mut Vec<f64>) -> bool {
+    pub(crate) async fn run(mut self, stop_at: Instant, lat: &mut Vec<f64>) -> bool {
         let mut chunk = vec![0u8; 64 * 1024];
         while Instant::now() < stop_at {
             let n = match tokio::time::timeout(Duration::from_secs(1), self.stream.read(&mut chunk))
@@ -122,7 +122,7 @@ fn frame(b: &[u8]) -> Option<(u8, usize, usize)> {
 impl Client {
     /// Sends `per_sec` subscribe frames a second until `stop_at` while reading (and answering
     /// pings); false when the server closed the session.
-    pub async fn flood(mut self, stop_at: Instant, per_sec: u32) -> bool {
+    pub(crate) async fn flood(mut self, stop_at: Instant, per_sec: u32) -> bool {
         let every = Duration::from_secs_f64(1.0 / f64::from(per_sec.max(1)));
         let topics = [
             r#"{"type":"subscribe","subscriptions":["executions"]}"#,

@@ -1,4 +1,4 @@
--- One record per failing run chain (flow 2); retries update it.
+-- One record per failing run chain; retries update it.
 CREATE TABLE error_records (
     id                UUID PRIMARY KEY,
     execution_id      UUID NOT NULL,

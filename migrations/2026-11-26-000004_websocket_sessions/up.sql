@@ -1,4 +1,4 @@
--- One row per WebSocket connection (flow 3); kept, marked inactive, after it closes.
+-- One row per WebSocket connection; kept, marked inactive, after it closes.
 CREATE TABLE websocket_sessions (
     session_id      UUID PRIMARY KEY,
     instance_id     UUID NOT NULL,

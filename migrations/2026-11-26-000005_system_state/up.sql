@@ -1,4 +1,4 @@
--- One row per service instance: what runs there (flow 7) and a heartbeat (orphan detection).
+-- One row per service instance: what runs there and a heartbeat (orphan detection).
 CREATE TABLE system_state (
     instance_id            UUID PRIMARY KEY,
     hostname               TEXT NOT NULL,

@@ -1,5 +1,4 @@
--- Events produced on one instance for the WebSocket clients of the others (flow 3 across
--- instances). Written in batches with one NOTIFY per batch; pruned after a few minutes.
+-- Events produced on one instance for the WebSocket clients of the others. Written in batches with one NOTIFY per batch; pruned after a few minutes.
 CREATE TABLE event_outbox (
     id          BIGSERIAL PRIMARY KEY,
     instance_id UUID NOT NULL,

@@ -1,4 +1,4 @@
--- Who may do what (SPEC §8): API tokens with roles, encrypted secrets, and the audit log.
+-- Who may do what: API tokens with roles, encrypted secrets, and the audit log.
 
 -- Only a SHA-256 of each token is kept; the token itself is shown once, at creation.
 -- Revoked tokens stay (revoked_at set) so the audit log can still name them.

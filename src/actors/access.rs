@@ -1,4 +1,4 @@
-//! AccessActor: API tokens and the audit log's reader (SPEC §8). Revoking a token also closes
+//! AccessActor: API tokens and the audit log's reader. Revoking a token also closes
 //! the WebSocket sessions opened with it, on this instance at once and on the others through
 //! the event bridge.
 

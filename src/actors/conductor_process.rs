@@ -1,4 +1,4 @@
-//! The conductor as a supervised subprocess (seed flow 5): when `conductor.command` is set,
+//! The conductor as a supervised subprocess: when `conductor.command` is set,
 //! taskforge starts it, restarts it with backoff whenever it exits (logged like an actor
 //! restart), tells conductor tasks when it answers, and stops it at shutdown.
 
@@ -30,7 +30,7 @@ pub struct ConductorProcess {
     stopping: bool,
 }
 
-/// Stops the process (flow 7); answers when it is gone.
+/// Stops the process; answers when it is gone.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct StopConductor;

@@ -1,4 +1,4 @@
-//! Messages every supervised actor answers: status for health, stop for flow 7, and a panic
+//! Messages every supervised actor answers: status for health, stop at shutdown, and a panic
 //! hook that lets tests exercise supervision against the real actors.
 
 use actix::prelude::*;

@@ -51,7 +51,7 @@ pub struct Actors {
     pub conductor: Option<Addr<conductor_process::ConductorProcess>>,
 }
 
-/// Starts each actor once, under its own supervisor, in flow 6's order. `conductor_ready` is
+/// Starts each actor once, under its own supervisor, in dependency order. `conductor_ready` is
 /// the sending half of `services.conductor_ready`.
 pub fn start_all(
     services: &Services,

@@ -1,4 +1,4 @@
-//! `/api/whoami`, `/api/tokens`, `/api/audit` (SPEC §8). Handlers validate, send one message
+//! `/api/whoami`, `/api/tokens`, `/api/audit`. Handlers validate, send one message
 //! to the AccessActor, map the reply.
 
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};

@@ -47,7 +47,7 @@ pub async fn record(
     let (req, resp) = res.into_parts();
     let (resp, body) = resp.into_parts();
     let bytes = match body.size() {
-        actix_web::body::BodySize::Sized(n) if n as usize <= MAX_READ => {
+        actix_web::body::BodySize::Sized(n) if usize::try_from(n).is_ok_and(|n| n <= MAX_READ) => {
             body::to_bytes(body).await.unwrap_or_default()
         }
         _ => Default::default(),

@@ -1,4 +1,4 @@
-//! Authentication (SPEC §8): who the caller is. With auth on (`TASKFORGE_API_TOKEN` set, or any
+//! Authentication: who the caller is. With auth on (`TASKFORGE_API_TOKEN` set, or any
 //! token ever created in `api_tokens`) every request needs a valid token unless the route it is
 //! routed to is open. The decision is made on the path the router matches — percent-decoded,
 //! `//` merged — never on the raw request line. What a caller may do is decided per route

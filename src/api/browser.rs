@@ -1,4 +1,4 @@
-//! Browser defences (SPEC §8), decided before any route: a `Host` that is not this server's
+//! Browser defences, decided before any route: a `Host` that is not this server's
 //! (DNS rebinding) and a foreign `Origin` on a state change or a WebSocket upgrade (CSRF,
 //! cross-site WebSocket hijacking) get 403; a body that is not JSON gets 415.
 

@@ -1,4 +1,4 @@
-//! `/api/errors/errors`: the error dashboard's API (flow 4).
+//! `/api/errors/errors`: the error dashboard's API.
 
 use actix_web::{web, HttpResponse};
 use serde_json::Value;

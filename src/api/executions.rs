@@ -1,4 +1,4 @@
-//! `/api/executions`: list, read, cancel (SPEC §3).
+//! `/api/executions`: list, read, cancel.
 
 use actix_web::{web, HttpResponse};
 

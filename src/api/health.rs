@@ -1,4 +1,4 @@
-//! `GET /api/health` (SPEC §3): database, actors and conductor, 503 naming what fails.
+//! `GET /api/health`: database, actors and conductor, 503 naming what fails.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;

@@ -42,9 +42,9 @@ pub struct AppState {
     pub actors: Actors,
     /// Pool, config, instance id.
     pub services: Services,
-    /// Set at the start of flow 7; new requests get 503.
+    /// Set when shutdown starts; new requests get 503.
     pub shutting_down: AtomicBool,
-    /// Requests being served right now (flow 7 waits for them).
+    /// Requests being served right now (shutdown waits for them).
     pub in_flight: AtomicUsize,
     /// For `uptimeSeconds`.
     pub started_at: Instant,
@@ -123,7 +123,7 @@ fn path_error(e: PathError) -> ApiError {
     }
 }
 
-/// Flow 7 gate: 503 for new requests once shutdown began (health answers for itself), and the
+/// Shutdown gate: 503 for new requests once shutdown began (health answers for itself), and the
 /// in-flight count the drain waits on.
 pub async fn gate(
     req: ServiceRequest,

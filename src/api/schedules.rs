@@ -1,4 +1,4 @@
-//! `/api/scheduler/*`: schedules (SPEC §3). Handlers validate, send one message, map the reply.
+//! `/api/scheduler/*`: schedules. Handlers validate, send one message, map the reply.
 
 use actix_web::{web, HttpResponse};
 use serde_json::Value;
@@ -15,7 +15,13 @@ use crate::domain::validate::{FieldErrors, Obj};
 use crate::views::{ExecutionIdView, PageView, RunsView, ScheduleView};
 
 const MAX_RUNS: i64 = 100;
-const DEFAULT_RUNS: i64 = 5;
+const DEFAULT_RUNS: usize = 5;
+
+/// A validated `count` (1..=MAX_RUNS), or the default.
+fn run_count(n: Option<i64>) -> usize {
+    n.and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(DEFAULT_RUNS)
+}
 
 impl From<ScheduleError> for ApiError {
     fn from(e: ScheduleError) -> Self {
@@ -167,7 +173,7 @@ pub async fn next_runs(
     q: web::Query<Query>,
 ) -> Result<HttpResponse, ApiError> {
     let id = params::path_id(&id)?;
-    let count = params::opt_int(&q, "count", 1, MAX_RUNS)?.unwrap_or(DEFAULT_RUNS) as usize;
+    let count = run_count(params::opt_int(&q, "count", 1, MAX_RUNS)?);
     let from = params::opt_time(&q, "from")?.unwrap_or_else(clock::now);
     let runs = state
         .actors
@@ -185,9 +191,7 @@ pub async fn preview(body: web::Json<Value>) -> Result<HttpResponse, ApiError> {
     let obj = Obj::new(&body, "", &mut e).ok_or_else(|| invalid(std::mem::take(&mut e)))?;
     obj.only(&["scheduleType", "scheduleConfig", "count", "from"], &mut e);
     let now = clock::now();
-    let count = obj
-        .opt_int("count", 1, MAX_RUNS, &mut e)
-        .unwrap_or(DEFAULT_RUNS) as usize;
+    let count = run_count(obj.opt_int("count", 1, MAX_RUNS, &mut e));
     let from = obj.opt_time("from", &mut e).unwrap_or(now);
     let schedule_type = obj.req_state("scheduleType", &mut e);
     let spec = match (schedule_type, obj.get("scheduleConfig")) {

@@ -1,4 +1,4 @@
-//! `/api/secrets` (SPEC §8, admin): names and times only ever leave the server, never values.
+//! `/api/secrets` (admin only): names and times only ever leave the server, never values.
 
 use actix_web::{web, HttpResponse};
 use serde_json::Value;

@@ -1,4 +1,4 @@
-//! `GET /ws`: upgrades to a WsSessionActor (flow 3).
+//! `GET /ws`: upgrades to a WsSessionActor.
 
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use crate::domain::access::Principal;
 use std::sync::atomic::Ordering;
 
 /// Starts one session actor for the connection.
-#[utoipa::path(get, path = "/ws", tag = "operations", params(("token" = Option<String>, Query, description = "alternative to the Authorization header; browsers send the subprotocol `bearer.<token>` instead")), responses((status = 101, description = "WebSocket upgrade (SPEC §4 protocol)"), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
+#[utoipa::path(get, path = "/ws", tag = "operations", params(("token" = Option<String>, Query, description = "alternative to the Authorization header; browsers send the subprotocol `bearer.<token>` instead")), responses((status = 101, description = "WebSocket upgrade (the live event protocol)"), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn connect(
     req: HttpRequest,
     stream: web::Payload,

@@ -1,4 +1,4 @@
-//! `api_tokens`: tokens with roles (SPEC §8). Only the SHA-256 of a token is stored.
+//! `api_tokens`: tokens with roles. Only the SHA-256 of a token is stored.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;

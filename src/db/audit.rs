@@ -1,4 +1,4 @@
-//! `audit_log`: who changed what, through the API or the CLI (SPEC §8). Append-only.
+//! `audit_log`: who changed what, through the API or the CLI. Append-only.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;

@@ -1,4 +1,4 @@
-//! Embedded diesel migrations, run at startup (flow 6), and the schema check that follows.
+//! Embedded diesel migrations, run at startup, and the schema check that follows.
 
 use diesel::migration::MigrationVersion;
 use diesel::pg::Pg;

@@ -144,7 +144,7 @@ pub async fn ensure_database(admin_url: &str, name: &str, timeout: Duration) -> 
     #[derive(diesel::QueryableByName)]
     struct Found {
         #[diesel(sql_type = diesel::sql_types::Integer)]
-        #[allow(dead_code)]
+        #[expect(dead_code, reason = "only whether a row came back matters")]
         one: i32,
     }
     let mut c = connect_with_retry(admin_url, timeout).await?;

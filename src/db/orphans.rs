@@ -1,4 +1,4 @@
-//! Work left behind by instances that died (flow 8, issue 6): finding dead instances, failing
+//! Work left behind by instances that died: finding dead instances, failing
 //! their unfinished executions as `interrupted` (fenced, so a late result from the presumed-dead
 //! owner changes nothing), and finding failures whose error record was never written.
 
@@ -139,7 +139,7 @@ async fn fail_unfinished(
     .await?)
 }
 
-/// Flow 7: this instance's executions that never started (pending, waiting for a slot) are
+/// Shutdown: this instance's executions that never started (pending, waiting for a slot) are
 /// handed back — pending without an owner, to run after the restart or on another instance, with
 /// no error record; the ones that started and outlived the grace period are failed as
 /// interrupted. Answers the failed rows.

@@ -1,4 +1,4 @@
-//! `secrets`: values sealed at rest (SPEC §8), and the key that seals them — from
+//! `secrets`: values sealed at rest, and the key that seals them — from
 //! `secrets.key`, or a key file created with mode 0600 in the data directory on first use.
 
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! `system_state`: one row per instance with its running flags (flow 7) and heartbeat.
+//! `system_state`: one row per instance with its running flags and heartbeat.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -127,7 +127,7 @@ pub async fn reregister(pool: &DbPool, instance_id: Uuid, running: bool) -> Resu
     Ok(())
 }
 
-/// Marks this instance stopped (flow 7), both flags false.
+/// Marks this instance stopped, both flags false.
 pub async fn mark_stopped(pool: &DbPool, instance_id: Uuid) -> Result<(), DbError> {
     let mut c = conn(pool).await?;
     diesel::update(ss::system_state.filter(ss::instance_id.eq(instance_id)))

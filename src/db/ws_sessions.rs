@@ -1,4 +1,4 @@
-//! `websocket_sessions`: the record of each WebSocket connection (flow 3).
+//! `websocket_sessions`: the record of each WebSocket connection.
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;

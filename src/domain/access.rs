@@ -1,4 +1,4 @@
-//! Who may do what (SPEC §8): roles, the access rule of a route, the caller of a request, and
+//! Who may do what: roles, the access rule of a route, the caller of a request, and
 //! the API token format. Pure: hashing and comparison only, no storage.
 
 use chrono::{DateTime, Utc};

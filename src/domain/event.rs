@@ -1,4 +1,4 @@
-//! Events pushed to WebSocket subscribers (SPEC §4) and the topics each one is delivered on.
+//! Events pushed to WebSocket subscribers and the topics each one is delivered on.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -6,7 +6,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use uuid::Uuid;
 
-/// The event types of SPEC §4.
+/// The event types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {

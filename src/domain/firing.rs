@@ -1,4 +1,4 @@
-//! What to do with a due schedule (flows 1 and 8): fire it, fire one catch-up for missed
+//! What to do with a due schedule: fire it, fire one catch-up for missed
 //! fires, skip, and when it is due next. Pure, so the rules are tested without a clock.
 
 use chrono::{DateTime, Duration, Utc};

@@ -1,4 +1,4 @@
-//! Property tests over the pure schedule rules (issue 14): random cron lines × zones × `from`,
+//! Property tests over the pure schedule rules: random cron lines × zones × `from`,
 //! random intervals × `startAt` from 1900 to 2100, and request timestamps with nanoseconds.
 //! Cron results are checked against a brute-force matcher written here from cronie's rules, not
 //! from our parser: a day field starting with `*` (also `*/2`) is unrestricted; when both day
@@ -59,7 +59,7 @@ fn brute_field(text: &str, min: u32, max: u32) -> BruteField {
     }
 }
 
-/// The next `n` fire times after `from` (SPEC DST rules: a missing local time is skipped, a
+/// The next `n` fire times after `from` (DST: a missing local time is skipped, a
 /// repeated one fires at its first occurrence), looking `years` ahead at most.
 fn brute_force(
     line: &str,

@@ -1,4 +1,4 @@
-//! Error-record rules (SPEC §3 Rules, flows 2 and 4): severity, what a failure or a success
+//! Error-record rules: severity, what a failure or a success
 //! does to a record, and which operator actions each status allows. Pure: no clock, no I/O.
 
 use chrono::{DateTime, Duration, Utc};
@@ -83,7 +83,7 @@ pub fn after_failure(
     next
 }
 
-/// Operator actions (flow 4).
+/// Operator actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Retry,

@@ -1,4 +1,4 @@
-//! Retry policy and backoff (SPEC §3 Rules): `min(backoffMaxMs, backoffBaseMs * 2^(attempts-1))`
+//! Retry policy and backoff: `min(backoffMaxMs, backoffBaseMs * 2^(attempts-1))`
 //! with jitter.
 
 use serde::{Deserialize, Serialize};
@@ -49,7 +49,7 @@ impl RetryPolicy {
             );
         }
         (errors.len() == before).then_some(RetryPolicy {
-            max_attempts: max_attempts as u32,
+            max_attempts: u32::try_from(max_attempts).unwrap_or(u32::MAX),
             backoff_base_ms: base as u64,
             backoff_max_ms: max as u64,
         })
@@ -68,7 +68,13 @@ impl RetryPolicy {
     pub fn delay_ms(&self, attempts: u32, unit: f64) -> u64 {
         let base = self.base_delay_ms(attempts) as f64;
         let jittered = base * (0.9 + 0.2 * unit.clamp(0.0, 1.0));
-        (jittered.round() as u64).min(self.backoff_max_ms).max(1)
+        // Non-negative and finite: base is a u64 and the factor is within [0.9, 1.1].
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "a rounded, non-negative delay; `as` saturates and the cap follows"
+        )]
+        let ms = jittered.round() as u64;
+        ms.min(self.backoff_max_ms).max(1)
     }
 }
 

@@ -1,4 +1,4 @@
-//! Sealing secret values (SPEC §8): XChaCha20-Poly1305 with a random 24-byte nonce per value and
+//! Sealing secret values: XChaCha20-Poly1305 with a random 24-byte nonce per value and
 //! the secret's name as associated data, so a sealed value cannot be moved to another name.
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};

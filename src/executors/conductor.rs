@@ -1,4 +1,4 @@
-//! Conductor tasks (flow 5): `POST {base}/api/threads/{threadId}/messages` with
+//! Conductor tasks: `POST {base}/api/threads/{threadId}/messages` with
 //! `{"message", "timeout"}`; the reply `{threadId, status, result}` becomes the execution's
 //! result, `conductorThreadId` and `conductorStatus`.
 
@@ -20,7 +20,7 @@ pub async fn run(t: &ConductorTask, ctx: &RunContext) -> Outcome {
         "{}/api/threads/{thread_id}/messages",
         ctx.conductor_url.trim_end_matches('/')
     );
-    let timeout_ms = ctx.timeout.as_millis() as u64;
+    let timeout_ms = u64::try_from(ctx.timeout.as_millis()).unwrap_or(u64::MAX);
     if let Some(ready) = &ctx.conductor_ready {
         // A managed conductor that is (re)starting gets the task's timeout to come up.
         let mut ready = ready.clone();

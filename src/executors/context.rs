@@ -1,4 +1,4 @@
-//! What a task is told about its run (SPEC §12): `TASKFORGE_*` variables for shell tasks,
+//! What a task is told about its run: `TASKFORGE_*` variables for shell tasks,
 //! `X-Taskforge-*` and `Idempotency-Key` headers for HTTP and conductor requests.
 
 use chrono::{DateTime, SecondsFormat, Utc};

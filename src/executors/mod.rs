@@ -1,4 +1,4 @@
-//! Running one task. Each executor classifies its own failures into the SPEC's `errorType`.
+//! Running one task. Each executor classifies its own failures into an `errorType`.
 
 pub mod capture;
 pub mod conductor;
@@ -53,7 +53,7 @@ pub struct RunContext {
     pub timeout: Duration,
     /// Cap on captured output per stream/body.
     pub output_cap: usize,
-    /// Conductor base URL (flow 5).
+    /// Conductor base URL.
     pub conductor_url: String,
     /// HTTP client (awc is !Send: built on the executing thread).
     pub http: awc::Client,

@@ -1,4 +1,4 @@
-//! Where HTTP and conductor tasks may connect (SPEC §8). Link-local and cloud metadata
+//! Where HTTP and conductor tasks may connect. Link-local and cloud metadata
 //! addresses are refused by default — after DNS resolution, so a name that resolves to one is
 //! refused too — unless an allowed network covers them.
 

@@ -1,4 +1,4 @@
-// Roles in the dashboard (SPEC §8): a viewer sees no create/edit/delete controls, an operator
+// Roles in the dashboard: a viewer sees no create/edit/delete controls, an operator
 // can pause and resolve, and the WebSocket never carries the token in its URL.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Issue 15: the dashboard never loses an edit and never shows the wrong thing — the view race
+// the dashboard never loses an edit and never shows the wrong thing — the view race
 // under live events, unchanged saves that change nothing, schedule names on rows, the
 // needs-attention default, load-more and URL filters, focus during live updates, recovery
 // after an outage, and an axe-core accessibility check of every view.

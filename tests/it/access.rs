@@ -1,4 +1,4 @@
-//! Issue 13: auth on the routed path, tokens and roles, browser defences, audit.
+//! auth on the routed path, tokens and roles, browser defences, audit.
 
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use crate::app::{assert_envelope, eventually, TestApp};
 pub(crate) const ADMIN_TOKEN: &str = "bootstrap-admin-token";
 
 /// A request with full control over the path and headers; status, headers and JSON body.
-pub async fn raw(
+pub(crate) async fn raw(
     base: &str,
     method: &str,
     path: &str,
@@ -156,7 +156,7 @@ async fn every_spelling_of_a_protected_path_needs_the_token() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
-/// Who may call what (SPEC §8), written out independently of the route table.
+/// Who may call what, written out independently of the route table.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Min {
     Open,

@@ -13,14 +13,14 @@ use crate::cluster::TestDb;
 use crate::logcap;
 
 /// A running app plus its database; the database is dropped after the app.
-pub struct TestApp {
-    pub app: Option<RunningApp>,
-    pub base: String,
-    pub db: Arc<TestDb>,
+pub(crate) struct TestApp {
+    pub(crate) app: Option<RunningApp>,
+    pub(crate) base: String,
+    pub(crate) db: Arc<TestDb>,
 }
 
 /// The configuration tests start from: defaults, any free port, short grace.
-pub fn test_config() -> Config {
+pub(crate) fn test_config() -> Config {
     let mut c = match Config::load_from(None, &Default::default()) {
         Ok(c) => c,
         Err(e) => panic!("default config: {e}"),
@@ -45,22 +45,22 @@ impl Drop for TestApp {
 
 impl TestApp {
     /// Boots with [`test_config`].
-    pub async fn spawn() -> TestApp {
+    pub(crate) async fn spawn() -> TestApp {
         Self::spawn_with(|_| {}).await
     }
 
     /// Boots with a config adjusted by `f`.
-    pub async fn spawn_with(f: impl FnOnce(&mut Config)) -> TestApp {
+    pub(crate) async fn spawn_with(f: impl FnOnce(&mut Config)) -> TestApp {
         Self::spawn_on(Arc::new(TestDb::new()), f).await
     }
 
     /// A second instance on this app's database.
-    pub async fn spawn_sharing(&self) -> TestApp {
+    pub(crate) async fn spawn_sharing(&self) -> TestApp {
         Self::spawn_on(self.db.clone(), |_| {}).await
     }
 
     /// Boots on `db` with a config adjusted by `f`.
-    pub async fn spawn_on(db: Arc<TestDb>, f: impl FnOnce(&mut Config)) -> TestApp {
+    pub(crate) async fn spawn_on(db: Arc<TestDb>, f: impl FnOnce(&mut Config)) -> TestApp {
         logcap::install();
         let mut config = test_config();
         f(&mut config);
@@ -76,7 +76,7 @@ impl TestApp {
     }
 
     /// The running app.
-    pub fn running(&self) -> &RunningApp {
+    pub(crate) fn running(&self) -> &RunningApp {
         match &self.app {
             Some(a) => a,
             None => panic!("app already shut down"),
@@ -84,7 +84,7 @@ impl TestApp {
     }
 
     /// Graceful shutdown of the in-process app.
-    pub async fn shutdown(&mut self) {
+    pub(crate) async fn shutdown(&mut self) {
         if let Some(a) = self.app.take() {
             tokio::time::timeout(Duration::from_secs(30), a.shutdown())
                 .await
@@ -93,29 +93,29 @@ impl TestApp {
     }
 
     /// GET returning status and JSON body (Null when the body is not JSON).
-    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+    pub(crate) async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.request("GET", path, None).await
     }
 
     /// POST with a JSON body.
-    pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
         self.request("POST", path, Some(body.to_string())).await
     }
 
     /// PUT with a JSON body.
-    pub async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+    pub(crate) async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
         self.request("PUT", path, Some(body.to_string())).await
     }
 
     /// Creates a schedule, asserting 201; returns it.
-    pub async fn create_schedule(&self, body: Value) -> Value {
+    pub(crate) async fn create_schedule(&self, body: Value) -> Value {
         let (status, created) = self.post("/api/scheduler/schedules", &body).await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
         created
     }
 
     /// Runs a schedule now (asserting 202); returns the new execution's id.
-    pub async fn trigger(&self, schedule: &Value) -> String {
+    pub(crate) async fn trigger(&self, schedule: &Value) -> String {
         let id = schedule["id"].as_str().unwrap_or_default();
         let (status, body) = self
             .post(
@@ -128,7 +128,7 @@ impl TestApp {
     }
 
     /// Executions of a schedule, newest first (up to 500).
-    pub async fn executions_of(&self, schedule_id: &str) -> Vec<Value> {
+    pub(crate) async fn executions_of(&self, schedule_id: &str) -> Vec<Value> {
         let (status, body) = self
             .get(&format!(
                 "/api/executions?scheduleId={schedule_id}&limit=500"
@@ -139,14 +139,14 @@ impl TestApp {
     }
 
     /// One execution.
-    pub async fn execution(&self, id: &str) -> Value {
+    pub(crate) async fn execution(&self, id: &str) -> Value {
         let (status, body) = self.get(&format!("/api/executions/{id}")).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body
     }
 
     /// Polls until execution `id` reaches a final status; returns it.
-    pub async fn finished_execution(&self, id: &str) -> Value {
+    pub(crate) async fn finished_execution(&self, id: &str) -> Value {
         eventually(Duration::from_secs(30), "execution to finish", || async {
             let e = self.execution(id).await;
             matches!(
@@ -159,7 +159,7 @@ impl TestApp {
     }
 
     /// Any method with an optional raw JSON body.
-    pub async fn request(
+    pub(crate) async fn request(
         &self,
         method: &str,
         path: &str,
@@ -170,7 +170,7 @@ impl TestApp {
 }
 
 /// One HTTP request with a timeout; JSON body parsed.
-pub async fn send(
+pub(crate) async fn send(
     base: &str,
     method: &str,
     path: &str,
@@ -205,7 +205,7 @@ pub async fn send(
 }
 
 /// Polls `check` until it returns `Some`, up to `timeout` (generous; never a fixed sleep).
-pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+pub(crate) async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
@@ -223,7 +223,7 @@ where
 }
 
 /// Asserts the JSON error envelope with `code`, returning the message.
-pub fn assert_envelope(body: &Value, code: &str) -> String {
+pub(crate) fn assert_envelope(body: &Value, code: &str) -> String {
     let err = &body["error"];
     assert_eq!(err["code"], code, "envelope: {body}");
     let message = err["message"].as_str().unwrap_or_default().to_string();

@@ -12,14 +12,14 @@ use taskforge::embedded_pg::{EmbeddedOptions, EmbeddedPostgres};
 const TEMPLATE: &str = "tf_template";
 
 /// The shared server.
-pub struct Cluster {
+pub(crate) struct Cluster {
     admin_url: String,
 }
 
 static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
 
 /// The process-wide cluster, started on first use.
-pub fn cluster() -> &'static Cluster {
+pub(crate) fn cluster() -> &'static Cluster {
     match CLUSTER.get_or_init(start_cluster) {
         Ok(c) => c,
         Err(e) => panic!("test PostgreSQL could not start: {e}"),
@@ -97,14 +97,14 @@ fn remove_stale_dirs() {
 }
 
 /// Makes a directory traversable by the unprivileged PostgreSQL user.
-pub fn open_dir(dir: &Path) -> Result<(), String> {
+pub(crate) fn open_dir(dir: &Path) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())
 }
 
 /// Runs a future on a private runtime on its own thread (usable from sync code and from
 /// inside another runtime).
-pub fn on_runtime<T: Send + 'static>(
+pub(crate) fn on_runtime<T: Send + 'static>(
     fut: impl std::future::Future<Output = Result<T, String>> + Send + 'static,
 ) -> Result<T, String> {
     std::thread::spawn(move || {
@@ -133,7 +133,7 @@ pub(crate) async fn exec(c: &mut AsyncPgConnection, sql: &str) -> Result<(), Str
 }
 
 /// `url` with its database name replaced.
-pub fn with_database(url: &str, db: &str) -> String {
+pub(crate) fn with_database(url: &str, db: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (url, None),
@@ -148,7 +148,7 @@ pub fn with_database(url: &str, db: &str) -> String {
 }
 
 /// A fresh database for one test, dropped with it.
-pub struct TestDb {
+pub(crate) struct TestDb {
     name: String,
     url: String,
     /// False for a database this harness does not own (never dropped).
@@ -157,7 +157,7 @@ pub struct TestDb {
 
 impl TestDb {
     /// Clones the migrated template.
-    pub fn new() -> TestDb {
+    pub(crate) fn new() -> TestDb {
         let cluster = cluster();
         let name = format!("t_{}", uuid::Uuid::new_v4().simple());
         let admin = cluster.admin_url.clone();
@@ -187,7 +187,7 @@ impl TestDb {
     }
 
     /// A database on another server, used as is and never dropped.
-    pub fn external(url: &str) -> TestDb {
+    pub(crate) fn external(url: &str) -> TestDb {
         TestDb {
             name: String::new(),
             url: url.to_string(),
@@ -196,12 +196,12 @@ impl TestDb {
     }
 
     /// Connection URL of this database.
-    pub fn url(&self) -> &str {
+    pub(crate) fn url(&self) -> &str {
         &self.url
     }
 
     /// An empty database (not from the template), for migration tests.
-    pub fn empty() -> TestDb {
+    pub(crate) fn empty() -> TestDb {
         let cluster = cluster();
         let name = format!("e_{}", uuid::Uuid::new_v4().simple());
         let admin = cluster.admin_url.clone();
@@ -257,7 +257,7 @@ fn dropper() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<String>> {
 
 impl TestDb {
     /// Drops the database now, closing every connection to it (simulates losing it).
-    pub fn drop_now(&self) {
+    pub(crate) fn drop_now(&self) {
         self.drop_database();
     }
 
@@ -279,7 +279,7 @@ impl TestDb {
 }
 
 /// Runs a query returning one bigint (`SELECT count(*) ... AS n`).
-pub async fn query_i64(url: &str, sql: &str) -> i64 {
+pub(crate) async fn query_i64(url: &str, sql: &str) -> i64 {
     #[derive(diesel::QueryableByName)]
     struct N {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -294,7 +294,7 @@ pub async fn query_i64(url: &str, sql: &str) -> i64 {
 }
 
 /// Runs a query returning one text column named `s` (`SELECT ... AS s`).
-pub async fn query_strings(url: &str, sql: &str) -> Vec<String> {
+pub(crate) async fn query_strings(url: &str, sql: &str) -> Vec<String> {
     #[derive(diesel::QueryableByName)]
     struct S {
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -310,14 +310,14 @@ pub async fn query_strings(url: &str, sql: &str) -> Vec<String> {
 
 impl TestDb {
     /// [`query_strings`] on this database.
-    pub async fn query_strings(&self, sql: &str) -> Vec<String> {
+    pub(crate) async fn query_strings(&self, sql: &str) -> Vec<String> {
         query_strings(&self.url, sql).await
     }
 }
 
 /// Makes PostgreSQL refuse, as data, every execution update whose result holds `word` (a
 /// stand-in for any row the database will not store).
-pub async fn refuse_results_containing(url: &str, word: &str) {
+pub(crate) async fn refuse_results_containing(url: &str, word: &str) {
     execute(
         url,
         &format!(
@@ -335,7 +335,7 @@ pub async fn refuse_results_containing(url: &str, word: &str) {
 }
 
 /// Runs a statement.
-pub async fn execute(url: &str, sql: &str) {
+pub(crate) async fn execute(url: &str, sql: &str) {
     let mut c = connect(url).await.unwrap_or_else(|e| panic!("{e}"));
     exec(&mut c, sql).await.unwrap_or_else(|e| panic!("{e}"));
 }

@@ -1,4 +1,4 @@
-//! Issue 3 (flow 5): the conductor as a supervised subprocess.
+//! the conductor as a supervised subprocess.
 
 use std::time::Duration;
 

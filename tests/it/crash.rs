@@ -1,4 +1,4 @@
-//! Issue 6: restart catch-up, dead instances, SIGKILL/SIGTERM, database outages.
+//! restart catch-up, dead instances, SIGKILL/SIGTERM, database outages.
 
 use std::time::Duration;
 

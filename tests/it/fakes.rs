@@ -7,46 +7,48 @@ use serde_json::{json, Value};
 
 /// One request the fake received.
 #[derive(Debug, Clone)]
-pub struct Recorded {
-    pub method: String,
-    pub path: String,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
+pub(crate) struct Recorded {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: String,
 }
 
 impl Recorded {
     /// The body as JSON (Null when it is not).
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
 }
 
 /// A running fake server.
-pub struct Fake {
-    pub base: String,
-    pub requests: Arc<Mutex<Vec<Recorded>>>,
+pub(crate) struct Fake {
+    pub(crate) base: String,
+    pub(crate) requests: Arc<Mutex<Vec<Recorded>>>,
     handle: actix_web::dev::ServerHandle,
 }
 
 impl Fake {
     /// Requests so far.
-    pub fn received(&self) -> Vec<Recorded> {
+    pub(crate) fn received(&self) -> Vec<Recorded> {
         self.requests.lock().map(|r| r.clone()).unwrap_or_default()
     }
 
     /// Stops the server.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.handle.stop(false).await;
     }
 }
 
 /// An answer: status, extra headers, JSON body.
-pub type Answer = (u16, Vec<(String, String)>, Value);
+pub(crate) type Answer = (u16, Vec<(String, String)>, Value);
 
 type Reply = Arc<dyn Fn(&Recorded) -> Answer + Send + Sync>;
 
 /// Starts a fake answering every request with `reply(request)`.
-pub async fn start(reply: impl Fn(&Recorded) -> (u16, Value) + Send + Sync + 'static) -> Fake {
+pub(crate) async fn start(
+    reply: impl Fn(&Recorded) -> (u16, Value) + Send + Sync + 'static,
+) -> Fake {
     start_full(move |r| {
         let (status, body) = reply(r);
         (status, vec![], body)
@@ -55,7 +57,9 @@ pub async fn start(reply: impl Fn(&Recorded) -> (u16, Value) + Send + Sync + 'st
 }
 
 /// Like [`start`], with response headers too (`Location`, `Retry-After`, ...).
-pub async fn start_full(reply: impl Fn(&Recorded) -> Answer + Send + Sync + 'static) -> Fake {
+pub(crate) async fn start_full(
+    reply: impl Fn(&Recorded) -> Answer + Send + Sync + 'static,
+) -> Fake {
     let requests: Arc<Mutex<Vec<Recorded>>> = Arc::new(Mutex::new(Vec::new()));
     let reply: Reply = Arc::new(reply);
     let (reqs, rep) = (requests.clone(), reply.clone());
@@ -106,8 +110,8 @@ pub async fn start_full(reply: impl Fn(&Recorded) -> Answer + Send + Sync + 'sta
     }
 }
 
-/// A conductor that answers every message like flow 5: `{threadId, status, result}`.
-pub async fn conductor() -> Fake {
+/// A conductor that answers every message like the real one: `{threadId, status, result}`.
+pub(crate) async fn conductor() -> Fake {
     start(|r| {
         let thread = r.path.split('/').nth(3).unwrap_or("").to_string();
         let message = r.json()["message"].clone();

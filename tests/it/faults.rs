@@ -1,4 +1,4 @@
-//! Issue 14's fault tests: PostgreSQL restarted mid-burst, PostgreSQL read-only for 20 s,
+//! Fault tests: PostgreSQL restarted mid-burst, PostgreSQL read-only for 20 s,
 //! instances whose clocks are 30 s off, task processes a crashed instance left behind, and
 //! WebSocket clients flooding frames while executions run.
 

@@ -1,4 +1,4 @@
-//! Issue 3: schedules fire on time and run real tasks.
+//! schedules fire on time and run real tasks.
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Issue 2: health, error envelopes, supervision, migrations.
+//! health, error envelopes, supervision, migrations.
 
 use std::time::Duration;
 

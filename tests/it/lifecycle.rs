@@ -1,4 +1,4 @@
-//! Issue 2 at the process level: the real binary, its embedded PostgreSQL, signals, bad input
+//! At the process level: the real binary, its embedded PostgreSQL, signals, bad input
 //! at start-up.
 
 use std::path::Path;

@@ -29,7 +29,7 @@ impl log::Log for Capture {
 }
 
 /// Installs the capturing logger once per test process.
-pub fn install() {
+pub(crate) fn install() {
     CAPTURE.get_or_init(|| {
         let c: &'static Capture = Box::leak(Box::new(Capture {
             lines: Mutex::new(Vec::new()),
@@ -42,7 +42,7 @@ pub fn install() {
 }
 
 /// Every captured line so far containing all of `needles`.
-pub fn lines_with(needles: &[&str]) -> Vec<String> {
+pub(crate) fn lines_with(needles: &[&str]) -> Vec<String> {
     let Some(c) = CAPTURE.get() else {
         return Vec::new();
     };

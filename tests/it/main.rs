@@ -1,4 +1,8 @@
 //! Integration tests: the real app against a real PostgreSQL, a fresh database per test.
+#![expect(
+    clippy::cast_possible_truncation,
+    reason = "test arithmetic on its own random numbers, never on outside input"
+)]
 
 mod access;
 mod app;

@@ -1,4 +1,4 @@
-//! Issue 7: /metrics and retention.
+//! /metrics and retention.
 
 use std::time::Duration;
 

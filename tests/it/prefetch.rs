@@ -1,4 +1,4 @@
-//! Issue 9: fires of `allow` schedules are claimed up to `scheduler.prefetch_ms` early, and a
+//! fires of `allow` schedules are claimed up to `scheduler.prefetch_ms` early, and a
 //! pause, edit or delete before the due instant still wins over that early claim.
 
 use std::time::Duration;

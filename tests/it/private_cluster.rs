@@ -7,7 +7,7 @@ use taskforge::embedded_pg::{EmbeddedOptions, EmbeddedPostgres};
 use crate::cluster::{connect, exec, on_runtime, with_database};
 
 /// A PostgreSQL of one test's own, which the test can stop and start again (outages).
-pub struct PrivateCluster {
+pub(crate) struct PrivateCluster {
     dir: PathBuf,
     url: String,
     stop: Option<std::sync::mpsc::Sender<()>>,
@@ -16,7 +16,7 @@ pub struct PrivateCluster {
 
 impl PrivateCluster {
     /// Creates and starts a cluster in `dir` (which must be traversable by `postgres`).
-    pub fn start(dir: &Path) -> PrivateCluster {
+    pub(crate) fn start(dir: &Path) -> PrivateCluster {
         let mut c = PrivateCluster {
             dir: dir.to_path_buf(),
             url: String::new(),
@@ -35,12 +35,12 @@ impl PrivateCluster {
     }
 
     /// The database URL.
-    pub fn url(&self) -> &str {
+    pub(crate) fn url(&self) -> &str {
         &self.url
     }
 
     /// Starts the server (again), on a thread that holds it until [`PrivateCluster::down`].
-    pub fn up(&mut self) {
+    pub(crate) fn up(&mut self) {
         let opts = EmbeddedOptions {
             cluster_dir: self.dir.join("postgres"),
             bin_dir: None,
@@ -72,7 +72,7 @@ impl PrivateCluster {
     }
 
     /// Stops the server and waits until it is gone.
-    pub fn down(&mut self) {
+    pub(crate) fn down(&mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }

@@ -6,14 +6,18 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// A child `taskforge` process with its log file; killed on drop.
-pub struct Service {
+pub(crate) struct Service {
     child: Option<Child>,
-    pub log: PathBuf,
-    pub base: String,
+    pub(crate) log: PathBuf,
+    pub(crate) base: String,
 }
 
 /// Runs the binary to completion (for start-up failures); returns exit status and stderr.
-pub fn run_to_exit(env: &[(&str, &str)], args: &[&str], timeout: Duration) -> (ExitStatus, String) {
+pub(crate) fn run_to_exit(
+    env: &[(&str, &str)],
+    args: &[&str],
+    timeout: Duration,
+) -> (ExitStatus, String) {
     let dir = match tempfile::tempdir() {
         Ok(d) => d,
         Err(e) => panic!("tempdir: {e}"),
@@ -28,7 +32,7 @@ pub fn run_to_exit(env: &[(&str, &str)], args: &[&str], timeout: Duration) -> (E
 }
 
 /// Runs the binary to completion; returns exit status, stdout and stderr.
-pub fn run_output(
+pub(crate) fn run_output(
     env: &[(&str, &str)],
     args: &[&str],
     timeout: Duration,
@@ -112,12 +116,12 @@ fn read(path: &Path) -> String {
 
 impl Service {
     /// Starts the binary and waits for its "ready" line (which carries the bound address).
-    pub fn start(env: &[(&str, &str)], log: PathBuf) -> Service {
+    pub(crate) fn start(env: &[(&str, &str)], log: PathBuf) -> Service {
         Self::start_under(&[], env, log)
     }
 
     /// [`Service::start`] behind a wrapper command (`faketime -f -30s`).
-    pub fn start_under(prefix: &[&str], env: &[(&str, &str)], log: PathBuf) -> Service {
+    pub(crate) fn start_under(prefix: &[&str], env: &[(&str, &str)], log: PathBuf) -> Service {
         let mut child = spawn_under(prefix, env, &[], &log, None);
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
@@ -145,17 +149,17 @@ impl Service {
     }
 
     /// Process id.
-    pub fn pid(&self) -> i32 {
+    pub(crate) fn pid(&self) -> i32 {
         self.child.as_ref().map(|c| c.id() as i32).unwrap_or(0)
     }
 
     /// Sends a signal.
-    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+    pub(crate) fn signal(&self, sig: nix::sys::signal::Signal) {
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), sig);
     }
 
     /// Waits for exit; None on timeout.
-    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+    pub(crate) fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
         let child = self.child.as_mut()?;
         let status = wait(child, timeout);
         if status.is_some() {
@@ -165,7 +169,7 @@ impl Service {
     }
 
     /// The log so far.
-    pub fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         read(&self.log)
     }
 }
@@ -180,7 +184,7 @@ impl Drop for Service {
 }
 
 /// PostgreSQL processes whose command line names `dir` (leftovers of a data directory).
-pub fn postgres_processes_for(dir: &Path) -> Vec<i32> {
+pub(crate) fn postgres_processes_for(dir: &Path) -> Vec<i32> {
     let needle = dir.to_string_lossy().to_string();
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -200,7 +204,7 @@ pub fn postgres_processes_for(dir: &Path) -> Vec<i32> {
 }
 
 /// Processes whose command line is exactly `cmdline` (arguments joined by spaces).
-pub fn processes_running(cmdline: &str) -> Vec<i32> {
+pub(crate) fn processes_running(cmdline: &str) -> Vec<i32> {
     proc_pids(|pid| {
         std::fs::read(format!("/proc/{pid}/cmdline"))
             .map(|c| String::from_utf8_lossy(&c).replace('\0', " ").trim() == cmdline)
@@ -209,7 +213,7 @@ pub fn processes_running(cmdline: &str) -> Vec<i32> {
 }
 
 /// Processes started as a taskforge task: their environment carries TASKFORGE_EXECUTION_ID.
-pub fn task_processes() -> Vec<i32> {
+pub(crate) fn task_processes() -> Vec<i32> {
     proc_pids(|pid| {
         std::fs::read(format!("/proc/{pid}/environ"))
             .map(|env| {
@@ -221,7 +225,7 @@ pub fn task_processes() -> Vec<i32> {
 }
 
 /// Kills the processes of [`processes_running`] (a test cleans up what it started).
-pub fn kill_running(cmdline: &str) {
+pub(crate) fn kill_running(cmdline: &str) {
     for pid in processes_running(cmdline) {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid),

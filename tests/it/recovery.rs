@@ -1,4 +1,4 @@
-//! Issue 4: failures become error records that recover themselves or reach a person.
+//! failures become error records that recover themselves or reach a person.
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! Issue 14: nothing stuck, nothing lost, nothing twice — the regression tests for each
+//! nothing stuck, nothing lost, nothing twice — the regression tests for each
 //! promise that unfriendly input or timing used to break.
 
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Issue 3: the schedule API — validation, CRUD, pause/resume, next-runs/preview, envelopes.
+//! the schedule API — validation, CRUD, pause/resume, next-runs/preview, envelopes.
 
 use awc::http::StatusCode;
 use serde_json::{json, Value};

@@ -1,4 +1,4 @@
-//! Issue 13: secrets sealed at rest and never shown, tasks that start clean.
+//! secrets sealed at rest and never shown, tasks that start clean.
 
 use std::time::Duration;
 

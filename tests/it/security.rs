@@ -1,4 +1,4 @@
-//! Issue 7: auth, limits, secrets, CLI.
+//! auth, limits, secrets, CLI.
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! Flow 7 on the in-process app: in-flight requests drain, new ones get 503, WebSocket
+//! Graceful shutdown of the in-process app: in-flight requests drain, new ones get 503, WebSocket
 //! sessions are told and closed.
 
 use std::sync::atomic::Ordering;

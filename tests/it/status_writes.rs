@@ -1,4 +1,4 @@
-//! Issue 9: the batched final write keeps every row's own condition, for rows started and
+//! the batched final write keeps every row's own condition, for rows started and
 //! finished at once (a fast task's two changes met in the writer's queue) as for running ones.
 
 use chrono::Utc;

@@ -1,4 +1,4 @@
-//! Issue 5: live updates over /ws.
+//! live updates over /ws.
 
 use std::time::Duration;
 

@@ -7,19 +7,19 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 
 /// One connected client.
-pub struct WsClient {
+pub(crate) struct WsClient {
     framed: actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>,
     /// The `sessionId` from the `connected` frame.
-    pub session_id: String,
+    pub(crate) session_id: String,
     /// Every JSON frame received so far.
-    pub seen: Vec<Value>,
+    pub(crate) seen: Vec<Value>,
     /// Frames read while waiting for another one, not yet returned.
     pending: VecDeque<Value>,
 }
 
 impl WsClient {
     /// Connects to `{base}/ws` and reads the `connected` frame.
-    pub async fn connect(base: &str) -> WsClient {
+    pub(crate) async fn connect(base: &str) -> WsClient {
         match Self::connect_with(base, &[]).await {
             Ok((c, _)) => c,
             Err(e) => panic!("ws connect: {e}"),
@@ -28,7 +28,7 @@ impl WsClient {
 
     /// Connects offering `protocols` (the dashboard's `taskforge` + `bearer.<token>`); returns
     /// the client and the subprotocol the server selected, or the refusal.
-    pub async fn connect_with(
+    pub(crate) async fn connect_with(
         base: &str,
         protocols: &[&str],
     ) -> Result<(WsClient, Option<String>), awc::error::WsClientError> {
@@ -66,7 +66,7 @@ impl WsClient {
 
     /// True when the server closes the connection within `timeout` (frames before the close
     /// are kept).
-    pub async fn closed_within(&mut self, timeout: Duration) -> bool {
+    pub(crate) async fn closed_within(&mut self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -86,12 +86,12 @@ impl WsClient {
     }
 
     /// Sends a JSON text frame.
-    pub async fn send(&mut self, v: &Value) {
+    pub(crate) async fn send(&mut self, v: &Value) {
         self.send_text(&v.to_string()).await;
     }
 
     /// Sends a raw text frame.
-    pub async fn send_text(&mut self, t: &str) {
+    pub(crate) async fn send_text(&mut self, t: &str) {
         self.framed
             .send(awc::ws::Message::Text(t.to_string().into()))
             .await
@@ -99,7 +99,7 @@ impl WsClient {
     }
 
     /// Sends a binary frame.
-    pub async fn send_binary(&mut self, b: &[u8]) {
+    pub(crate) async fn send_binary(&mut self, b: &[u8]) {
         self.framed
             .send(awc::ws::Message::Binary(b.to_vec().into()))
             .await
@@ -107,12 +107,12 @@ impl WsClient {
     }
 
     /// Sends a close frame.
-    pub async fn close(&mut self) {
+    pub(crate) async fn close(&mut self) {
         let _ = self.framed.send(awc::ws::Message::Close(None)).await;
     }
 
     /// The next JSON frame within `timeout`; None on timeout or close.
-    pub async fn recv(&mut self, timeout: Duration) -> Option<Value> {
+    pub(crate) async fn recv(&mut self, timeout: Duration) -> Option<Value> {
         if let Some(v) = self.pending.pop_front() {
             return Some(v);
         }
@@ -143,7 +143,7 @@ impl WsClient {
 
     /// Reads until a frame satisfies `pred` (bounded); returns it.
     /// Frames that do not match stay available to later waits, in order.
-    pub async fn recv_until(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) async fn recv_until(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
         if let Some(i) = self.pending.iter().position(&pred) {
             if let Some(v) = self.pending.remove(i) {
                 return v;
@@ -161,7 +161,7 @@ impl WsClient {
     }
 
     /// `type` of every frame seen.
-    pub fn types(&self) -> Vec<String> {
+    pub(crate) fn types(&self) -> Vec<String> {
         self.seen
             .iter()
             .map(|v| v["type"].as_str().unwrap_or("?").to_string())
@@ -170,6 +170,6 @@ impl WsClient {
 }
 
 /// `type == t` and, when given, `data.id == id`.
-pub fn is_event(v: &Value, t: &str, id: Option<&str>) -> bool {
+pub(crate) fn is_event(v: &Value, t: &str, id: Option<&str>) -> bool {
     v["type"] == t && id.is_none_or(|id| v["data"]["id"] == id)
 }

@@ -29,7 +29,7 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 /// Everything a running execution needs.
-pub struct Job {
+pub(super) struct Job {
     pub writer: StatusWriter,
     /// Told when the task is over, before its final write (frees the concurrency slot).
     pub work_done: Recipient<super::messages::WorkDone>,
@@ -48,7 +48,7 @@ pub struct Job {
 }
 
 /// What a task is told about its run.
-pub fn context_of(row: &ExecutionRow) -> ExecContext {
+pub(super) fn context_of(row: &ExecutionRow) -> ExecContext {
     ExecContext {
         execution_id: row.id,
         schedule_id: row.schedule_id,
@@ -81,7 +81,7 @@ async fn with_secrets(
 
 impl Job {
     /// Runs `row` to its end.
-    pub async fn execute(self, row: ExecutionRow, cancel: oneshot::Receiver<()>) {
+    pub(super) async fn execute(self, row: ExecutionRow, cancel: oneshot::Receiver<()>) {
         let id = row.id;
         // Fires are claimed ahead of their time (scheduler.claim_ahead_ms, prefetch_ms) so the
         // claim's commit is off the critical path: start exactly on time.

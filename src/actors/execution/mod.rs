@@ -1,4 +1,4 @@
-//! ExecutionActor: owns the queue of pending executions and the running ones (flows 1, 2, 5).
+//! ExecutionActor: owns the queue of pending executions and the running ones.
 //! Each execution runs as its own task outside the mailbox (see [`job`]), bounded by
 //! `execution.max_concurrent`; the rest wait in `pending`, in memory and in PostgreSQL.
 //! Running tasks survive an actor restart: the queue and the running set live in the actor

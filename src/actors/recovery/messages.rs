@@ -10,7 +10,7 @@ use crate::db::DbError;
 use crate::domain::recovery::Action;
 use crate::domain::states::{RecoveryStatus, Severity};
 
-/// Flow 4: retry now, resolve, ignore or escalate, with an optional note.
+/// Operator actions: retry now, resolve, ignore or escalate, with an optional note.
 #[derive(Message)]
 #[rtype(result = "Result<ActionOutcome, ActionError>")]
 pub struct ApplyAction {

@@ -1,4 +1,4 @@
-//! ErrorRecoveryActor: records failures, retries with backoff, escalates (flows 2, 4 and 8).
+//! ErrorRecoveryActor: records failures, retries with backoff, escalates.
 //!
 //! Like the scheduler it sleeps until the earliest `next_retry_at` (never longer than
 //! `recovery.scan_interval_ms`), claims due retries with `SKIP LOCKED` and hands their

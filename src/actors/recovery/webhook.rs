@@ -12,7 +12,7 @@ const ATTEMPTS: u32 = 3;
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Sends the notification in the background (on this thread: awc is !Send).
-pub fn notify_escalated(url: String, id: Uuid, record: &impl Serialize) {
+pub(super) fn notify_escalated(url: String, id: Uuid, record: &impl Serialize) {
     let body = json!({ "event": "error_escalated", "data": record });
     actix::spawn(async move {
         let client = awc::Client::builder().timeout(TIMEOUT).finish();

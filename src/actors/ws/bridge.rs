@@ -1,4 +1,4 @@
-//! The bridge between instances (flow 3 across instances): local events go to `event_outbox`
+//! The bridge between instances: local events go to `event_outbox`
 //! in batches with one NOTIFY each; a dedicated LISTEN connection (reconnecting with backoff)
 //! pulls other instances' events and hands them to the local hub. A 1 s poll covers
 //! notifications missed while reconnecting.

@@ -1,4 +1,4 @@
-//! The `/ws` wire protocol of SPEC §4: what clients send and what the server answers.
+//! The `/ws` wire protocol: what clients send and what the server answers.
 
 use serde::Deserialize;
 use serde_json::json;
@@ -55,7 +55,7 @@ pub fn error(message: &str) -> String {
     json!({ "type": "error", "message": message }).to_string()
 }
 
-/// `{"type": "server_shutdown", ...}` (flow 7).
+/// `{"type": "server_shutdown", ...}`.
 pub fn server_shutdown() -> String {
     json!({ "type": "server_shutdown", "data": {}, "timestamp": crate::domain::clock::now() })
         .to_string()

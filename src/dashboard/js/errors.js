@@ -1,4 +1,4 @@
-// Errors (flow 4): opens on what needs attention (unresolved + escalated) with counts per
+// Errors: opens on what needs attention (unresolved + escalated) with counts per
 // status; filters in the URL; "Load more"; actions with a note, confirmed when final; the
 // attempt history of a record.
 import { show, el, badge } from './dom.js';

@@ -221,7 +221,7 @@ fn parse_field(text: &str, rule: &FieldRule) -> Result<Field, String> {
 
 fn value(text: &str, rule: &FieldRule) -> Result<u32, String> {
     if let Some(i) = rule.names.iter().position(|n| n.eq_ignore_ascii_case(text)) {
-        return Ok(rule.names_base + i as u32);
+        return Ok(rule.names_base + u32::try_from(i).unwrap_or(u32::MAX));
     }
     let v: u32 = text.parse().map_err(|_| {
         if rule.names.is_empty() {
@@ -240,7 +240,7 @@ fn value(text: &str, rule: &FieldRule) -> Result<u32, String> {
 }
 
 fn render(field: &Field, rule: &FieldRule) -> String {
-    if field.values.len() as u32 == rule.max - rule.min + 1 {
+    if u32::try_from(field.values.len()).is_ok_and(|n| n == rule.max - rule.min + 1) {
         return "*".into();
     }
     field

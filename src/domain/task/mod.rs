@@ -49,7 +49,7 @@ pub struct HttpTask {
     pub follow_redirects: bool,
 }
 
-/// A message to the conductor (flow 5).
+/// A message to the conductor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConductorTask {
@@ -96,13 +96,15 @@ mod pairs {
 
     use super::Param;
 
-    pub fn serialize<S: Serializer>(v: &[(String, Param)], s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(v: &[(String, Param)], s: S) -> Result<S::Ok, S::Error> {
         let m: std::collections::BTreeMap<&String, &Param> =
             v.iter().map(|(k, v)| (k, v)).collect();
         m.serialize(s)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, Param)>, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<(String, Param)>, D::Error> {
         let m = std::collections::BTreeMap::<String, Param>::deserialize(d)?;
         Ok(m.into_iter().collect())
     }

@@ -221,8 +221,12 @@ fn expected_status(obj: &Obj<'_>, errors: &mut FieldErrors) -> Option<Vec<u16>> 
     };
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        match item.as_u64().filter(|c| (100..=599).contains(c)) {
-            Some(c) => out.push(c as u16),
+        match item
+            .as_u64()
+            .and_then(|c| u16::try_from(c).ok())
+            .filter(|c| (100..=599).contains(c))
+        {
+            Some(c) => out.push(c),
             None => errors.add(
                 format!("taskConfig.expectedStatus[{i}]"),
                 "must be a status code 100-599",
