@@ -277,3 +277,44 @@ fn unreachable_database_url_fails_clearly() {
     assert_one_clear_line(&stderr, &["cannot connect to the database"]);
     assert!(!stderr.contains("secret"), "password logged: {stderr}");
 }
+
+/// Processes whose environment names `dir` as their data directory.
+fn services_for(dir: &Path) -> Vec<i32> {
+    let needle = format!("TASKFORGE_DATA_DIR={}", dir.display());
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .map(|env| env.split(|b| *b == 0).any(|v| v == needle.as_bytes()))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn a_service_started_under_a_wrapper_leaves_no_process_behind() {
+    let dir = data_dir();
+    let env = embedded_env(dir.path());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // `sh -c` forks the binary instead of becoming it, as faketime does.
+    let svc = Service::start_under(
+        &["sh", "-c", "\"$0\" \"$@\"; true"],
+        &env,
+        dir.path().join("wrapped.log"),
+    );
+    assert_healthy(&svc.base).await;
+    assert!(
+        services_for(dir.path()).len() >= 2,
+        "wrapper and service both run"
+    );
+    drop(svc);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !services_for(dir.path()).is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(services_for(dir.path()), Vec::<i32>::new(), "left running");
+}

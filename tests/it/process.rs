@@ -1,6 +1,7 @@
 //! Runs the real `taskforge` binary as a child process (restart, signals, bad config).
 
 use std::collections::HashMap;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -77,7 +78,10 @@ fn spawn_under(
         }
         None => Command::new(bin),
     };
-    cmd.args(args)
+    // Its own process group: a wrapper (faketime) and the service behind it are signalled and
+    // killed together, so nothing outlives the test.
+    cmd.process_group(0)
+        .args(args)
         .env_remove("DATABASE_URL")
         .env_remove("TASKFORGE_API_TOKEN")
         .env("RUST_LOG", "info")
@@ -141,7 +145,9 @@ impl Service {
                 panic!("taskforge exited early ({status}): {text}");
             }
             if Instant::now() >= deadline {
-                let _ = child.kill();
+                let group = nix::unistd::Pid::from_raw(child.id() as i32);
+                let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+                let _ = child.wait();
                 panic!("taskforge not ready in 90s: {text}");
             }
             std::thread::sleep(Duration::from_millis(25));
@@ -153,9 +159,9 @@ impl Service {
         self.child.as_ref().map(|c| c.id() as i32).unwrap_or(0)
     }
 
-    /// Sends a signal.
+    /// Sends a signal to the service (and to its wrapper, when started under one).
     pub(crate) fn signal(&self, sig: nix::sys::signal::Signal) {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), sig);
+        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(self.pid()), sig);
     }
 
     /// Waits for exit; None on timeout.
@@ -177,7 +183,8 @@ impl Service {
 impl Drop for Service {
     fn drop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
+            let group = nix::unistd::Pid::from_raw(c.id() as i32);
+            let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
             let _ = c.wait();
         }
     }
