@@ -133,3 +133,102 @@ fn unknown_key_in_file_is_named() -> Result<(), Box<dyn std::error::Error>> {
     }
     Ok(())
 }
+
+/// Every section's own checks are reached: one bad value per check, each named in the error.
+#[test]
+fn every_section_names_its_bad_key() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "TASKFORGE__SERVER__BODY_LIMIT_BYTES",
+            "0",
+            "server.body_limit_bytes",
+        ),
+        (
+            "TASKFORGE__DATABASE__POOL_WAIT_TIMEOUT_MS",
+            "0",
+            "database.pool_wait_timeout_ms",
+        ),
+        (
+            "TASKFORGE__EMBEDDED__DATABASE",
+            "no-dash",
+            "embedded.database",
+        ),
+        ("TASKFORGE__EMBEDDED__DATA_DIR", "", "embedded.data_dir"),
+        ("TASKFORGE__SCHEDULER__TICK_MS", "0", "scheduler.tick_ms"),
+        (
+            "TASKFORGE__SCHEDULER__CLAIM_BATCH",
+            "-5",
+            "scheduler.claim_batch",
+        ),
+        (
+            "TASKFORGE__EXECUTION__MAX_PENDING",
+            "0",
+            "execution.max_pending",
+        ),
+        (
+            "TASKFORGE_HTTP_BLOCKED_NETWORKS",
+            "10.0.0.0/33",
+            "execution.http.blocked_networks",
+        ),
+        (
+            "TASKFORGE__RECOVERY__SCAN_INTERVAL_MS",
+            "0",
+            "recovery.scan_interval_ms",
+        ),
+        (
+            "TASKFORGE__RETENTION__BATCH_SIZE",
+            "0",
+            "retention.batch_size",
+        ),
+        (
+            "TASKFORGE__RETENTION__INTERVAL_SECS",
+            "0",
+            "retention.interval_secs",
+        ),
+        (
+            "TASKFORGE__INSTANCE__DEAD_AFTER_SECS",
+            "1",
+            "instance.dead_after_secs",
+        ),
+        (
+            "TASKFORGE__SUPERVISOR__RESTART_BACKOFF_BASE_MS",
+            "0",
+            "supervisor.restart_backoff_base_ms",
+        ),
+        (
+            "TASKFORGE__WEBSOCKET__MAX_SESSIONS",
+            "0",
+            "websocket.max_sessions",
+        ),
+        ("TASKFORGE_CONDUCTOR_URL", "ftp://x", "conductor.base_url"),
+        ("TASKFORGE_CONDUCTOR_URL", "", "conductor.base_url"),
+        (
+            "TASKFORGE_WEBHOOK_URL",
+            "file:///etc/passwd",
+            "notifications.webhook_url",
+        ),
+        ("TASKFORGE_SECRET_KEY", "abc", "secrets.key"),
+    ];
+    for (var, value, key) in cases {
+        match Config::load_from(None, &env(&[(var, value)])) {
+            Ok(_) => panic!("{var}={value:?} accepted"),
+            Err(e) => assert!(e.to_string().contains(&format!("`{key}`")), "{var}: {e}"),
+        }
+    }
+}
+
+#[test]
+fn secrets_never_show_in_debug_or_check_config() -> Result<(), ConfigError> {
+    let c = Config::load_from(
+        None,
+        &env(&[
+            ("TASKFORGE_API_TOKEN", "tok-s3cret"),
+            ("TASKFORGE_SECRET_KEY", &"ab".repeat(32)),
+        ]),
+    )?;
+    let shown = format!("{c:?}\n{}", c.masked_toml().map_err(ConfigError)?);
+    assert!(!shown.contains("tok-s3cret"), "{shown}");
+    assert!(!shown.contains(&"ab".repeat(32)), "{shown}");
+    assert_eq!(c.server.api_token.expose(), "tok-s3cret");
+    Ok(())
+}

@@ -239,42 +239,39 @@ fn dropper() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<String>> {
         let (tx, rx) = std::sync::mpsc::channel::<String>();
         let admin = cluster().admin_url.clone();
         std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
             while let Ok(name) = rx.recv() {
-                let admin = admin.clone();
-                let _ = on_runtime(async move {
-                    let mut c = connect(&admin).await?;
-                    exec(
-                        &mut c,
-                        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-                    )
-                    .await
-                });
+                let _ = rt.block_on(force_drop(&admin, &name));
             }
         });
         std::sync::Mutex::new(tx)
     })
 }
 
+/// `DROP DATABASE ... WITH (FORCE)`: closes every connection to it.
+async fn force_drop(admin: &str, name: &str) -> Result<(), String> {
+    let mut c = connect(admin).await?;
+    exec(
+        &mut c,
+        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+    )
+    .await
+}
+
 impl TestDb {
     /// Drops the database now, closing every connection to it (simulates losing it).
     pub(crate) fn drop_now(&self) {
-        self.drop_database();
-    }
-
-    fn drop_database(&self) {
         if !self.owned {
             return;
         }
         let admin = cluster().admin_url.clone();
         let name = self.name.clone();
-        let _ = on_runtime(async move {
-            let mut c = connect(&admin).await?;
-            exec(
-                &mut c,
-                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-            )
-            .await
-        });
+        let _ = on_runtime(async move { force_drop(&admin, &name).await });
     }
 }
 

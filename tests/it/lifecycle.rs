@@ -9,7 +9,7 @@ use nix::sys::signal::Signal;
 
 use crate::app::send;
 use crate::cluster::open_dir;
-use crate::process::{postgres_processes_for, run_to_exit, Service};
+use crate::process::{postgres_processes_for, run_to_exit, services_for, Service};
 
 fn data_dir() -> tempfile::TempDir {
     let dir = tempfile::Builder::new()
@@ -276,23 +276,6 @@ fn unreachable_database_url_fails_clearly() {
     assert!(!status.success());
     assert_one_clear_line(&stderr, &["cannot connect to the database"]);
     assert!(!stderr.contains("secret"), "password logged: {stderr}");
-}
-
-/// Processes whose environment names `dir` as their data directory.
-fn services_for(dir: &Path) -> Vec<i32> {
-    let needle = format!("TASKFORGE_DATA_DIR={}", dir.display());
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/environ"))
-                .map(|env| env.split(|b| *b == 0).any(|v| v == needle.as_bytes()))
-                .unwrap_or(false)
-        })
-        .collect()
 }
 
 #[actix_web::test]

@@ -193,21 +193,21 @@ impl Drop for Service {
 /// PostgreSQL processes whose command line names `dir` (leftovers of a data directory).
 pub(crate) fn postgres_processes_for(dir: &Path) -> Vec<i32> {
     let needle = dir.to_string_lossy().to_string();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|c| {
-                    let s = String::from_utf8_lossy(&c).replace('\0', " ");
-                    s.contains("postgres") && s.contains(&needle)
-                })
-                .unwrap_or(false)
-        })
-        .collect()
+    proc_pids(|pid| {
+        std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|c| {
+                let s = String::from_utf8_lossy(&c).replace('\0', " ");
+                s.contains("postgres") && s.contains(&needle)
+            })
+            .unwrap_or(false)
+    })
+}
+
+/// Processes whose environment names `dir` as their data directory: a service, its wrapper,
+/// its embedded PostgreSQL.
+pub(crate) fn services_for(dir: &Path) -> Vec<i32> {
+    let var = format!("TASKFORGE_DATA_DIR={}", dir.display());
+    proc_pids(|pid| environ_has(pid, |v| v == var.as_bytes()))
 }
 
 /// Processes whose command line is exactly `cmdline` (arguments joined by spaces).
@@ -221,14 +221,7 @@ pub(crate) fn processes_running(cmdline: &str) -> Vec<i32> {
 
 /// Processes started as a taskforge task: their environment carries TASKFORGE_EXECUTION_ID.
 pub(crate) fn task_processes() -> Vec<i32> {
-    proc_pids(|pid| {
-        std::fs::read(format!("/proc/{pid}/environ"))
-            .map(|env| {
-                env.split(|b| *b == 0)
-                    .any(|v| v.starts_with(b"TASKFORGE_EXECUTION_ID="))
-            })
-            .unwrap_or(false)
-    })
+    proc_pids(|pid| environ_has(pid, |v| v.starts_with(b"TASKFORGE_EXECUTION_ID=")))
 }
 
 /// Kills the processes of [`processes_running`] (a test cleans up what it started).
@@ -239,6 +232,13 @@ pub(crate) fn kill_running(cmdline: &str) {
             nix::sys::signal::Signal::SIGKILL,
         );
     }
+}
+
+/// Whether one `NAME=value` of `pid`'s environment matches `is`.
+fn environ_has(pid: i32, is: impl Fn(&[u8]) -> bool) -> bool {
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .map(|env| env.split(|b| *b == 0).any(is))
+        .unwrap_or(false)
 }
 
 fn proc_pids(keep: impl Fn(i32) -> bool) -> Vec<i32> {
