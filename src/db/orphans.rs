@@ -44,8 +44,8 @@ pub async fn live_others(
         .await?)
 }
 
-/// Ids of the running executions `owners` left (their task processes may still run on this
-/// host).
+/// Ids of the unfinished executions `owners` left: their task processes may still run on this
+/// host. Pending ones count too: a task runs for a moment before its running state is written.
 pub async fn running_of(pool: &DbPool, owners: &[Uuid]) -> Result<Vec<Uuid>, DbError> {
     if owners.is_empty() {
         return Ok(vec![]);
@@ -53,7 +53,7 @@ pub async fn running_of(pool: &DbPool, owners: &[Uuid]) -> Result<Vec<Uuid>, DbE
     let mut c = conn(pool).await?;
     Ok(x::task_executions
         .filter(x::owner_instance.eq_any(owners))
-        .filter(x::status.eq(ExecutionStatus::Running))
+        .filter(x::status.eq_any([ExecutionStatus::Pending, ExecutionStatus::Running]))
         .select(x::id)
         .limit(100_000)
         .load(&mut c)
@@ -142,10 +142,13 @@ async fn fail_unfinished(
 /// Shutdown: this instance's executions that never started (pending, waiting for a slot) are
 /// handed back — pending without an owner, to run after the restart or on another instance, with
 /// no error record; the ones that started and outlived the grace period are failed as
-/// interrupted. Answers the failed rows.
+/// interrupted. `launched` are the tasks this process started: such a row may still say pending
+/// (its running state is written a moment after the start), and it is failed, never handed back
+/// to run twice. Answers the failed rows.
 pub async fn interrupt_own(
     pool: &DbPool,
     me: Uuid,
+    launched: &[Uuid],
     now: DateTime<Utc>,
 ) -> Result<Vec<ExecutionRow>, DbError> {
     let mut c = conn(pool).await?;
@@ -153,7 +156,8 @@ pub async fn interrupt_own(
         let handed = diesel::update(
             x::task_executions
                 .filter(x::owner_instance.eq(me))
-                .filter(x::status.eq(ExecutionStatus::Pending)),
+                .filter(x::status.eq(ExecutionStatus::Pending))
+                .filter(x::id.ne_all(launched)),
         )
         .set(x::owner_instance.eq(None::<Uuid>))
         .execute(c)

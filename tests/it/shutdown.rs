@@ -127,3 +127,43 @@ async fn websocket_sessions_get_server_shutdown_and_become_inactive() {
     assert_eq!(bye["type"], "server_shutdown");
     assert_eq!(active(url, session).await, 0);
 }
+
+#[actix_web::test]
+async fn a_task_cut_off_at_its_start_is_interrupted_never_handed_back_to_run_again() {
+    // No grace: the interrupt comes right after the start.
+    let mut app = TestApp::spawn_with(|c| c.server.shutdown_grace_secs = 0).await;
+    let schedule = app
+        .create_schedule(json!({"name": "cut-off", "taskType": "shell", "taskConfig": {"command": "sleep 31.75"},
+            "scheduleType": "cron", "scheduleConfig": {"expression": "0 0 1 1 *"}, "retryPolicy": {"maxAttempts": 1}}))
+        .await;
+    let id = app.trigger(&schedule).await;
+    // Shut down the moment the task runs: its row may not say `running` yet (the running
+    // state is written a moment after the start), but it did start.
+    eventually(Duration::from_secs(10), "the task's process", || async {
+        (!crate::process::processes_running("sleep 31.75").is_empty()).then_some(())
+    })
+    .await;
+    app.shutdown().await;
+    let url = app.db.url().to_string();
+    let row = |what: &str| {
+        format!("SELECT count(*) AS n FROM task_executions WHERE id = '{id}' AND {what}")
+    };
+    assert_eq!(
+        query_i64(
+            &url,
+            &row("status = 'failed' AND error_type = 'interrupted'")
+        )
+        .await,
+        1,
+        "a started task ends interrupted, not pending for someone to run again"
+    );
+    let again = app.spawn_sharing().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sid = schedule["id"].as_str().unwrap_or_default();
+    assert_eq!(
+        again.executions_of(sid).await.len(),
+        1,
+        "never run a second time"
+    );
+    assert!(crate::process::processes_running("sleep 31.75").is_empty());
+}

@@ -1,5 +1,7 @@
-//! the batched final write keeps every row's own condition, for rows started and
-//! finished at once (a fast task's two changes met in the writer's queue) as for running ones.
+//! Status writes. The batched start and final writes keep every row's own condition, for rows
+//! started and finished at once (a fast task's two changes met in the writer's queue) as for
+//! running ones; a task that ends within the writer's grace is stored once, and a longer one
+//! shows `running` while it runs.
 
 use chrono::Utc;
 use serde_json::json;
@@ -190,5 +192,87 @@ async fn the_settle_pass_only_judges_rows_that_ran_well_before_it_looked() {
     assert_eq!(
         app.execution(&ids[0].to_string()).await["status"],
         "running"
+    );
+}
+
+/// Every update of a task_executions row, in order: a trigger the test installs on its own
+/// database, so it counts the writes the service really made.
+const COUNT_UPDATES: [&str; 3] = [
+    "CREATE TABLE exec_updates (seq bigserial, id uuid, status text)",
+    "CREATE FUNCTION count_exec_updates() RETURNS trigger LANGUAGE plpgsql AS \
+     $$ BEGIN INSERT INTO exec_updates (id, status) VALUES (NEW.id, NEW.status); RETURN NEW; END $$",
+    "CREATE TRIGGER count_exec_updates AFTER UPDATE ON task_executions \
+     FOR EACH ROW EXECUTE FUNCTION count_exec_updates()",
+];
+
+#[actix_web::test]
+async fn a_fast_task_is_written_once_and_a_slow_one_shows_running_while_it_runs() {
+    use crate::app::eventually;
+    use crate::cluster::{execute, query_i64};
+    use std::time::Duration;
+
+    let app = TestApp::spawn().await;
+    let url = app.db.url().to_string();
+    for sql in COUNT_UPDATES {
+        execute(&url, sql).await;
+    }
+    let writes = |id: &str| {
+        let url = url.clone();
+        let sql = format!("SELECT count(*) AS n FROM exec_updates WHERE id = '{id}'");
+        async move { query_i64(&url, &sql).await }
+    };
+
+    // Ends within the grace: pending → completed in one write, started and finished stamped.
+    let fast = app
+        .create_schedule(
+            json!({"name": "fast", "taskType": "shell", "taskConfig": {"command": "true"},
+            "scheduleType": "cron", "scheduleConfig": {"expression": "0 0 1 1 *"}}),
+        )
+        .await;
+    let id = app.trigger(&fast).await;
+    let done = app.finished_execution(&id).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert!(
+        done["startedAt"].is_string() && done["finishedAt"].is_string(),
+        "{done}"
+    );
+    assert_eq!(
+        writes(&id).await,
+        1,
+        "one write for a task that ended at once"
+    );
+
+    // Outlives the grace: `running` is stored while it runs, then the final state.
+    let slow = app
+        .create_schedule(
+            json!({"name": "slow", "taskType": "shell", "taskConfig": {"command": "sleep 2"},
+            "scheduleType": "cron", "scheduleConfig": {"expression": "0 0 1 1 *"}}),
+        )
+        .await;
+    let id = app.trigger(&slow).await;
+    let running = eventually(Duration::from_secs(10), "running stored", || async {
+        let e = app.execution(&id).await;
+        (e["status"] == "running").then_some(e)
+    })
+    .await;
+    assert!(running["startedAt"].is_string(), "{running}");
+    let done = app.finished_execution(&id).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(
+        done["startedAt"], running["startedAt"],
+        "the real start, not the write's"
+    );
+    let order = query_i64(
+        &url,
+        &format!(
+            "SELECT count(*) AS n FROM exec_updates a JOIN exec_updates b ON a.id = b.id AND a.seq < b.seq \
+             WHERE a.id = '{id}' AND a.status = 'running' AND b.status = 'completed'"
+        ),
+    )
+    .await;
+    assert_eq!(
+        (writes(&id).await, order),
+        (2, 1),
+        "running, then completed"
     );
 }

@@ -78,9 +78,10 @@ impl Handler<InterruptAll> for ExecutionActor {
         self.queued.clear();
         let pool = self.services.pool.clone();
         let me = self.services.instance_id;
+        let launched: Vec<_> = self.running.keys().copied().collect();
         Box::pin(
             actix::fut::wrap_future(async move {
-                crate::db::orphans::interrupt_own(&pool, me, clock::now()).await
+                crate::db::orphans::interrupt_own(&pool, me, &launched, clock::now()).await
             })
             .then(|res, act: &mut Self, _| {
                 // The rows are fenced first, so the killed tasks' own results are ignored.

@@ -1,12 +1,15 @@
 //! The ExecutionActor's status writer: running jobs hand their state changes to it and await
 //! the stored row; it writes whatever arrived together in one statement per kind (see
 //! `db::status_batch`). Under load this turns thousands of commits into a few dozen, and a fast
-//! task whose running and final states meet in the queue costs one row write instead of two.
+//! task, whose final state comes within [`RUNNING_GRACE`] of its running one, costs one row write
+//! instead of two.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::db::executions::Finish;
@@ -94,7 +97,9 @@ impl StatusWriter {
         StatusWriter { tx }
     }
 
-    /// Queues pending → running; the answer is None when the execution is no longer pending.
+    /// Queues pending → running, written after [`RUNNING_GRACE`] unless the final state comes
+    /// first (then both go in one write); the answer is None when the execution is no longer
+    /// pending.
     pub fn mark_running(&self, id: Uuid, at: DateTime<Utc>) -> Pending {
         let (reply, rx) = oneshot::channel();
         self.send(Request::Running { id, at, reply });
@@ -131,36 +136,88 @@ impl StatusWriter {
     }
 }
 
+/// How long a running state waits before it is written on its own. A task that ends within it
+/// (most HTTP calls) is stored once, started and finished in one write, instead of twice; its
+/// events still go out started → final, each after the write that stored it. A longer task shows
+/// `running` this much later than it started (its `startedAt` is the real start).
+const RUNNING_GRACE: Duration = Duration::from_millis(200);
+
+/// A running state not written yet.
+struct Held {
+    at: DateTime<Utc>,
+    reply: Reply,
+}
+
+/// What woke the writer.
+enum Wake {
+    Request(Request),
+    /// A held running state's grace is over.
+    Due,
+    /// Every handle is gone: write what is held, then stop.
+    Closed,
+}
+
 async fn run(pool: DbPool, instance: Uuid, mut rx: mpsc::UnboundedReceiver<Request>) {
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        // Everything already queued joins this batch (no waiting: an idle system pays nothing).
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(r) => batch.push(r),
-                Err(_) => break,
+    let mut held: HashMap<Uuid, Held> = HashMap::new();
+    // When each held state is due, oldest first (entries whose state was folded are skipped).
+    let mut due: VecDeque<(Instant, Uuid)> = VecDeque::new();
+    let mut open = true;
+    while open || !held.is_empty() {
+        let wake = match (open, due.front()) {
+            (false, _) => Wake::Closed,
+            (true, Some(&(at, _))) => tokio::select! {
+                r = rx.recv() => r.map_or(Wake::Closed, Wake::Request),
+                () = tokio::time::sleep_until(at) => Wake::Due,
+            },
+            (true, None) => rx.recv().await.map_or(Wake::Closed, Wake::Request),
+        };
+        let mut batch = Vec::new();
+        match wake {
+            Wake::Request(r) => {
+                batch.push(r);
+                // Everything already queued joins this batch (no waiting: an idle system pays
+                // nothing).
+                while batch.len() < MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok(r) => batch.push(r),
+                        Err(_) => break,
+                    }
+                }
             }
+            Wake::Closed => open = false,
+            Wake::Due => {}
         }
-        let mut running: HashMap<Uuid, (DateTime<Utc>, Reply)> = HashMap::new();
+        let now = Instant::now();
         let mut finishing = Vec::new();
-        // Running requests folded into a final write: answered by that write.
+        // Running states folded into a final write: answered by that write.
         let mut folded = Vec::new();
         for r in batch {
             match r {
                 Request::Running { id, at, reply } => {
-                    running.insert(id, (at, reply));
+                    held.insert(id, Held { at, reply });
+                    due.push_back((now + RUNNING_GRACE, id));
                 }
-                // A job sends its running state before its final one, so a match is in this
-                // batch or was written by an earlier one.
+                // A job sends its running state before its final one, so a match is held here
+                // or was written by an earlier batch (one batch is in flight at a time).
                 Request::Finish { mut item, reply } => {
                     if item.fence.is_none() {
-                        if let Some((at, run_reply)) = running.remove(&item.id) {
-                            item.started_at = Some(at);
-                            folded.push((item.id, run_reply));
+                        if let Some(h) = held.remove(&item.id) {
+                            item.started_at = Some(h.at);
+                            folded.push((item.id, h.reply));
                         }
                     }
                     finishing.push((item, reply));
                 }
+            }
+        }
+        let mut running: HashMap<Uuid, (DateTime<Utc>, Reply)> = HashMap::new();
+        while let Some(&(at, id)) = due.front() {
+            if (open && at > now) || running.len() >= MAX_BATCH {
+                break;
+            }
+            due.pop_front();
+            if let Some(h) = held.remove(&id) {
+                running.insert(id, (h.at, h.reply));
             }
         }
         if !running.is_empty() {
