@@ -24,6 +24,8 @@ pub const WS_SESSIONS: &str = "taskforge_ws_sessions";
 pub const WS_DROPPED: &str = "taskforge_ws_dropped_clients_total";
 /// Pool connections, by `state` (size, available, waiting).
 pub const POOL: &str = "taskforge_db_pool_connections";
+/// Connections asked for while every connection was in use and the pool was at its maximum.
+pub const POOL_EXHAUSTED: &str = "taskforge_db_pool_exhausted_total";
 /// Supervisor restarts, by `actor`.
 pub const ACTOR_RESTARTS: &str = "taskforge_actor_restarts_total";
 

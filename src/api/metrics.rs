@@ -19,6 +19,8 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
     metrics::gauge!(telemetry::POOL, "state" => "available").set(pool.available as f64);
     metrics::gauge!(telemetry::POOL, "state" => "waiting").set(pool.waiting as f64);
     metrics::gauge!(telemetry::POOL, "state" => "max").set(pool.max_size as f64);
+    // Listed from the start, 0 until the pool first runs dry.
+    metrics::counter!(telemetry::POOL_EXHAUSTED).increment(0);
     // A database outage must not take /metrics down: the error gauges then keep their values.
     let counts = state
         .error_counts

@@ -91,6 +91,35 @@ impl NewExecution {
     }
 }
 
+impl From<NewExecution> for ExecutionRow {
+    /// The row as stored by inserting `new` (every other column at its default).
+    fn from(new: NewExecution) -> ExecutionRow {
+        ExecutionRow {
+            id: new.id,
+            schedule_id: new.schedule_id,
+            status: new.status,
+            trigger: new.trigger,
+            attempt: new.attempt,
+            scheduled_for: new.scheduled_for,
+            task_type: new.task_type,
+            task_config: new.task_config,
+            created_at: new.created_at,
+            started_at: None,
+            finished_at: None,
+            duration_ms: None,
+            result: None,
+            error: None,
+            error_type: None,
+            conductor_thread_id: None,
+            conductor_status: None,
+            error_record_id: new.error_record_id,
+            owner_instance: new.owner_instance,
+            fence: 0,
+            schedule_name: new.schedule_name,
+        }
+    }
+}
+
 /// Inserts one execution (manual trigger, retry).
 pub async fn insert(pool: &DbPool, new: &NewExecution) -> Result<ExecutionRow, DbError> {
     let mut c = conn(pool).await?;

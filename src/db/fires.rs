@@ -13,7 +13,7 @@ use super::executions::{ExecutionRow, NewExecution};
 use super::schedules::ScheduleRow;
 use super::schema::task_executions::dsl as x;
 use super::schema::task_schedules::dsl as s;
-use super::{conn, DbError, DbPool};
+use super::{conn, index_joins_only, DbError, DbPool};
 use crate::domain::firing::{decide, Due, Skip};
 use crate::domain::states::{ConcurrencyPolicy, ExecutionStatus, MisfirePolicy};
 
@@ -53,6 +53,8 @@ pub async fn claim_due(
     let mut c = conn(pool).await?;
     let report = c
         .transaction::<_, DbError, _>(async |c| {
+            // The schedules' update below joins the batch's ids to task_schedules.
+            index_joins_only(c).await?;
             let due: Vec<ScheduleRow> = s::task_schedules
                 .filter(s::enabled.eq(true))
                 .filter(s::next_run_at.le(far))
@@ -143,16 +145,23 @@ pub async fn claim_due(
                 }
             }
             if !new_execs.is_empty() {
-                report.executions = diesel::insert_into(x::task_executions)
+                // Only the ids come back: the rows are the ones just built (returning and
+                // parsing every column of a thousand rows cost more than the insert).
+                let inserted: std::collections::HashSet<Uuid> = diesel::insert_into(x::task_executions)
                     .values(&new_execs)
                     .on_conflict_do_nothing()
-                    .returning(ExecutionRow::as_returning())
-                    .get_results(c)
-                    .await?;
+                    .returning(x::id)
+                    .get_results::<Uuid>(c)
+                    .await?
+                    .into_iter()
+                    .collect();
                 // A fire that already existed (unique key) is not this claim's: do not point
                 // the schedule at an execution that was never inserted.
-                let inserted: std::collections::HashSet<Uuid> =
-                    report.executions.iter().map(|r| r.id).collect();
+                report.executions = new_execs
+                    .into_iter()
+                    .filter(|n| inserted.contains(&n.id))
+                    .map(ExecutionRow::from)
+                    .collect();
                 for (exec, last) in exec_ids.iter_mut().zip(lasts.iter_mut()) {
                     if exec.is_some_and(|id| !inserted.contains(&id)) {
                         *exec = None;

@@ -113,7 +113,26 @@ pub fn build_pool(url: &str, cfg: &DatabaseConfig) -> Result<DbPool, DbError> {
 
 /// Checks out a connection.
 pub async fn conn(pool: &DbPool) -> Result<DbConn, DbError> {
+    let status = pool.status();
+    // Counted, not logged: under an overload every request would log a line.
+    if status.available == 0 && status.size >= status.max_size {
+        metrics::counter!(crate::telemetry::POOL_EXHAUSTED).increment(1);
+    }
     Ok(pool.get().await?)
+}
+
+/// Leaves the planner only nested-loop joins for the rest of the current transaction. The batch
+/// statements join an `unnest` of a batch's ids to a table by its primary key; seeing a small or
+/// freshly filled table, the planner would rather scan and hash the whole table, so each batch
+/// would cost as much as the table is large (and a burst of N fires N² row visits). With this,
+/// each row of the batch is one primary-key lookup whatever the table's size.
+pub async fn index_joins_only(c: &mut AsyncPgConnection) -> Result<(), diesel::result::Error> {
+    diesel::sql_query(
+        "SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)",
+    )
+    .execute(c)
+    .await
+    .map(|_| ())
 }
 
 /// `SELECT 1` through the pool: the health check's database probe.

@@ -5,12 +5,12 @@
 
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{Array, BigInt, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::executions::Finish;
-use super::{conn, DbError, DbPool};
+use super::{conn, index_joins_only, DbError, DbPool};
 use crate::domain::states::ExecutionStatus;
 use crate::domain::text::{clean, clean_value};
 
@@ -38,8 +38,7 @@ pub async fn mark_running(
     }
     let ids: Vec<Uuid> = items.iter().map(|i| i.0).collect();
     let at: Vec<DateTime<Utc>> = items.iter().map(|i| i.1).collect();
-    let mut c = conn(pool).await?;
-    Ok(diesel::sql_query(format!(
+    let query = diesel::sql_query(format!(
         "UPDATE task_executions AS e SET status = '{running}', started_at = v.started_at, owner_instance = $3, fence = e.fence + 1 \
          FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, started_at) \
          WHERE e.id = v.id AND e.status = '{pending}' {RETURNING}",
@@ -48,9 +47,13 @@ pub async fn mark_running(
     ))
     .bind::<Array<SqlUuid>, _>(&ids)
     .bind::<Array<Timestamptz>, _>(&at)
-    .bind::<SqlUuid, _>(instance)
-    .load(&mut c)
-    .await?)
+    .bind::<SqlUuid, _>(instance);
+    let mut c = conn(pool).await?;
+    c.transaction::<_, DbError, _>(async |c| {
+        index_joins_only(c).await?;
+        Ok(query.load(c).await?)
+    })
+    .await
 }
 
 /// One final state to write.
@@ -129,8 +132,7 @@ pub async fn finish(
     let fences: Vec<Option<i64>> = items.iter().map(|i| i.fence).collect();
     let started: Vec<Option<DateTime<Utc>>> = items.iter().map(|i| i.started_at).collect();
     let f = FinalColumns::of(items.iter().map(|i| &i.finish));
-    let mut c = conn(pool).await?;
-    Ok(diesel::sql_query(format!(
+    let query = diesel::sql_query(format!(
         "UPDATE task_executions AS e SET started_at = COALESCE(v.started_at, e.started_at), owner_instance = $12, \
              fence = e.fence + CASE WHEN v.started_at IS NULL THEN 0 ELSE 1 END, \
              status = v.status, result = v.result, error = v.error, error_type = v.error_type, \
@@ -154,7 +156,11 @@ pub async fn finish(
     .bind::<Array<Nullable<Text>>, _>(&f.cstatus)
     .bind::<Array<Timestamptz>, _>(&f.finished)
     .bind::<Array<Nullable<BigInt>>, _>(&f.duration)
-    .bind::<SqlUuid, _>(instance)
-    .load(&mut c)
-    .await?)
+    .bind::<SqlUuid, _>(instance);
+    let mut c = conn(pool).await?;
+    c.transaction::<_, DbError, _>(async |c| {
+        index_joins_only(c).await?;
+        Ok(query.load(c).await?)
+    })
+    .await
 }

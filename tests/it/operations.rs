@@ -132,6 +132,33 @@ async fn metrics_expose_the_listed_series_with_sensible_values() {
 }
 
 #[actix_web::test]
+async fn a_pool_run_dry_is_counted() {
+    // One connection: the background actors and twenty concurrent requests share it.
+    let app = TestApp::spawn_with(|c| c.database.pool_max_size = 1).await;
+    let before = sample(
+        &metrics_text(&app).await,
+        "taskforge_db_pool_exhausted_total",
+    );
+    assert_eq!(
+        before.map(|v| v >= 0.0),
+        Some(true),
+        "listed before any exhaustion"
+    );
+    let lists = (0..20).map(|_| app.get("/api/scheduler/schedules"));
+    for (status, body) in futures_util::future::join_all(lists).await {
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let after = sample(
+        &metrics_text(&app).await,
+        "taskforge_db_pool_exhausted_total",
+    );
+    assert!(
+        after.unwrap_or(0.0) > before.unwrap_or(0.0),
+        "twenty requests on one connection must find it busy: {before:?} -> {after:?}"
+    );
+}
+
+#[actix_web::test]
 async fn retention_prunes_old_rows_in_batches_and_keeps_the_rest() {
     let app = TestApp::spawn_with(|c| c.retention.batch_size = 7).await;
     let url = app.db.url().to_string();
