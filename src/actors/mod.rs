@@ -35,6 +35,8 @@ pub struct Services {
     pub conductor_ready: Option<tokio::sync::watch::Receiver<bool>>,
     /// The key that opens stored secrets (loaded on first use).
     pub keyring: Arc<crate::db::secrets::Keyring>,
+    /// Whether anyone would receive an event (see `ws::audience`).
+    pub audience: ws::audience::Audience,
 }
 
 /// Addresses of the started actors; handlers talk to them only through these.

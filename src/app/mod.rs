@@ -98,6 +98,7 @@ pub async fn start(config: Arc<Config>, db_url: &str) -> Result<RunningApp, Star
             config.secrets.key.expose(),
             &config.embedded.data_dir,
         )),
+        audience: Default::default(),
     };
     let actors = actors::start_all(&services, ready_tx);
     // Tell running instances about this one before any client can connect to it, so they hand

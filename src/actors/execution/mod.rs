@@ -95,11 +95,12 @@ impl ExecutionActor {
             executors::netpolicy::NetPolicy::new(&http.blocked_networks, &http.allowed_networks)
                 .unwrap_or_default()
                 .into();
+        let audience = services.audience.clone();
         ExecutionActor {
+            services,
             policy,
             passthrough_env,
-            services,
-            reporter: Reporter::new(hub),
+            reporter: Reporter::new(hub, audience),
             http: None,
             writer: None,
             queue: VecDeque::new(),

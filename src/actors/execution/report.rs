@@ -7,6 +7,7 @@
 use actix::prelude::*;
 
 use super::messages::{Ended, ExecutionEnded};
+use crate::actors::ws::audience::Audience;
 use crate::actors::ws::hub::WsHub;
 use crate::actors::ws::messages::Publish;
 use crate::db::executions::ExecutionRow;
@@ -36,14 +37,16 @@ impl Ended {
 #[derive(Clone)]
 pub struct Reporter {
     hub: Addr<WsHub>,
+    audience: Audience,
     recovery: Option<Recipient<ExecutionEnded>>,
 }
 
 impl Reporter {
     /// Announces to `hub`; failures go nowhere until [`Reporter::set_recovery`].
-    pub fn new(hub: Addr<WsHub>) -> Self {
+    pub fn new(hub: Addr<WsHub>, audience: Audience) -> Self {
         Reporter {
             hub,
+            audience,
             recovery: None,
         }
     }
@@ -78,11 +81,14 @@ impl Reporter {
 
     /// Logs, counts and publishes; answers where the row must go next, if anywhere.
     fn announce(&self, row: &ExecutionRow, why: Ended) -> Option<&Recipient<ExecutionEnded>> {
-        let line = log_line(row, why);
-        if why.is_interruption() || why == Ended::Unrecorded {
-            log::warn!("{line}");
+        let level = if why.is_interruption() || why == Ended::Unrecorded {
+            log::Level::Warn
         } else {
-            log::info!("{line}");
+            log::Level::Info
+        };
+        // The line is built only when it is written: a burst writes thousands.
+        if log::log_enabled!(level) {
+            log::log!(level, "{}", log_line(row, why));
         }
         if why != Ended::Unrecorded {
             count(row);
@@ -100,6 +106,10 @@ impl Reporter {
     }
 
     fn publish(&self, kind: EventKind, row: &ExecutionRow) {
+        // Nobody would receive it: no session here and no other instance.
+        if !self.audience.anyone() {
+            return;
+        }
         self.hub.do_send(Publish(Event::new(
             kind,
             Some(row.schedule_id),

@@ -163,9 +163,13 @@ impl EventBridge {
                             );
                         }
                         act.peers = alive;
+                        act.services.audience.set_peers(alive);
                     }
                     // Unknown: keep handing over rather than risk losing events.
-                    Some(Err(_)) => act.peers = true,
+                    Some(Err(_)) => {
+                        act.peers = true;
+                        act.services.audience.set_peers(true);
+                    }
                     None => {}
                 },
             ),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use uuid::Uuid;
 
+use super::audience::Audience;
 use super::messages::{
     CloseTokenSessions, Deliver, Forward, HubStats, Join, Leave, Publish, PublishRemote, SetBridge,
     SetSubscriptions, ShutdownSessions, TOKEN_REVOKED,
@@ -36,6 +37,7 @@ pub struct WsHub {
     dropped: u64,
     tracker: RestartTracker,
     running: bool,
+    audience: Audience,
 }
 
 impl WsHub {
@@ -53,7 +55,13 @@ impl WsHub {
                 Duration::from_millis(sup.restart_backoff_max_ms),
             ),
             running: false,
+            audience: services.audience.clone(),
         }
+    }
+
+    /// Tells publishers how many sessions there are now (after any change).
+    fn counted(&self) {
+        self.audience.set_sessions(self.sessions.len());
     }
 
     fn publish(&mut self, event: &Event) {
@@ -101,6 +109,7 @@ impl WsHub {
                     .do_send(Deliver::Kick("client too slow: event queue full".into()));
             }
         }
+        self.counted();
     }
 }
 
@@ -120,6 +129,7 @@ impl WsHub {
                     .do_send(Deliver::Kick("token revoked".into()));
             }
         }
+        self.counted();
     }
 }
 
@@ -156,6 +166,7 @@ impl Supervised for WsHub {
     fn restarting(&mut self, _: &mut Context<Self>) {
         // Sessions re-join on their next heartbeat; the registry starts empty.
         self.sessions.clear();
+        self.counted();
         self.running = false;
         self.tracker.on_restart();
     }
@@ -175,6 +186,7 @@ impl Handler<Join> for WsHub {
                 token_id: msg.token_id,
             },
         );
+        self.counted();
     }
 }
 
@@ -183,6 +195,7 @@ impl Handler<Leave> for WsHub {
 
     fn handle(&mut self, msg: Leave, _: &mut Context<Self>) {
         self.sessions.remove(&msg.session_id);
+        self.counted();
     }
 }
 
@@ -247,6 +260,7 @@ impl Handler<ShutdownSessions> for WsHub {
         for (_, entry) in self.sessions.drain() {
             entry.recipient.do_send(Deliver::Shutdown);
         }
+        self.counted();
         n
     }
 }
