@@ -147,14 +147,8 @@ pub async fn claim_due(
             if !new_execs.is_empty() {
                 // Only the ids come back: the rows are the ones just built (returning and
                 // parsing every column of a thousand rows cost more than the insert).
-                let inserted: std::collections::HashSet<Uuid> = diesel::insert_into(x::task_executions)
-                    .values(&new_execs)
-                    .on_conflict_do_nothing()
-                    .returning(x::id)
-                    .get_results::<Uuid>(c)
-                    .await?
-                    .into_iter()
-                    .collect();
+                let inserted: std::collections::HashSet<Uuid> =
+                    super::executions::insert_many(c, &new_execs).await?.into_iter().collect();
                 // A fire that already existed (unique key) is not this claim's: do not point
                 // the schedule at an execution that was never inserted.
                 report.executions = new_execs

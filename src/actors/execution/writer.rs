@@ -8,7 +8,8 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::time::Instant;
 use uuid::Uuid;
 
@@ -142,6 +143,9 @@ impl StatusWriter {
 /// `running` this much later than it started (its `startedAt` is the real start).
 const RUNNING_GRACE: Duration = Duration::from_millis(200);
 
+/// Batches of final states being written at once.
+const FINALS_IN_FLIGHT: u32 = 2;
+
 /// A running state not written yet.
 struct Held {
     at: DateTime<Utc>,
@@ -158,6 +162,7 @@ enum Wake {
 }
 
 async fn run(pool: DbPool, instance: Uuid, mut rx: mpsc::UnboundedReceiver<Request>) {
+    let in_flight = Arc::new(Semaphore::new(FINALS_IN_FLIGHT as usize));
     let mut held: HashMap<Uuid, Held> = HashMap::new();
     // When each held state is due, oldest first (entries whose state was folded are skipped).
     let mut due: VecDeque<(Instant, Uuid)> = VecDeque::new();
@@ -198,7 +203,7 @@ async fn run(pool: DbPool, instance: Uuid, mut rx: mpsc::UnboundedReceiver<Reque
                     due.push_back((now + RUNNING_GRACE, id));
                 }
                 // A job sends its running state before its final one, so a match is held here
-                // or was written by an earlier batch (one batch is in flight at a time).
+                // or was written by an earlier iteration (running writes are awaited in line).
                 Request::Finish { mut item, reply } => {
                     if item.fence.is_none() {
                         if let Some(h) = held.remove(&item.id) {
@@ -227,9 +232,21 @@ async fn run(pool: DbPool, instance: Uuid, mut rx: mpsc::UnboundedReceiver<Reque
             answer(res, running.into_iter().map(|(id, (_, reply))| (id, reply)));
         }
         if !finishing.is_empty() {
-            write_finals(&pool, instance, finishing, folded).await;
+            // Final writes of different executions do not depend on each other: the next batch
+            // may go while one commits. A running write is awaited above, so a final state
+            // never overtakes its own running write.
+            let Ok(permit) = in_flight.clone().acquire_owned().await else {
+                return;
+            };
+            let pool = pool.clone();
+            actix::spawn(async move {
+                write_finals(&pool, instance, finishing, folded).await;
+                drop(permit);
+            });
         }
     }
+    // Every handle is gone: the last final writes finish before the writer does.
+    let _ = in_flight.acquire_many(FINALS_IN_FLIGHT).await;
 }
 
 /// Writes a batch of final states. When PostgreSQL refuses the batch as data (not an outage),
