@@ -27,6 +27,19 @@ pub struct Written {
     pub fence: i64,
 }
 
+/// Runs a batch update by primary key (see [`index_joins_only`]) and answers the rows written.
+async fn written<'q, Q>(pool: &DbPool, query: Q) -> Result<Vec<Written>, DbError>
+where
+    Q: diesel_async::methods::LoadQuery<'q, diesel_async::AsyncPgConnection, Written> + Send + 'q,
+{
+    let mut c = conn(pool).await?;
+    c.transaction::<_, DbError, _>(async |c| {
+        index_joins_only(c).await?;
+        Ok(query.load(c).await?)
+    })
+    .await
+}
+
 /// pending → running for every `(id, started_at)`; answers the rows that were still pending.
 pub async fn mark_running(
     pool: &DbPool,
@@ -48,12 +61,7 @@ pub async fn mark_running(
     .bind::<Array<SqlUuid>, _>(&ids)
     .bind::<Array<Timestamptz>, _>(&at)
     .bind::<SqlUuid, _>(instance);
-    let mut c = conn(pool).await?;
-    c.transaction::<_, DbError, _>(async |c| {
-        index_joins_only(c).await?;
-        Ok(query.load(c).await?)
-    })
-    .await
+    written(pool, query).await
 }
 
 /// One final state to write.
@@ -157,10 +165,5 @@ pub async fn finish(
     .bind::<Array<Timestamptz>, _>(&f.finished)
     .bind::<Array<Nullable<BigInt>>, _>(&f.duration)
     .bind::<SqlUuid, _>(instance);
-    let mut c = conn(pool).await?;
-    c.transaction::<_, DbError, _>(async |c| {
-        index_joins_only(c).await?;
-        Ok(query.load(c).await?)
-    })
-    .await
+    written(pool, query).await
 }
