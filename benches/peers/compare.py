@@ -230,32 +230,27 @@ class System:
         return {}
 
 
-class GraphileWorker(System):
-    name = "graphile-worker"
+class NodePeer(System):
+    """A Node.js peer: `SCRIPT work DSN TARGET ARG` in two processes, `SCRIPT enqueue DSN N DUE NAME`."""
+    script, arg, names = "", "", {}
 
     def start(self, db):
-        cmd = ["node", "graphile_worker.mjs", "work", self.cluster.node_dsn(db), self.stub.url, "24"]
+        cmd = ["node", self.script, "work", self.cluster.node_dsn(db), self.stub.url, self.arg]
         return Workers([cmd, cmd], self.node)
 
     def enqueue(self, db, n, due, kind):
-        sh(["node", "graphile_worker.mjs", "enqueue", self.cluster.node_dsn(db), str(n),
-            due.isoformat(), "get" if kind == "burst" else "warm"], cwd=self.node)
+        sh(["node", self.script, "enqueue", self.cluster.node_dsn(db), str(n), due.isoformat(),
+            self.names.get(kind, kind)], cwd=self.node)
 
+
+class GraphileWorker(NodePeer):
+    name, script, arg, names = "graphile-worker", "graphile_worker.mjs", "24", {"burst": "get"}
     remaining = "SELECT EXISTS (SELECT 1 FROM graphile_worker._private_jobs)"
     failed = "SELECT count(*) FROM graphile_worker._private_jobs WHERE attempts > 0"
 
 
-class PgBoss(System):
-    name = "pg-boss"
-
-    def start(self, db):
-        cmd = ["node", "pg_boss.mjs", "work", self.cluster.node_dsn(db), self.stub.url, "100"]
-        return Workers([cmd, cmd], self.node)
-
-    def enqueue(self, db, n, due, kind):
-        sh(["node", "pg_boss.mjs", "enqueue", self.cluster.node_dsn(db), str(n),
-            due.isoformat(), kind], cwd=self.node)
-
+class PgBoss(NodePeer):
+    name, script, arg = "pg-boss", "pg_boss.mjs", "100"
     remaining = ("SELECT EXISTS (SELECT 1 FROM pgboss.job WHERE name IN ('burst', 'warm') "
                  "AND state IN ('created', 'retry', 'active'))")
     failed = "SELECT count(*) FROM pgboss.job WHERE state = 'failed'"

@@ -10,13 +10,19 @@ use serde_json::json;
 use crate::support::*;
 use crate::{client, migrated, post, Ctx};
 
-/// The value of an unlabelled counter in a Prometheus text page (0 when absent).
-fn counter(page: &str, name: &str) -> f64 {
-    page.lines()
-        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
-        .and_then(|l| l.split_whitespace().nth(1))
+/// The value of the series `series` (its name with labels, if any) on the service's /metrics
+/// page; None when the page or the series is missing.
+async fn metric(c: &awc::Client, base: &str, series: &str) -> Option<f64> {
+    let mut r = c.get(format!("{base}/metrics")).send().await.ok()?;
+    let page = r.body().limit(1 << 22).await.ok()?;
+    String::from_utf8_lossy(&page)
+        .lines()
+        .find(|l| {
+            l.strip_prefix(series)
+                .is_some_and(|rest| rest.starts_with(' '))
+        })
+        .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
 }
 
 /// B7: `n` interval schedules at 1 s (spread evenly over the second) for `secs` seconds.
@@ -56,27 +62,19 @@ pub(crate) async fn b7(ctx: &Ctx, n: usize, secs: u64) -> String {
         actix_web::rt::time::sleep_until(next.into()).await;
         next += Duration::from_secs(every);
         rss.push(svc.usage().1 as f64 / 1e6);
-        if let Ok(mut r) = c.get(format!("{}/metrics", svc.base)).send().await {
-            let page = String::from_utf8_lossy(&r.body().limit(1 << 22).await.unwrap_or_default())
-                .into_owned();
-            let waiting = page
-                .lines()
-                .find(|l| l.starts_with("taskforge_db_pool_connections{state=\"waiting\"}"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0);
-            waiting_seen = waiting_seen.max(waiting);
-        }
+        let waiting = metric(
+            &c,
+            &svc.base,
+            "taskforge_db_pool_connections{state=\"waiting\"}",
+        )
+        .await;
+        waiting_seen = waiting_seen.max(waiting.unwrap_or(0.0));
     }
     // The last slots still run: measure whole seconds from after the warm-up to 2 s before the end.
     actix_web::rt::time::sleep(Duration::from_secs(2)).await;
-    let exhausted = match c.get(format!("{}/metrics", svc.base)).send().await {
-        Ok(mut r) => counter(
-            &String::from_utf8_lossy(&r.body().limit(1 << 22).await.unwrap_or_default()),
-            "taskforge_db_pool_exhausted_total",
-        ),
-        Err(_) => f64::NAN,
-    };
+    let exhausted = metric(&c, &svc.base, "taskforge_db_pool_exhausted_total")
+        .await
+        .unwrap_or(f64::NAN);
     let (from, to) = (
         t0 + chrono::Duration::seconds(warmup as i64),
         t0 + chrono::Duration::seconds(secs as i64 - 2),

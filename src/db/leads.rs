@@ -90,6 +90,8 @@ async fn restore(
         return Ok(0);
     }
     let (ids, ats): (Vec<Uuid>, Vec<DateTime<Utc>>) = first.into_iter().unzip();
+    // Inside the caller's transaction: the update below joins the ids to task_schedules.
+    super::index_joins_only(c).await?;
     diesel::sql_query(
         "UPDATE task_schedules AS s SET next_run_at = v.first, \
              (last_run_at, last_execution_id) = ( \

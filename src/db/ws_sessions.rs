@@ -1,7 +1,7 @@
 //! `websocket_sessions`: the record of each WebSocket connection.
 
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::websocket_sessions::dsl as ws;
@@ -46,17 +46,21 @@ pub async fn update_many(
         .iter()
         .map(|(_, s)| s.as_ref().map(|s| s.join(",")))
         .collect();
-    let mut c = conn(pool).await?;
-    diesel::sql_query(
+    let query = diesel::sql_query(
         "UPDATE websocket_sessions AS w SET last_seen_at = now(), \
              subscriptions = COALESCE(string_to_array(NULLIF(v.subs, ''), ','), CASE WHEN v.subs = '' THEN '{}'::text[] END, w.subscriptions) \
          FROM unnest($1::uuid[], $2::text[]) AS v(id, subs) WHERE w.session_id = v.id",
     )
     .bind::<Array<SqlUuid>, _>(&ids)
-    .bind::<Array<Nullable<Text>>, _>(&subs)
-    .execute(&mut c)
-    .await?;
-    Ok(())
+    .bind::<Array<Nullable<Text>>, _>(&subs);
+    let mut c = conn(pool).await?;
+    // Session rows accumulate (inactive ones are kept for days): look each one up by key.
+    c.transaction::<_, DbError, _>(async |c| {
+        super::index_joins_only(c).await?;
+        query.execute(c).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Marks one session inactive (kept until retention prunes it).

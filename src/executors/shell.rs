@@ -160,10 +160,12 @@ pub fn kill_leftovers(executions: &[uuid::Uuid]) -> usize {
     if executions.is_empty() {
         return 0;
     }
-    let markers: Vec<Vec<u8>> = executions
+    // A set: a dead instance may leave thousands of unfinished rows behind.
+    let ids: std::collections::HashSet<Vec<u8>> = executions
         .iter()
-        .map(|id| format!("TASKFORGE_EXECUTION_ID={id}").into_bytes())
+        .map(|id| id.to_string().into_bytes())
         .collect();
+    const MARKER: &[u8] = b"TASKFORGE_EXECUTION_ID=";
     let me = std::process::id();
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return 0;
@@ -179,7 +181,7 @@ pub fn kill_leftovers(executions: &[uuid::Uuid]) -> usize {
         };
         let ours = environ
             .split(|b| *b == 0)
-            .any(|var| markers.iter().any(|m| var == m.as_slice()));
+            .any(|var| var.strip_prefix(MARKER).is_some_and(|id| ids.contains(id)));
         if ours && nix::sys::signal::kill(Pid::from_raw(pid as i32), Signal::SIGKILL).is_ok() {
             log::warn!("killed a task process left behind: pid={pid}");
             killed += 1;

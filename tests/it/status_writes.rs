@@ -222,14 +222,21 @@ async fn a_fast_task_is_written_once_and_a_slow_one_shows_running_while_it_runs(
         async move { query_i64(&url, &sql).await }
     };
 
+    // A shell task of its own, run once by hand.
+    let app_ref = &app;
+    let run = move |name: &'static str, command: &'static str| async move {
+        let app = app_ref;
+        let schedule = app
+            .create_schedule(
+                json!({"name": name, "taskType": "shell", "taskConfig": {"command": command},
+                "scheduleType": "cron", "scheduleConfig": {"expression": "0 0 1 1 *"}}),
+            )
+            .await;
+        app.trigger(&schedule).await
+    };
+
     // Ends within the grace: pending → completed in one write, started and finished stamped.
-    let fast = app
-        .create_schedule(
-            json!({"name": "fast", "taskType": "shell", "taskConfig": {"command": "true"},
-            "scheduleType": "cron", "scheduleConfig": {"expression": "0 0 1 1 *"}}),
-        )
-        .await;
-    let id = app.trigger(&fast).await;
+    let id = run("fast", "true").await;
     let done = app.finished_execution(&id).await;
     assert_eq!(done["status"], "completed", "{done}");
     assert!(
@@ -243,13 +250,7 @@ async fn a_fast_task_is_written_once_and_a_slow_one_shows_running_while_it_runs(
     );
 
     // Outlives the grace: `running` is stored while it runs, then the final state.
-    let slow = app
-        .create_schedule(
-            json!({"name": "slow", "taskType": "shell", "taskConfig": {"command": "sleep 2"},
-            "scheduleType": "cron", "scheduleConfig": {"expression": "0 0 1 1 *"}}),
-        )
-        .await;
-    let id = app.trigger(&slow).await;
+    let id = run("slow", "sleep 2").await;
     let running = eventually(Duration::from_secs(10), "running stored", || async {
         let e = app.execution(&id).await;
         (e["status"] == "running").then_some(e)

@@ -108,8 +108,8 @@ impl WsHub {
                     .recipient
                     .do_send(Deliver::Kick("client too slow: event queue full".into()));
             }
+            self.counted();
         }
-        self.counted();
     }
 }
 
