@@ -41,6 +41,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     js!("audit.js"),
     js!("overview.js"),
     js!("schedules.js"),
+    js!("cron_words.js"),
     js!("schedule_fields.js"),
     js!("schedule_form.js"),
     js!("executions.js"),

@@ -24,15 +24,22 @@ const ZONES: [&str; 9] = [
     "America/St_Johns",
 ];
 
-/// One cronie field: its values and whether its text starts with `*`.
+/// One cronie field: its values, its month-dependent day rules (`L`, `W`, `#`, kept as text
+/// and judged by [`brute_rule`]) and whether its text starts with `*`.
 struct BruteField {
     values: Vec<bool>,
+    rules: Vec<String>,
     star: bool,
 }
 
 fn brute_field(text: &str, min: u32, max: u32) -> BruteField {
     let mut values = vec![false; (max + 1) as usize];
+    let mut rules = Vec::new();
     for item in text.split(',') {
+        if item.contains(['L', 'W', '#']) {
+            rules.push(item.to_string());
+            continue;
+        }
         let (range, step) = match item.split_once('/') {
             Some((r, s)) => (r, s.parse::<u32>().unwrap_or(1)),
             None => (item, 1),
@@ -55,7 +62,49 @@ fn brute_field(text: &str, min: u32, max: u32) -> BruteField {
     }
     BruteField {
         values,
+        rules,
         star: text.starts_with('*'),
+    }
+}
+
+/// Whether `d` is the day a Quartz day rule names, found by listing the month's days:
+/// `L`, `L-n`, `LW`, `nW` (the Monday–Friday of the month closest to day n) in day-of-month,
+/// `w#n` and `wL` in day-of-week.
+fn brute_rule(rule: &str, d: NaiveDate) -> bool {
+    let month: Vec<NaiveDate> = (1..=31).filter_map(|k| d.with_day(k)).collect();
+    let weekdays: Vec<NaiveDate> = month
+        .iter()
+        .copied()
+        .filter(|m| m.weekday().num_days_from_monday() < 5)
+        .collect();
+    let last = month.last().map_or(0, |m| m.day());
+    let of_weekday = |w: &str| -> Vec<NaiveDate> {
+        let w = w.parse::<u32>().unwrap_or(0) % 7;
+        month
+            .iter()
+            .copied()
+            .filter(|m| m.weekday().num_days_from_sunday() == w)
+            .collect()
+    };
+    if rule == "L" {
+        d.day() == last
+    } else if rule == "LW" {
+        weekdays.last() == Some(&d)
+    } else if let Some(n) = rule.strip_prefix("L-") {
+        d.day() + n.parse::<u32>().unwrap_or(99) == last
+    } else if let Some(n) = rule.strip_suffix('W') {
+        let n = n.parse::<u32>().unwrap_or(99);
+        n <= last
+            && weekdays
+                .iter()
+                .min_by_key(|m| m.day().abs_diff(n))
+                .is_some_and(|m| *m == d)
+    } else if let Some((w, n)) = rule.split_once('#') {
+        of_weekday(w).get(n.parse::<usize>().unwrap_or(9).wrapping_sub(1)) == Some(&d)
+    } else if let Some(w) = rule.strip_suffix('L') {
+        of_weekday(w).last() == Some(&d)
+    } else {
+        false
     }
 }
 
@@ -78,8 +127,10 @@ fn brute_force(
     );
     let day_ok = |d: NaiveDate| {
         let wd = d.weekday().num_days_from_sunday() as usize;
-        let dom_ok = dom.values[d.day() as usize];
-        let dow_ok = dow.values[wd] || (wd == 0 && dow.values[7]);
+        let dom_ok = dom.values[d.day() as usize] || dom.rules.iter().any(|r| brute_rule(r, d));
+        let dow_ok = dow.values[wd]
+            || (wd == 0 && dow.values[7])
+            || dow.rules.iter().any(|r| brute_rule(r, d));
         let days = if dom.star || dow.star {
             dom_ok && dow_ok
         } else {
@@ -131,6 +182,47 @@ fn item(min: u32, max: u32) -> impl Strategy<Value = String> {
 
 fn field(min: u32, max: u32) -> impl Strategy<Value = String> {
     proptest::collection::vec(item(min, max), 1..=3).prop_map(|v| v.join(","))
+}
+
+/// Day-of-month items with the Quartz rules among plain ones.
+fn month_day_item() -> impl Strategy<Value = String> {
+    prop_oneof![
+        item(1, 31),
+        Just("L".to_string()),
+        Just("LW".to_string()),
+        (0..=30u32).prop_map(|n| format!("L-{n}")),
+        (1..=31u32).prop_map(|n| format!("{n}W")),
+    ]
+}
+
+/// Day-of-week items with `d#n` and `dL` among plain ones.
+fn weekday_item() -> impl Strategy<Value = String> {
+    prop_oneof![
+        item(0, 7),
+        (0..=7u32, 1..=5u32).prop_map(|(d, n)| format!("{d}#{n}")),
+        (0..=7u32).prop_map(|d| format!("{d}L")),
+    ]
+}
+
+/// Lines whose day fields use the month-dependent rules; minutes and hours kept to one value
+/// or two, so each matching day is a run or two and the runs cover months.
+fn day_rule_line() -> impl Strategy<Value = String> {
+    (
+        0..60u32,
+        proptest::collection::vec(0..24u32, 1..=2),
+        proptest::collection::vec(month_day_item(), 1..=2),
+        field(1, 12),
+        proptest::collection::vec(weekday_item(), 1..=2),
+    )
+        .prop_map(|(m, h, dom, month, dow)| {
+            let hours: Vec<String> = h.iter().map(u32::to_string).collect();
+            format!(
+                "{m} {} {} {month} {}",
+                hours.join(","),
+                dom.join(","),
+                dow.join(",")
+            )
+        })
 }
 
 fn cron_line() -> impl Strategy<Value = String> {
@@ -220,6 +312,26 @@ proptest! {
             prop_assert!(next > first);
             prop_assert_eq!(next - first, Duration::seconds(seconds));
         }
+    }
+}
+
+proptest! {
+    // Fewer cases: a rare rule (`31W` in short months only) walks nine years of days.
+    #![proptest_config(ProptestConfig { cases: 2_000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// `L`, `W` and `#` lines from 2026 to 2035 × zones: the same next runs as the brute force
+    /// (which lists each month's days to find them).
+    #[test]
+    fn cron_day_rules_agree_with_a_brute_force_matcher(line in day_rule_line(), z in 0..ZONES.len(), from in instant(2026, 2035)) {
+        let tz: Tz = ZONES[z].parse().unwrap_or(Tz::UTC);
+        let s = spec("cron", json!({"expression": line, "timezone": ZONES[z]}), from);
+        let years = 9;
+        let ours = s.next_runs(from, 6);
+        let brute = brute_force(&line, tz, from, 6, years);
+        let horizon = from + Duration::days(366 * i64::from(years) - 2);
+        let ours_within: Vec<_> = ours.iter().copied().filter(|t| *t <= horizon).collect();
+        let brute_within: Vec<_> = brute.iter().copied().filter(|t| *t <= horizon).collect();
+        prop_assert_eq!(&ours_within, &brute_within, "line `{}` in {} from {}", line, ZONES[z], from);
     }
 }
 

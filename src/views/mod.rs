@@ -66,6 +66,8 @@ pub struct ScheduleView {
     pub task_config: Value,
     pub schedule_type: ScheduleType,
     /// cron `{expression, timezone}`, interval `{intervalSeconds, startAt}`, once `{runAt}`.
+    /// Cron takes 5 fields (6 with leading seconds) or a macro; besides crontab's lists, ranges,
+    /// steps and names, day-of-month takes `L`, `L-n`, `nW`, `LW` and day-of-week `d#n`, `dL`.
     #[schema(value_type = Object)]
     pub schedule_config: Value,
     pub enabled: bool,

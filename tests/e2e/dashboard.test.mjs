@@ -44,6 +44,30 @@ test('a bad cron expression gets an inline validation message', async () => {
   await page.getByRole('button', { name: 'Cancel' }).click();
 });
 
+test('Quartz day rules are described in words, and a bad one names itself', async () => {
+  await page.goto(`${base}/#/schedules`);
+  await page.locator('#new-schedule').click();
+  await page.locator('#f-name').fill('second-friday');
+  await page.locator('#f-taskConfig-command').fill('true');
+  await page.locator('#f-scheduleConfig-expression').fill('0 9 * * FRI#2');
+  await waitFor(async () => (await page.locator('#preview li').count()) === 5, 'next 5 runs');
+  assert.match(await page.locator('#preview-words').textContent(), /second Friday of the month/);
+  for (const li of await page.locator('#preview li').allTextContents()) {
+    const day = new Date(li.split(' ')[0]);
+    assert.equal(day.getUTCDay(), 5, li);
+    assert.ok(day.getUTCDate() >= 8 && day.getUTCDate() <= 14, li);
+  }
+  await page.locator('#f-scheduleConfig-expression').fill('0 9 L-40 * *');
+  await waitFor(async () => (await page.locator('#preview-error').textContent()).includes('`L-n` counts at most 30'), 'preview error');
+  await page.locator('#f-scheduleConfig-expression').fill('0 9 LW * *');
+  await page.getByRole('button', { name: 'Create schedule' }).click();
+  const row = page.locator('tr[data-schedule="second-friday"]');
+  await waitFor(async () => (await row.textContent()).includes('on the last weekday of the month'), 'described in the list');
+  const made = (await api('GET', '/api/scheduler/schedules?q=second-friday')).data.items[0];
+  assert.equal(made.scheduleConfig.expression, '0 9 LW * *');
+  assert.equal((await api('DELETE', `/api/scheduler/schedules/${made.id}`)).status, 204);
+});
+
 test('create a schedule through the form and see its executions appear live', async () => {
   await page.goto(`${base}/#/schedules`);
   await page.locator('#new-schedule').click();

@@ -32,6 +32,7 @@ mod recovery_edges;
 mod reliability;
 mod reliability_runtime;
 mod schedules_api;
+mod scheduling_depth;
 mod secrets;
 mod security;
 mod shutdown;

@@ -4,6 +4,7 @@
 import { el, debounce } from './dom.js';
 import { api, errorMessage } from './api.js';
 import { FIELDS, editable } from './schedule_fields.js';
+import { cronDayWords } from './cron_words.js';
 
 const idOf = (key) => `f-${key.replace(/\./g, '-')}`;
 
@@ -25,6 +26,7 @@ export function scheduleForm(existing, onDone) {
   const formError = el('div', { class: 'form-error', role: 'alert' });
   const preview = el('ol', { class: 'runs', id: 'preview', 'aria-live': 'polite' });
   const previewError = el('div', { class: 'field-error', id: 'preview-error' });
+  const previewWords = el('p', { class: 'muted', id: 'preview-words' });
   const json = el('textarea', { id: 'f-json', rows: 18, spellcheck: 'false' });
   const formPane = el('div', { id: 'pane-form' });
   const jsonPane = el('div', { id: 'pane-json', hidden: true }, el('label', { for: 'f-json' }, 'Full definition (JSON)', json),
@@ -52,7 +54,7 @@ export function scheduleForm(existing, onDone) {
       el('h3', {}, 'General'), sections.general,
       el('h3', {}, 'Task'), sections.task, sections.shell, sections.http, sections.conductor,
       el('h3', {}, 'When'), sections.schedule, sections.cron, sections.interval, sections.once,
-      el('div', {}, el('strong', {}, 'Next 5 runs'), preview, previewError),
+      el('div', {}, el('strong', {}, 'Next 5 runs'), previewWords, preview, previewError),
       el('h3', {}, 'Failures and overlaps'), sections.policy);
     showSections();
   }
@@ -88,6 +90,7 @@ export function scheduleForm(existing, onDone) {
   const refreshPreview = debounce(async () => {
     const def = definition();
     const r = await api('POST', '/api/scheduler/preview', { scheduleType: def.scheduleType, scheduleConfig: def.scheduleConfig, count: 5 });
+    previewWords.textContent = def.scheduleType === 'cron' ? cronDayWords(def.scheduleConfig?.expression) : '';
     if (r.ok) {
       previewError.textContent = '';
       preview.replaceChildren(...(r.data.runs.length ? r.data.runs.map((t) => el('li', {}, `${t}  (${new Date(t).toLocaleString()})`)) : [el('li', {}, 'no future runs')]));

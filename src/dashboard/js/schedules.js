@@ -8,10 +8,14 @@ import { params, setParams } from './view.js';
 import { listView, apiPath } from './list.js';
 import { confirmed } from './confirm.js';
 import { scheduleForm } from './schedule_form.js';
+import { cronDayWords } from './cron_words.js';
 
 export function describe(s) {
   const c = s.scheduleConfig || {};
-  if (s.scheduleType === 'cron') return `cron ${c.expression} (${c.timezone || 'UTC'})`;
+  if (s.scheduleType === 'cron') {
+    const words = cronDayWords(c.expression);
+    return `cron ${c.expression} (${c.timezone || 'UTC'})${words ? ` · ${words}` : ''}`;
+  }
   if (s.scheduleType === 'interval') return `every ${c.intervalSeconds} s${c.startAt ? ` from ${c.startAt}` : ''}`;
   return `once at ${c.runAt}`;
 }

@@ -6,12 +6,21 @@
 //! So every field is parsed and range-checked here, expanded to an explicit list (weekdays as
 //! names), and handed to the crate in its own syntax; OR semantics are two crate schedules merged.
 //! Evaluation runs over local wall-clock time (see [`CronSchedule::next_local_after`]); time
-//! zones and DST are applied by the caller ([`super::schedule`]).
+//! zones and DST are applied by the caller ([`super::schedule`]). Day rules the crate does not
+//! know (`L`, `W`, `#`) are evaluated day by day in [`days`].
+
+mod days;
 
 use std::collections::BTreeSet;
 use std::str::FromStr;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
+
+use days::{Days, MonthDay, WeekdayOfMonth};
+
+/// How far ahead a day-by-day search looks before it says "never": nine years cover the
+/// longest gap between two February 29ths (2096 → 2104).
+const SEARCH_DAYS: u32 = 9 * 366;
 
 const WEEKDAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 const MONTHS: [&str; 12] = [
@@ -83,8 +92,22 @@ struct Field {
 /// A validated crontab expression, ready to evaluate.
 #[derive(Debug, Clone)]
 pub struct CronSchedule {
+    eval: Eval,
+}
+
+#[derive(Debug, Clone)]
+enum Eval {
     /// One crate schedule, or two (day-of-month only, day-of-week only) for the OR rule.
-    parts: Vec<cron::Schedule>,
+    Crate(Vec<cron::Schedule>),
+    /// Month-dependent day rules: days are matched here, the crate finds the time of day.
+    ByDay(Box<ByDay>),
+}
+
+#[derive(Debug, Clone)]
+struct ByDay {
+    time: cron::Schedule,
+    months: BTreeSet<u32>,
+    days: Days,
 }
 
 impl CronSchedule {
@@ -105,9 +128,16 @@ impl CronSchedule {
         let second = parse_field(sec, &SECOND)?;
         let minute = parse_field(rest[0], &MINUTE)?;
         let hour = parse_field(rest[1], &HOUR)?;
-        let dom = parse_field(rest[2], &DAY_OF_MONTH)?;
+        let mut month_rules = Vec::new();
+        let dom = parse_field_with(rest[2], &DAY_OF_MONTH, |item| {
+            MonthDay::parse(item).map(|r| r.map(|rule| month_rules.push(rule)))
+        })?;
         let month = parse_field(rest[3], &MONTH)?;
-        let mut dow = parse_field(rest[4], &DAY_OF_WEEK)?;
+        let mut weekday_rules = Vec::new();
+        let mut dow = parse_field_with(rest[4], &DAY_OF_WEEK, |item| {
+            WeekdayOfMonth::parse(item, |d| value(d, &DAY_OF_WEEK))
+                .map(|r| r.map(|rule| weekday_rules.push(rule)))
+        })?;
         if dow.values.remove(&7) {
             dow.values.insert(0);
         }
@@ -118,6 +148,25 @@ impl CronSchedule {
             render(&minute, &MINUTE),
             render(&hour, &HOUR)
         );
+        let evaluate =
+            |s: &str| cron::Schedule::from_str(s).map_err(|e| format!("cannot be evaluated ({e})"));
+        let days = Days {
+            month_star: dom.star,
+            month_days: dom.values.clone(),
+            month_rules,
+            weekday_star: dow.star,
+            weekdays: dow.values.clone(),
+            weekday_rules,
+        };
+        if days.has_rules() {
+            return Ok(CronSchedule {
+                eval: Eval::ByDay(Box::new(ByDay {
+                    time: evaluate(&format!("{head} * * *"))?,
+                    months: month.values,
+                    days,
+                })),
+            });
+        }
         let month_s = render(&month, &MONTH);
         let dom_s = render(&dom, &DAY_OF_MONTH);
         let dow_s = render_weekdays(&dow);
@@ -132,9 +181,11 @@ impl CronSchedule {
         };
         let parts = sources
             .iter()
-            .map(|s| cron::Schedule::from_str(s).map_err(|e| format!("cannot be evaluated ({e})")))
+            .map(|s| evaluate(s))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(CronSchedule { parts })
+        Ok(CronSchedule {
+            eval: Eval::Crate(parts),
+        })
     }
 
     /// The first matching wall-clock time strictly after `after` (both naive local times).
@@ -142,12 +193,44 @@ impl CronSchedule {
         // The crate iterates over a calendar; UTC has no DST, so it serves as a plain
         // wall-clock calendar here.
         let start: DateTime<Utc> = after.and_utc();
-        self.parts
-            .iter()
-            .filter_map(|p| p.after(&start).next())
-            .min()
-            .map(|t| t.naive_utc())
+        match &self.eval {
+            Eval::Crate(parts) => parts
+                .iter()
+                .filter_map(|p| p.after(&start).next())
+                .min()
+                .map(|t| t.naive_utc()),
+            Eval::ByDay(by_day) => {
+                let mut date = after.date();
+                for _ in 0..SEARCH_DAYS {
+                    if by_day.months.contains(&date.month()) && by_day.days.matches(date) {
+                        if let Some(t) = first_time_on(&by_day.time, date, after) {
+                            return Some(t);
+                        }
+                    }
+                    date = date.succ_opt()?;
+                }
+                None
+            }
+        }
     }
+}
+
+/// The first time of day of `time` on `date` strictly after `after`.
+fn first_time_on(
+    time: &cron::Schedule,
+    date: NaiveDate,
+    after: NaiveDateTime,
+) -> Option<NaiveDateTime> {
+    let day_start = date.and_hms_opt(0, 0, 0)?;
+    let from = if after >= day_start {
+        after
+    } else {
+        day_start - chrono::Duration::seconds(1)
+    };
+    time.after(&from.and_utc())
+        .next()
+        .map(|t| t.naive_utc())
+        .filter(|t| t.date() == date)
 }
 
 fn expand_macro(expr: &str) -> Result<String, String> {
@@ -170,6 +253,16 @@ fn expand_macro(expr: &str) -> Result<String, String> {
 }
 
 fn parse_field(text: &str, rule: &FieldRule) -> Result<Field, String> {
+    parse_field_with(text, rule, |_| None)
+}
+
+/// Parses a field whose list items may also be rules of their own: `special` answers None for
+/// an ordinary item, or the outcome of taking it.
+fn parse_field_with(
+    text: &str,
+    rule: &FieldRule,
+    mut special: impl FnMut(&str) -> Option<Result<(), String>>,
+) -> Result<Field, String> {
     let bad = |why: String| format!("{} field `{text}`: {why}", rule.name);
     if text == "*" || text == "?" {
         return Ok(Field {
@@ -181,6 +274,10 @@ fn parse_field(text: &str, rule: &FieldRule) -> Result<Field, String> {
     for item in text.split(',') {
         if item.is_empty() {
             return Err(bad("empty list item".into()));
+        }
+        if let Some(taken) = special(item) {
+            taken.map_err(&bad)?;
+            continue;
         }
         let (range, step) = match item.split_once('/') {
             Some((r, s)) => {

@@ -1,0 +1,84 @@
+//! Scheduling depth (the second wave's schedule features) through the real app on a real
+//! database: Quartz day rules in cron lines.
+
+use actix_web::http::StatusCode;
+use serde_json::{json, Value};
+
+use crate::app::{assert_envelope, TestApp};
+
+fn shell_cron(name: &str, expr: &str, zone: &str) -> Value {
+    json!({
+        "name": name,
+        "taskType": "shell",
+        "taskConfig": {"command": "true"},
+        "scheduleType": "cron",
+        "scheduleConfig": {"expression": expr, "timezone": zone}
+    })
+}
+
+#[actix_web::test]
+async fn quartz_day_rules_fire_on_the_days_they_name() {
+    let app = TestApp::spawn().await;
+    // The second Friday at 09:00 in Berlin (CET, UTC+1 in winter).
+    let created = app
+        .create_schedule(shell_cron(
+            "second-friday",
+            "0 9 * * FRI#2",
+            "Europe/Berlin",
+        ))
+        .await;
+    let id = created["id"].as_str().unwrap_or_default();
+    let (status, runs) = app
+        .get(&format!(
+            "/api/scheduler/schedules/{id}/next-runs?count=3&from=2026-12-01T00:00:00Z"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{runs}");
+    assert_eq!(
+        runs["runs"],
+        json!([
+            "2026-12-11T08:00:00Z",
+            "2027-01-08T08:00:00Z",
+            "2027-02-12T08:00:00Z"
+        ])
+    );
+    // The last weekday or the 15th's nearest weekday, as an unsaved preview.
+    let (status, preview) = app
+        .post(
+            "/api/scheduler/preview",
+            &json!({"scheduleType": "cron", "scheduleConfig": {"expression": "0 0 15W,LW * *"}, "count": 4, "from": "2026-02-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(
+        preview["runs"],
+        json!([
+            "2026-02-16T00:00:00Z",
+            "2026-02-27T00:00:00Z",
+            "2026-03-16T00:00:00Z",
+            "2026-03-31T00:00:00Z"
+        ])
+    );
+}
+
+#[actix_web::test]
+async fn a_bad_day_rule_is_a_400_naming_the_expression() {
+    let app = TestApp::spawn().await;
+    for (expr, says) in [
+        ("0 0 L-31 * *", "day-of-month field `L-31`"),
+        ("0 0 32W * *", "the day before `W` must be 1-31"),
+        ("0 0 * * FRI#6", "the week after `#` must be 1-5"),
+        ("0 0 * * L", "in day-of-week write `dL`"),
+        ("0 0 L\u{0}W * *", "NUL"),
+    ] {
+        let (status, resp) = app
+            .post("/api/scheduler/schedules", &shell_cron("bad", expr, "UTC"))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{expr}: {resp}");
+        let m = assert_envelope(&resp, "validation_failed");
+        assert!(m.starts_with("scheduleConfig.expression"), "{expr}: {m}");
+        assert!(m.contains(says), "{expr}: {m}");
+    }
+    let (_, list) = app.get("/api/scheduler/schedules").await;
+    assert_eq!(list["items"], json!([]));
+}
