@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::pagination::{Cursor, Page};
 use super::schema::task_executions::{self, dsl as x};
 use super::{conn, DbError, DbPool};
-use crate::domain::states::{ErrorType, ExecutionStatus, RecoveryStatus, TaskType, Trigger};
+use crate::domain::states::{ErrorType, ExecutionStatus, SkipReason, TaskType, Trigger};
 
 /// A stored execution.
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
@@ -37,6 +37,7 @@ pub struct ExecutionRow {
     pub owner_instance: Option<Uuid>,
     pub fence: i64,
     pub schedule_name: String,
+    pub skip_reason: Option<SkipReason>,
 }
 
 impl ExecutionRow {
@@ -62,6 +63,9 @@ pub struct NewExecution {
     pub owner_instance: Option<Uuid>,
     pub error_record_id: Option<Uuid>,
     pub schedule_name: String,
+    /// Set (with `finished_at`) for a slot recorded as skipped.
+    pub finished_at: Option<DateTime<Utc>>,
+    pub skip_reason: Option<SkipReason>,
 }
 
 impl NewExecution {
@@ -87,6 +91,34 @@ impl NewExecution {
             owner_instance: Some(instance),
             error_record_id: None,
             schedule_name: schedule.name.clone(),
+            finished_at: None,
+            skip_reason: None,
+        }
+    }
+
+    /// A slot of `schedule` that was due and did not run, recorded at `now` (final at once,
+    /// no owner, never started). It holds the slot's key: the slot can never run later.
+    pub fn skipped(
+        schedule: &super::schedules::ScheduleRow,
+        scheduled_for: DateTime<Utc>,
+        reason: SkipReason,
+        now: DateTime<Utc>,
+    ) -> NewExecution {
+        NewExecution {
+            id: Uuid::now_v7(),
+            schedule_id: schedule.id,
+            status: ExecutionStatus::Skipped,
+            trigger: Trigger::Schedule,
+            attempt: 1,
+            scheduled_for,
+            task_type: schedule.task_type,
+            task_config: schedule.task_config.clone(),
+            created_at: now,
+            owner_instance: None,
+            error_record_id: None,
+            schedule_name: schedule.name.clone(),
+            finished_at: Some(now),
+            skip_reason: Some(reason),
         }
     }
 }
@@ -105,7 +137,7 @@ impl From<NewExecution> for ExecutionRow {
             task_config: new.task_config,
             created_at: new.created_at,
             started_at: None,
-            finished_at: None,
+            finished_at: new.finished_at,
             duration_ms: None,
             result: None,
             error: None,
@@ -116,6 +148,7 @@ impl From<NewExecution> for ExecutionRow {
             owner_instance: new.owner_instance,
             fence: 0,
             schedule_name: new.schedule_name,
+            skip_reason: new.skip_reason,
         }
     }
 }
@@ -138,9 +171,11 @@ pub async fn insert_many(
     let stamps = |f: fn(&NewExecution) -> DateTime<Utc>| rows.iter().map(f).collect::<Vec<_>>();
     let inserted: Vec<Inserted> = diesel::sql_query(
         "INSERT INTO task_executions (id, schedule_id, status, trigger, attempt, scheduled_for, \
-             task_type, task_config, created_at, owner_instance, error_record_id, schedule_name) \
+             task_type, task_config, created_at, owner_instance, error_record_id, schedule_name, \
+             finished_at, skip_reason) \
          SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int4[], \
-             $6::timestamptz[], $7::text[], $8::jsonb[], $9::timestamptz[], $10::uuid[], $11::uuid[], $12::text[]) \
+             $6::timestamptz[], $7::text[], $8::jsonb[], $9::timestamptz[], $10::uuid[], $11::uuid[], $12::text[], \
+             $13::timestamptz[], $14::text[]) \
          ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind::<Array<SqlUuid>, _>(uuids(|r| r.id))
@@ -155,6 +190,12 @@ pub async fn insert_many(
     .bind::<Array<Nullable<SqlUuid>>, _>(rows.iter().map(|r| r.owner_instance).collect::<Vec<_>>())
     .bind::<Array<Nullable<SqlUuid>>, _>(rows.iter().map(|r| r.error_record_id).collect::<Vec<_>>())
     .bind::<Array<Text>, _>(texts(|r| r.schedule_name.as_str()))
+    .bind::<Array<Nullable<Timestamptz>>, _>(rows.iter().map(|r| r.finished_at).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(
+        rows.iter()
+            .map(|r| r.skip_reason.map(SkipReason::as_str))
+            .collect::<Vec<_>>(),
+    )
     .load(c)
     .await?;
     Ok(inserted.into_iter().map(|r| r.id).collect())
@@ -315,67 +356,4 @@ pub async fn list(
         q = q.filter(x::created_at.lt(until));
     }
     Ok(super::pagination::keyset_page!(q, x, cursor, limit, &mut c))
-}
-
-/// Dashboard figures: execution counts by status over the last 24 hours, and per minute over the
-/// last hour the number started and the mean firing lateness of scheduled fires.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Stats {
-    #[schema(value_type = Object)]
-    pub executions_by_status: std::collections::BTreeMap<String, i64>,
-    #[schema(value_type = Object)]
-    pub errors_by_status: std::collections::BTreeMap<String, i64>,
-    pub per_minute: Vec<MinuteStat>,
-}
-
-/// One minute of the last hour.
-#[derive(Debug, Clone, serde::Serialize, diesel::QueryableByName, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct MinuteStat {
-    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
-    pub minute: DateTime<Utc>,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub started: i64,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Double>)]
-    pub mean_lateness_ms: Option<f64>,
-}
-
-/// Computes [`Stats`].
-pub async fn stats(pool: &DbPool) -> Result<Stats, DbError> {
-    use super::schema::error_records::dsl as r;
-    let mut c = conn(pool).await?;
-    let since = crate::domain::clock::now() - chrono::Duration::hours(24);
-    let by_status: Vec<(ExecutionStatus, i64)> = x::task_executions
-        .filter(x::created_at.gt(since))
-        .group_by(x::status)
-        .select((x::status, diesel::dsl::count_star()))
-        .load(&mut c)
-        .await?;
-    let errors: Vec<(RecoveryStatus, i64)> = r::error_records
-        .group_by(r::recovery_status)
-        .select((r::recovery_status, diesel::dsl::count_star()))
-        .load(&mut c)
-        .await?;
-    let per_minute: Vec<MinuteStat> = diesel::sql_query(
-        "SELECT date_trunc('minute', started_at) AS minute, count(*) AS started, \
-                (avg(EXTRACT(EPOCH FROM (started_at - scheduled_for)) * 1000) \
-                    FILTER (WHERE trigger = $1))::float8 AS mean_lateness_ms \
-         FROM task_executions WHERE started_at > now() - interval '1 hour' \
-         GROUP BY 1 ORDER BY 1",
-    )
-    .bind::<diesel::sql_types::Text, _>(Trigger::Schedule)
-    .load(&mut c)
-    .await?;
-    Ok(Stats {
-        executions_by_status: by_status
-            .into_iter()
-            .map(|(k, n)| (k.as_str().to_string(), n))
-            .collect(),
-        errors_by_status: errors
-            .into_iter()
-            .map(|(k, n)| (k.as_str().to_string(), n))
-            .collect(),
-        per_minute,
-    })
 }

@@ -14,8 +14,8 @@ use super::schedules::ScheduleRow;
 use super::schema::task_executions::dsl as x;
 use super::schema::task_schedules::dsl as s;
 use super::{conn, index_joins_only, DbError, DbPool};
-use crate::domain::firing::{decide, Due, Skip};
-use crate::domain::states::{ConcurrencyPolicy, ExecutionStatus, MisfirePolicy};
+use crate::domain::firing::{decide, Decision, Due};
+use crate::domain::states::{ConcurrencyPolicy, ExecutionStatus, MisfirePolicy, SkipReason};
 
 /// What one claim did.
 #[derive(Debug, Default)]
@@ -24,9 +24,11 @@ pub struct FireReport {
     pub executions: Vec<ExecutionRow>,
     /// Due schedules handled (fired, skipped or advanced).
     pub claimed: usize,
+    /// Slots recorded as skipped (status `skipped`, final), for their events.
+    pub skipped: Vec<ExecutionRow>,
     /// Fires skipped by `concurrencyPolicy: forbid`.
     pub skipped_running: usize,
-    /// Missed fires skipped by `misfirePolicy: skip`.
+    /// Missed slots that did not run (misfire policy, or older than the one catch-up).
     pub skipped_misfire: usize,
 }
 
@@ -59,7 +61,11 @@ pub async fn claim_due(
                 .filter(s::enabled.eq(true))
                 .filter(s::next_run_at.le(far))
                 // forbid schedules decide "still running?" at the last moment, not a second early.
-                .filter(s::concurrency_policy.eq(ConcurrencyPolicy::Allow).or(s::next_run_at.le(horizon)))
+                .filter(
+                    s::concurrency_policy
+                        .eq(ConcurrencyPolicy::Allow)
+                        .or(s::next_run_at.le(horizon)),
+                )
                 .order(s::next_run_at.asc())
                 .limit(batch)
                 .for_update()
@@ -87,46 +93,56 @@ pub async fn claim_due(
                     .await?
             };
 
-            let mut report = FireReport { claimed: due.len(), ..Default::default() };
+            let mut report = FireReport {
+                claimed: due.len(),
+                ..Default::default()
+            };
             let mut new_execs = Vec::new();
+            let mut skipped = Vec::new();
             let mut ids = Vec::with_capacity(due.len());
             let mut nexts = Vec::with_capacity(due.len());
             let mut lasts: Vec<Option<DateTime<Utc>>> = Vec::with_capacity(due.len());
             let mut exec_ids: Vec<Option<Uuid>> = Vec::with_capacity(due.len());
             for row in &due {
-                let Some(due_at) = row.next_run_at else { continue };
-                let (fire, next, skipped) = match row.spec() {
-                    Ok(spec) => {
-                        let d = decide(
-                            &Due {
-                                spec: &spec,
-                                due: due_at,
-                                anchor: row.anchor_at,
-                                skip_misfires: row.misfire_policy == MisfirePolicy::Skip,
-                                blocked_by_running: busy.contains(&row.id),
-                            },
-                            now,
-                            threshold,
-                        );
-                        (d.fire, d.next, d.skipped)
-                    }
+                let Some(due_at) = row.next_run_at else {
+                    continue;
+                };
+                let d = match row.spec() {
+                    Ok(spec) => decide(
+                        &Due {
+                            spec: &spec,
+                            due: due_at,
+                            anchor: row.anchor_at,
+                            skip_misfires: row.misfire_policy == MisfirePolicy::Skip,
+                            blocked_by_running: busy.contains(&row.id),
+                        },
+                        now,
+                        threshold,
+                    ),
                     Err(e) => {
                         // Unreadable config: stop firing it rather than fail every claim.
-                        log::error!("schedule not fireable, disabling its timer: schedule={} {e}", row.id);
-                        (None, None, None)
+                        log::error!(
+                            "schedule not fireable, disabling its timer: schedule={} {e}",
+                            row.id
+                        );
+                        Decision {
+                            fire: None,
+                            skipped: Vec::new(),
+                            unrecorded: 0,
+                            next: None,
+                        }
                     }
                 };
-                match skipped {
-                    Some(Skip::StillRunning) => {
-                        report.skipped_running += 1;
-                        log::info!("fire skipped: schedule={} scheduled_for={due_at} reason=concurrency forbid, previous run still active", row.id);
+                log_skips(row.id, &d);
+                for (at, reason) in &d.skipped {
+                    match reason {
+                        SkipReason::Overlap => report.skipped_running += 1,
+                        _ => report.skipped_misfire += 1,
                     }
-                    Some(Skip::Misfire) => {
-                        report.skipped_misfire += 1;
-                        log::info!("missed fires skipped: schedule={} due={due_at} reason=misfirePolicy skip", row.id);
-                    }
-                    None => {}
+                    skipped.push(NewExecution::skipped(row, *at, *reason, now));
                 }
+                report.skipped_misfire += d.unrecorded;
+                let (fire, next) = (d.fire, d.next);
                 ids.push(row.id);
                 nexts.push(next);
                 match fire {
@@ -148,7 +164,10 @@ pub async fn claim_due(
                 // Only the ids come back: the rows are the ones just built (returning and
                 // parsing every column of a thousand rows cost more than the insert).
                 let inserted: std::collections::HashSet<Uuid> =
-                    super::executions::insert_many(c, &new_execs).await?.into_iter().collect();
+                    super::executions::insert_many(c, &new_execs)
+                        .await?
+                        .into_iter()
+                        .collect();
                 // A fire that already existed (unique key) is not this claim's: do not point
                 // the schedule at an execution that was never inserted.
                 report.executions = new_execs
@@ -162,6 +181,9 @@ pub async fn claim_due(
                         *last = None;
                     }
                 }
+            }
+            if !skipped.is_empty() {
+                report.skipped = insert_skipped(c, skipped).await?;
             }
             diesel::sql_query(
                 "UPDATE task_schedules AS s \
@@ -182,4 +204,49 @@ pub async fn claim_due(
         })
         .await?;
     Ok(report)
+}
+
+/// Rows per statement when recording skipped slots (a long outage can leave thousands).
+const SKIPPED_CHUNK: usize = 2_000;
+
+/// Records skipped slots; a slot that already has an execution keeps it (unique key).
+async fn insert_skipped(
+    c: &mut diesel_async::AsyncPgConnection,
+    rows: Vec<NewExecution>,
+) -> Result<Vec<ExecutionRow>, diesel::result::Error> {
+    let mut stored = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(SKIPPED_CHUNK) {
+        let inserted: std::collections::HashSet<Uuid> = super::executions::insert_many(c, chunk)
+            .await?
+            .into_iter()
+            .collect();
+        stored.extend(
+            chunk
+                .iter()
+                .filter(|n| inserted.contains(&n.id))
+                .cloned()
+                .map(ExecutionRow::from),
+        );
+    }
+    Ok(stored)
+}
+
+/// One line per schedule that skipped slots: how many, why, and the range.
+fn log_skips(schedule: Uuid, d: &Decision) {
+    let (Some(first), Some(last)) = (d.skipped.as_slice().first(), d.skipped.as_slice().last())
+    else {
+        return;
+    };
+    let overlaps = d
+        .skipped
+        .iter()
+        .filter(|(_, r)| *r == SkipReason::Overlap)
+        .count();
+    let misfires = d.skipped.len() - overlaps + d.unrecorded;
+    log::info!(
+        "slots skipped: schedule={schedule} overlap={overlaps} misfire={misfires} unrecorded={} from={} to={}",
+        d.unrecorded,
+        first.0,
+        last.0
+    );
 }

@@ -108,6 +108,7 @@ diesel::table! {
         owner_instance -> Nullable<Uuid>,
         fence -> Int8,
         schedule_name -> Text,
+        skip_reason -> Nullable<Text>,
     }
 }
 

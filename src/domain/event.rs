@@ -14,6 +14,7 @@ pub enum EventKind {
     ExecutionCompleted,
     ExecutionFailed,
     ExecutionCancelled,
+    ExecutionSkipped,
     ErrorRecorded,
     ErrorUpdated,
     ErrorEscalated,
@@ -29,7 +30,8 @@ impl EventKind {
             EventKind::ExecutionStarted
             | EventKind::ExecutionCompleted
             | EventKind::ExecutionFailed
-            | EventKind::ExecutionCancelled => "executions",
+            | EventKind::ExecutionCancelled
+            | EventKind::ExecutionSkipped => "executions",
             EventKind::ErrorRecorded | EventKind::ErrorUpdated | EventKind::ErrorEscalated => {
                 "errors"
             }
@@ -81,6 +83,7 @@ impl EventKind {
             EventKind::ExecutionCompleted => "execution_completed",
             EventKind::ExecutionFailed => "execution_failed",
             EventKind::ExecutionCancelled => "execution_cancelled",
+            EventKind::ExecutionSkipped => "execution_skipped",
             EventKind::ErrorRecorded => "error_recorded",
             EventKind::ErrorUpdated => "error_updated",
             EventKind::ErrorEscalated => "error_escalated",

@@ -90,6 +90,8 @@ text_enum! {
         Completed = "completed",
         Failed = "failed",
         Cancelled = "cancelled",
+        /// A slot that was due and did not run (see [`SkipReason`]); final from the start.
+        Skipped = "skipped",
     }
 }
 
@@ -98,8 +100,25 @@ impl ExecutionStatus {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            ExecutionStatus::Completed | ExecutionStatus::Failed | ExecutionStatus::Cancelled
+            ExecutionStatus::Completed
+                | ExecutionStatus::Failed
+                | ExecutionStatus::Cancelled
+                | ExecutionStatus::Skipped
         )
+    }
+}
+
+text_enum! {
+    /// Why a due slot did not run.
+    SkipReason {
+        /// The previous run was still going (`concurrencyPolicy: forbid`).
+        Overlap = "overlap",
+        /// Missed while the service was down or late (`misfirePolicy`), beyond what runs.
+        Misfire = "misfire",
+        /// It could not start within `startDeadlineSeconds` of its time.
+        StartDeadline = "start_deadline",
+        /// The execution queue was full.
+        Backlog = "backlog",
     }
 }
 

@@ -21,8 +21,8 @@ use crate::db::pagination::Page;
 use crate::db::schedules::ScheduleRow;
 use crate::domain::retry::RetryPolicy;
 use crate::domain::states::{
-    ConcurrencyPolicy, ErrorType, ExecutionStatus, MisfirePolicy, ScheduleType, Severity, TaskType,
-    Trigger,
+    ConcurrencyPolicy, ErrorType, ExecutionStatus, MisfirePolicy, ScheduleType, Severity,
+    SkipReason, TaskType, Trigger,
 };
 
 /// A page of a list: newest first, `nextCursor` to pass for the next page (null at the end).
@@ -136,6 +136,8 @@ pub struct ExecutionView<'a> {
     pub conductor_thread_id: Option<&'a str>,
     pub conductor_status: Option<&'a str>,
     pub error_record_id: Option<Uuid>,
+    /// Why a `skipped` slot did not run; null for every other status.
+    pub skip_reason: Option<SkipReason>,
 }
 
 impl<'a> From<&'a ExecutionRow> for ExecutionView<'a> {
@@ -158,6 +160,7 @@ impl<'a> From<&'a ExecutionRow> for ExecutionView<'a> {
             task_type: r.task_type,
             conductor_thread_id: r.conductor_thread_id.as_deref(),
             conductor_status: r.conductor_status.as_deref(),
+            skip_reason: r.skip_reason,
             error_record_id: r.error_record_id,
         }
     }

@@ -4,7 +4,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-pub use crate::db::executions::{MinuteStat, Stats};
+pub use crate::db::execution_stats::{MinuteStat, Stats};
 use crate::domain::states::{ComponentState, HealthStatus, Reachability};
 
 /// `GET /api/health`.

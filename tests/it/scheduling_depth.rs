@@ -1,10 +1,16 @@
 //! Scheduling depth (the second wave's schedule features) through the real app on a real
-//! database: Quartz day rules in cron lines.
+//! database: Quartz day rules in cron lines, and every slot accounted for (skipped slots).
+
+use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use serde_json::{json, Value};
 
-use crate::app::{assert_envelope, TestApp};
+use crate::app::{assert_envelope, eventually, TestApp};
+use crate::cluster::query_i64;
+use crate::firing::id_of;
+use crate::websocket::subscribe;
+use crate::wsclient::WsClient;
 
 fn shell_cron(name: &str, expr: &str, zone: &str) -> Value {
     json!({
@@ -81,4 +87,56 @@ async fn a_bad_day_rule_is_a_400_naming_the_expression() {
     }
     let (_, list) = app.get("/api/scheduler/schedules").await;
     assert_eq!(list["items"], json!([]));
+}
+
+#[actix_web::test]
+async fn an_overlapping_slot_is_recorded_skipped_and_announced() {
+    let app = TestApp::spawn().await;
+    let mut ws = WsClient::connect(&app.base).await;
+    let s = app
+        .create_schedule(json!({"name": "slow", "taskType": "shell", "taskConfig": {"command": "sleep 2.5"},
+            "scheduleType": "cron", "scheduleConfig": {"expression": "* * * * * *"}, "concurrencyPolicy": "forbid"}))
+        .await;
+    let id = id_of(&s);
+    subscribe(&mut ws, json!([format!("schedule:{id}")])).await;
+    let event = ws
+        .recv_until("execution_skipped", |v| v["type"] == "execution_skipped")
+        .await;
+    let data = &event["data"];
+    assert_eq!(data["status"], "skipped", "{event}");
+    assert_eq!(data["skipReason"], "overlap", "{event}");
+    assert_eq!(data["scheduleId"], id.as_str());
+    assert!(
+        data["startedAt"].is_null() && data["scheduledFor"].is_string(),
+        "{event}"
+    );
+    // Stored before it was announced, and listed under its own filter.
+    let (status, list) = app
+        .get(&format!("/api/executions?status=skipped&scheduleId={id}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let items = list["items"].as_array().cloned().unwrap_or_default();
+    assert!(items.iter().any(|e| e["id"] == data["id"]), "{list}");
+    assert!(items
+        .iter()
+        .all(|e| e["status"] == "skipped" && e["skipReason"] == "overlap"));
+    app.post(&format!("/api/scheduler/schedules/{id}/pause"), &json!({}))
+        .await;
+    // Every slot from the first to the last is either a run or a skipped row, never both.
+    let url = app.db.url().to_string();
+    eventually(Duration::from_secs(20), "no run left active", || async {
+        let active = query_i64(&url, &format!("SELECT count(*) AS n FROM task_executions WHERE schedule_id = '{id}' AND status IN ('pending', 'running')")).await;
+        (active == 0).then_some(())
+    })
+    .await;
+    let q =
+        |what: &str| format!("SELECT {what} AS n FROM task_executions WHERE schedule_id = '{id}'");
+    let rows = query_i64(&url, &q("count(*)")).await;
+    let slots = query_i64(&url, &q("count(DISTINCT scheduled_for)")).await;
+    let span = query_i64(
+        &url,
+        &q("EXTRACT(EPOCH FROM max(scheduled_for) - min(scheduled_for))::int8 + 1"),
+    )
+    .await;
+    assert_eq!((rows, slots), (span, span), "one row per second-slot");
 }

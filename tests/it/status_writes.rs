@@ -26,6 +26,8 @@ fn pending(schedule: Uuid, owner: Uuid) -> NewExecution {
         owner_instance: Some(owner),
         error_record_id: None,
         schedule_name: "status-writes".into(),
+        finished_at: None,
+        skip_reason: None,
     }
 }
 

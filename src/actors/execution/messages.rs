@@ -125,5 +125,5 @@ pub struct AbandonAll;
 
 /// Dashboard figures.
 #[derive(Message)]
-#[rtype(result = "Result<crate::db::executions::Stats, DbError>")]
+#[rtype(result = "Result<crate::db::execution_stats::Stats, DbError>")]
 pub struct GetStats;

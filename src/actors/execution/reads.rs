@@ -26,10 +26,10 @@ impl Handler<ListExecutions> for ExecutionActor {
 }
 
 impl Handler<GetStats> for ExecutionActor {
-    type Result = ResponseFuture<Result<crate::db::executions::Stats, DbError>>;
+    type Result = ResponseFuture<Result<crate::db::execution_stats::Stats, DbError>>;
 
     fn handle(&mut self, _: GetStats, _: &mut Context<Self>) -> Self::Result {
         let pool = self.services.pool.clone();
-        Box::pin(async move { executions::stats(&pool).await })
+        Box::pin(async move { crate::db::execution_stats::stats(&pool).await })
     }
 }

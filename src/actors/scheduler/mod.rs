@@ -20,12 +20,16 @@ use crate::actors::lifecycle::impl_lifecycle_handlers;
 use crate::actors::lifecycle::StopWork;
 use crate::actors::supervisor::{guard_future, RestartTracker};
 use crate::actors::ticker::{Ticker, Ticking};
+use crate::actors::ws::audience::Audience;
 use crate::actors::ws::hub::WsHub;
+use crate::actors::ws::messages::Publish;
 use crate::actors::Services;
+use crate::db::executions::ExecutionRow;
 use crate::db::schedules;
 use crate::db::system_state::Component;
 use crate::db::{fires, DbError};
 use crate::domain::clock;
+use crate::domain::event::{Event, EventKind};
 
 /// Name in logs and health.
 pub const NAME: &str = "scheduler";
@@ -82,6 +86,7 @@ impl SchedulerActor {
         let threshold = chrono::Duration::milliseconds(cfg.misfire_threshold_ms as i64);
         let execution = self.execution.clone();
         let max_pending = self.services.config.execution.max_pending;
+        let (hub, audience) = (self.hub.clone(), self.services.audience.clone());
         let fut = async move {
             let mut stats = FireStats::default();
             let mut backlog = None;
@@ -119,6 +124,7 @@ impl SchedulerActor {
                     if !report.executions.is_empty() {
                         execution.do_send(RunExecutions(report.executions));
                     }
+                    announce_skipped(&hub, &audience, &report.skipped);
                 }
                 if claimed < limit {
                     break;
@@ -246,5 +252,19 @@ impl Handler<GetFireStats> for SchedulerActor {
 
     fn handle(&mut self, _: GetFireStats, _: &mut Context<Self>) -> Self::Result {
         MessageResult(self.stats)
+    }
+}
+
+/// `execution_skipped` for every slot a claim recorded as skipped (stored before the event).
+fn announce_skipped(hub: &Addr<WsHub>, audience: &Audience, rows: &[ExecutionRow]) {
+    for row in rows {
+        metrics::counter!(crate::telemetry::EXECUTIONS, "task_type" => row.task_type.as_str(), "status" => row.status.as_str()).increment(1);
+        if audience.anyone() {
+            hub.do_send(Publish(Event::new(
+                EventKind::ExecutionSkipped,
+                Some(row.schedule_id),
+                crate::views::ExecutionView::from(row),
+            )));
+        }
     }
 }

@@ -8,7 +8,7 @@ import { params, setParams } from './view.js';
 import { listView, banner, apiPath } from './list.js';
 import { confirmed } from './confirm.js';
 
-const STATUSES = ['', 'pending', 'running', 'completed', 'failed', 'cancelled'];
+const STATUSES = ['', 'pending', 'running', 'completed', 'failed', 'cancelled', 'skipped'];
 const TRIGGERS = ['', 'schedule', 'manual', 'retry', 'catch_up'];
 
 export function scheduleLink(x) {
@@ -19,7 +19,7 @@ function cells(x) {
   return [
     badge(x.status), scheduleLink(x), x.trigger, el('td', { class: 'hide-sm' }, x.taskType),
     stamp(x.scheduledFor), x.durationMs == null ? '—' : `${x.durationMs} ms`,
-    el('td', { class: 'hide-sm' }, x.error || ''),
+    el('td', { class: 'hide-sm' }, x.skipReason ? `skipped: ${x.skipReason}` : x.error || ''),
   ];
 }
 
@@ -50,7 +50,8 @@ async function detail(ctx, main, id) {
       el('div', {}, el('strong', {}, 'Finished: '), stamp(x.finishedAt)),
       el('div', {}, el('strong', {}, 'Duration: '), x.durationMs == null ? '—' : `${x.durationMs} ms`),
       x.conductorThreadId ? el('div', {}, el('strong', {}, 'Conductor: '), `${x.conductorThreadId} (${x.conductorStatus})`) : null,
-      x.errorRecordId ? el('div', {}, el('a', { href: `#/errors/${x.errorRecordId}` }, 'error record')) : null),
+      x.errorRecordId ? el('div', {}, el('a', { href: `#/errors/${x.errorRecordId}` }, 'error record')) : null,
+      x.skipReason ? el('div', {}, el('strong', {}, 'Skipped: '), x.skipReason) : null),
     x.error ? el('p', { class: 'form-error' }, `${x.errorType || 'error'}: ${x.error}`) : null,
     status, cancel, ...blocks);
 }

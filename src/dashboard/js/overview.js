@@ -3,7 +3,7 @@ import { show, el, empty } from './dom.js';
 import { api, errorMessage } from './api.js';
 import { banner } from './list.js';
 
-const EXEC = ['pending', 'running', 'completed', 'failed', 'cancelled'];
+const EXEC = ['pending', 'running', 'completed', 'failed', 'cancelled', 'skipped'];
 const ERR = ['unresolved', 'retry_scheduled', 'retrying', 'escalated', 'resolved', 'ignored'];
 
 function chart(points, value, label, color) {
