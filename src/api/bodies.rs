@@ -84,6 +84,16 @@ pub struct NoteDoc {
     pub note: Option<String>,
 }
 
+/// Optional body of `POST .../pause`.
+#[derive(ToSchema)]
+pub struct PauseDoc {
+    /// Shown with the schedule while it is paused.
+    pub reason: Option<String>,
+    /// RFC 3339, in the future: the schedule resumes by itself then.
+    #[schema(format = DateTime)]
+    pub until: Option<String>,
+}
+
 /// Body of `POST /api/tokens`.
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]

@@ -1,7 +1,6 @@
 //! `/api/errors/errors`: the error dashboard's API.
 
 use actix_web::{web, HttpResponse};
-use serde_json::Value;
 
 use super::params::{self, Query};
 use super::AppState;
@@ -9,7 +8,6 @@ use crate::actors::recovery::messages::{ApplyAction, GetError, ListErrors};
 use crate::api::error::ApiError;
 use crate::db::error_records::{ActionError, ListFilter};
 use crate::domain::recovery::Action;
-use crate::domain::validate::{FieldErrors, Obj};
 use crate::views::{ErrorRecordDetailView, ErrorRecordView, ExecutionIdView, PageView};
 
 impl From<ActionError> for ApiError {
@@ -64,27 +62,15 @@ pub async fn get(
 
 /// The optional `{"note": "..."}` of an action body (an empty body is fine).
 fn note(body: &web::Bytes, max: usize) -> Result<Option<String>, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::invalid("body", format!("malformed JSON: {e}")))?;
-    let mut e = FieldErrors::default();
-    let note = Obj::new(&value, "", &mut e).and_then(|o| {
-        o.only(&["note"], &mut e);
-        o.opt_str("note", &mut e)
-    });
-    if note.as_ref().is_some_and(|n| n.chars().count() > max) {
-        e.add("note", format!("must be at most {max} characters"));
-    }
-    if e.is_empty() {
-        Ok(note)
-    } else {
-        Err(ApiError::Validation {
-            message: e.summary(),
-            details: Some(e.details()),
-        })
-    }
+    let note = params::optional_body(body, |o, e| {
+        o.only(&["note"], e);
+        let note = o.opt_str("note", e);
+        if note.as_ref().is_some_and(|n| n.chars().count() > max) {
+            e.add("note", format!("must be at most {max} characters"));
+        }
+        note
+    })?;
+    Ok(note.flatten())
 }
 
 async fn act(

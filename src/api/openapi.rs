@@ -8,8 +8,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::bodies::{
-    ErrorBody, ErrorDetail, FieldProblem, NoteDoc, PreviewDoc, RetryPolicyDoc, ScheduleInputDoc,
-    SecretInputDoc, SecretValueDoc, TokenInputDoc,
+    ErrorBody, ErrorDetail, FieldProblem, NoteDoc, PauseDoc, PreviewDoc, RetryPolicyDoc,
+    ScheduleInputDoc, SecretInputDoc, SecretValueDoc, TokenInputDoc,
 };
 
 struct BearerAuth;
@@ -100,7 +100,7 @@ impl Modify for BearerAuth {
         super::secrets::update,
         super::secrets::delete,
     ),
-    components(schemas(ErrorBody, ErrorDetail, FieldProblem, RetryPolicyDoc, ScheduleInputDoc, PreviewDoc, NoteDoc, TokenInputDoc, SecretInputDoc, SecretValueDoc)),
+    components(schemas(ErrorBody, ErrorDetail, FieldProblem, RetryPolicyDoc, ScheduleInputDoc, PreviewDoc, NoteDoc, PauseDoc, TokenInputDoc, SecretInputDoc, SecretValueDoc)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

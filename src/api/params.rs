@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::api::error::ApiError;
 use crate::db::pagination::{Cursor, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::domain::states::TextEnum;
-use crate::domain::validate::parse_time;
+use crate::domain::validate::{parse_time, FieldErrors, Obj};
 
 /// The raw query string as a map.
 pub type Query = HashMap<String, String>;
@@ -138,5 +138,28 @@ pub fn opt_int(q: &Query, key: &str, min: i64, max: i64) -> Result<Option<i64>, 
                 format!("must be an integer from {min} to {max}, got `{s}`"),
             )),
         },
+    }
+}
+
+/// An optional small JSON object body (empty means none): `read` takes its fields, adding a
+/// problem per bad field; any problem is a 400 naming them all.
+pub fn optional_body<T>(
+    body: &[u8],
+    read: impl FnOnce(&Obj<'_>, &mut FieldErrors) -> T,
+) -> Result<Option<T>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid("body", format!("malformed JSON: {e}")))?;
+    let mut e = FieldErrors::default();
+    let out = Obj::new(&value, "", &mut e).map(|o| read(&o, &mut e));
+    if e.is_empty() {
+        Ok(out)
+    } else {
+        Err(ApiError::Validation {
+            message: e.summary(),
+            details: Some(e.details()),
+        })
     }
 }

@@ -7,7 +7,7 @@ use super::params::{self, Query};
 use super::AppState;
 use crate::actors::scheduler::messages::*;
 use crate::api::error::ApiError;
-use crate::db::schedules::ListFilter;
+use crate::db::schedules::{ListFilter, Toggle};
 use crate::domain::clock;
 use crate::domain::schedule::ScheduleSpec;
 use crate::domain::schedule_input::{self, ScheduleInput};
@@ -120,13 +120,32 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// POST /api/scheduler/schedules/{id}/pause
-#[utoipa::path(post, path = "/api/scheduler/schedules/{id}/pause", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = ScheduleView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
+/// POST /api/scheduler/schedules/{id}/pause {"reason"?, "until"?}
+#[utoipa::path(post, path = "/api/scheduler/schedules/{id}/pause", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body(content = Option<crate::api::bodies::PauseDoc>), responses((status = 200, body = ScheduleView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 413, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn pause(
     state: web::Data<AppState>,
     id: web::Path<String>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    set_enabled(state, &id, false).await
+    let max = state.limits.note_max_chars;
+    let now = clock::now();
+    let toggle = params::optional_body(&body, |o, e| {
+        o.only(&["reason", "until"], e);
+        let reason = o.opt_str("reason", e);
+        if reason.as_ref().is_some_and(|r| r.chars().count() > max) {
+            e.add("reason", format!("must be at most {max} characters"));
+        }
+        let until = o.opt_time("until", e);
+        if until.is_some_and(|t| t <= now) {
+            e.add("until", "must be in the future");
+        }
+        Toggle::Pause { reason, until }
+    })?
+    .unwrap_or(Toggle::Pause {
+        reason: None,
+        until: None,
+    });
+    set_enabled(state, &id, toggle).await
 }
 
 /// POST /api/scheduler/schedules/{id}/resume
@@ -135,19 +154,19 @@ pub async fn resume(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    set_enabled(state, &id, true).await
+    set_enabled(state, &id, Toggle::Resume).await
 }
 
 async fn set_enabled(
     state: web::Data<AppState>,
     id: &str,
-    enabled: bool,
+    toggle: Toggle,
 ) -> Result<HttpResponse, ApiError> {
     let id = params::path_id(id)?;
     let row = state
         .actors
         .scheduler
-        .send(SetEnabled { id, enabled })
+        .send(SetEnabled { id, toggle })
         .await??;
     Ok(HttpResponse::Ok().json(ScheduleView::from(&row)))
 }

@@ -133,6 +133,9 @@ diesel::table! {
         anchor_at -> Timestamptz,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        paused_at -> Nullable<Timestamptz>,
+        paused_reason -> Nullable<Text>,
+        paused_until -> Nullable<Timestamptz>,
     }
 }
 

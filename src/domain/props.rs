@@ -374,3 +374,14 @@ fn the_brute_force_itself_follows_cronie() {
         vec![utc("2026-11-08T00:00:00Z")]
     );
 }
+
+#[test]
+fn a_leap_second_is_the_next_second_and_year_10000_is_refused() {
+    let t = parse_time("2026-12-31T23:59:60Z").unwrap_or_default();
+    assert_eq!(t.to_rfc3339(), "2027-01-01T00:00:00+00:00");
+    assert!(parse_time("9999-12-31T23:59:60Z")
+        .err()
+        .unwrap_or_default()
+        .contains("between years 0000 and 9999"));
+    assert!(parse_time("9999-12-31T23:59:59.999999Z").is_ok());
+}

@@ -1,6 +1,6 @@
 //! Field-by-field validation of JSON input, so every 400 names the field (`details` lists all).
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, SubsecRound, Timelike, Utc};
 use serde_json::{json, Map, Value};
 
 /// Caps and policy applied to request bodies (from `[limits]` and `execution.enabled_task_types`).
@@ -292,6 +292,14 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|e| {
             format!("must be an RFC 3339 timestamp such as 2026-11-26T10:00:00Z, got `{s}` ({e})")
         })?;
+    // A leap second (`23:59:60`) is the first instant of the next second, as PostgreSQL stores
+    // it: 9999-12-31T23:59:60Z is year 10000.
+    let t = match t.nanosecond().checked_sub(1_000_000_000) {
+        Some(ns) => t
+            .with_nanosecond(ns)
+            .map_or(t, |t| t + chrono::Duration::seconds(1)),
+        None => t,
+    };
     // An offset can push a 9999-12-31 local time past the end of what can be written back.
     if !super::clock::in_range(t) {
         return Err(format!(

@@ -82,6 +82,10 @@ pub struct ScheduleView {
     pub last_execution_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// While paused: since when, why (if given) and until when it resumes by itself (if set).
+    pub paused_at: Option<DateTime<Utc>>,
+    pub paused_reason: Option<String>,
+    pub paused_until: Option<DateTime<Utc>>,
 }
 
 impl From<&ScheduleRow> for ScheduleView {
@@ -105,6 +109,9 @@ impl From<&ScheduleRow> for ScheduleView {
             last_execution_id: r.last_execution_id,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            paused_at: r.paused_at,
+            paused_reason: r.paused_reason.clone(),
+            paused_until: r.paused_until,
         }
     }
 }

@@ -91,14 +91,31 @@ test('create a schedule through the form and see its executions appear live', as
   await page.screenshot({ path: join(shots, 'execution-detail.png') });
 });
 
-test('pause and resume a schedule', async () => {
+test('pause with a reason and an end, resume, and pause again', async () => {
   await page.goto(`${base}/#/schedules`);
   const row = page.locator('tr[data-schedule="e2e-every-second"]');
   await row.getByRole('button', { name: 'Pause' }).click();
+  await page.locator('#pause-reason').fill('database maintenance');
+  // An end in the past is refused by name.
+  await page.locator('#pause-until').fill('2020-01-01T10:00');
+  await page.getByRole('button', { name: 'Confirm pause' }).click();
+  await waitFor(async () => (await page.locator('#pause-error').textContent()).includes('until: must be in the future'), 'until refused');
+  const later = new Date(Date.now() + 3 * 3600 * 1000);
+  const local = new Date(later.getTime() - later.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  await page.locator('#pause-until').fill(local);
+  await page.getByRole('button', { name: 'Confirm pause' }).click();
   await row.locator('.badge.paused').waitFor();
+  await waitFor(async () => (await row.locator('.pause-note').textContent()).includes('database maintenance'), 'reason shown');
+  assert.match(await row.locator('.pause-note').textContent(), /until/);
+  const s = (await api('GET', '/api/scheduler/schedules?q=e2e-every-second')).data.items[0];
+  assert.equal(s.pausedReason, 'database maintenance');
+  assert.ok(Math.abs(new Date(s.pausedUntil) - later) < 61000, s.pausedUntil);
+  await page.screenshot({ path: join(shots, 'paused-with-reason.png') });
   await row.getByRole('button', { name: 'Resume' }).click();
   await row.locator('.badge.enabled').waitFor();
+  assert.equal(await row.locator('.pause-note').count(), 0);
   await row.getByRole('button', { name: 'Pause' }).click();
+  await page.getByRole('button', { name: 'Confirm pause' }).click();
   await row.locator('.badge.paused').waitFor();
 });
 

@@ -78,6 +78,7 @@ test('an operator pauses a schedule and resolves an error, but cannot edit', asy
   assert.equal(await row.getByRole('button', { name: 'Edit' }).count(), 0);
   assert.equal(await page.locator('#new-schedule').count(), 0);
   await row.getByRole('button', { name: 'Pause' }).click();
+  await page.getByRole('button', { name: 'Confirm pause' }).click();
   await row.locator('.badge.paused').waitFor();
   await page.goto(`${base}/#/errors`);
   const err = page.locator('tr[data-error]').first();

@@ -140,3 +140,108 @@ async fn an_overlapping_slot_is_recorded_skipped_and_announced() {
     .await;
     assert_eq!((rows, slots), (span, span), "one row per second-slot");
 }
+
+fn every_second(name: &str) -> Value {
+    json!({"name": name, "taskType": "shell", "taskConfig": {"command": "true"},
+        "scheduleType": "cron", "scheduleConfig": {"expression": "* * * * * *"}})
+}
+
+#[actix_web::test]
+async fn a_pause_with_an_end_resumes_by_itself_once_across_instances() {
+    let a = TestApp::spawn().await;
+    let b = a.spawn_sharing().await;
+    let s = a.create_schedule(every_second("nap")).await;
+    let id = id_of(&s);
+    let mut ws = WsClient::connect(&b.base).await;
+    subscribe(&mut ws, json!([format!("schedule:{id}")])).await;
+    let until = chrono::Utc::now() + chrono::Duration::seconds(3);
+    let (status, paused) = a
+        .post(
+            &format!("/api/scheduler/schedules/{id}/pause"),
+            &json!({"reason": "deploy window", "until": until.to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{paused}");
+    assert_eq!(paused["enabled"], false);
+    assert_eq!(paused["pausedReason"], "deploy window");
+    assert!(paused["pausedAt"].is_string(), "{paused}");
+    let pause_event = ws
+        .recv_until("paused", |v| {
+            v["type"] == "schedule_updated" && v["data"]["enabled"] == false
+        })
+        .await;
+    assert_eq!(pause_event["data"]["pausedReason"], "deploy window");
+    let resumed = ws
+        .recv_until("resumed", |v| {
+            v["type"] == "schedule_updated" && v["data"]["enabled"] == true
+        })
+        .await;
+    let data = &resumed["data"];
+    assert!(
+        data["pausedAt"].is_null()
+            && data["pausedReason"].is_null()
+            && data["pausedUntil"].is_null(),
+        "{resumed}"
+    );
+    let next = crate::firing::time(&data["nextRunAt"]);
+    assert!(next >= until - chrono::Duration::seconds(1), "{resumed}");
+    assert!(chrono::Utc::now() >= until, "resumed before its end");
+    // It fires again; one instance resumed it; the paused seconds are not recorded as skipped.
+    let url = a.db.url().to_string();
+    eventually(Duration::from_secs(20), "a run after the pause", || async {
+        let n = query_i64(&url, &format!("SELECT count(*) AS n FROM task_executions WHERE schedule_id = '{id}' AND scheduled_for >= '{}'", until.to_rfc3339())).await;
+        (n >= 1).then_some(())
+    })
+    .await;
+    assert_eq!(
+        crate::logcap::lines_with(&["schedule resumed (pause ended)", &id]).len(),
+        1
+    );
+    let skipped = query_i64(&url, &format!("SELECT count(*) AS n FROM task_executions WHERE schedule_id = '{id}' AND status = 'skipped'")).await;
+    assert_eq!(skipped, 0);
+    drop(b);
+}
+
+#[actix_web::test]
+async fn pause_bodies_are_checked_by_field() {
+    let app = TestApp::spawn().await;
+    let s = app.create_schedule(every_second("checked")).await;
+    let path = format!("/api/scheduler/schedules/{}/pause", id_of(&s));
+    let long = "x".repeat(4_001);
+    for (body, field) in [
+        (json!({"until": "2020-01-01T00:00:00Z"}), "until"),
+        (json!({"until": "tomorrow"}), "until"),
+        (json!({"until": "9999-12-31T23:59:60Z"}), "until"),
+        (json!({"reason": "a\u{0}b"}), "reason"),
+        (json!({"reason": 5}), "reason"),
+        (json!({"reason": long}), "reason"),
+        (json!({"for": "ever"}), "for"),
+        (json!([1]), "body"),
+    ] {
+        let (status, resp) = app.post(&path, &body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {resp}");
+        let m = assert_envelope(&resp, "validation_failed");
+        assert!(m.starts_with(field), "{body}: {m}");
+    }
+    let (_, still) = app
+        .get(&format!("/api/scheduler/schedules/{}", id_of(&s)))
+        .await;
+    assert_eq!(still["enabled"], true, "a refused pause pauses nothing");
+    // No body at all is a plain pause; a far end (year 9999) is kept as given.
+    let (status, plain) = app.request("POST", &path, None).await;
+    assert_eq!(status, StatusCode::OK, "{plain}");
+    assert!(
+        plain["pausedReason"].is_null()
+            && plain["pausedUntil"].is_null()
+            && plain["pausedAt"].is_string()
+    );
+    let (status, far) = app
+        .post(&path, &json!({"until": "9999-12-31T00:00:00Z"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{far}");
+    assert_eq!(far["pausedUntil"], "9999-12-31T00:00:00Z");
+    assert_eq!(
+        far["pausedAt"], plain["pausedAt"],
+        "pausing again keeps when it began"
+    );
+}

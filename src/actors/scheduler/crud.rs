@@ -18,7 +18,7 @@ use crate::domain::event::{Event, EventKind};
 use crate::domain::states::Trigger;
 
 impl SchedulerActor {
-    fn publish(&self, kind: EventKind, row: &ScheduleRow) {
+    pub(super) fn publish(&self, kind: EventKind, row: &ScheduleRow) {
         self.hub.do_send(Publish(Event::new(
             kind,
             Some(row.id),
@@ -45,9 +45,13 @@ impl SchedulerActor {
                 self.publish(kind, &row);
                 // Wake only when this schedule is due before the timer would wake anyway:
                 // creating thousands of far-off schedules costs no claim queries.
+                let pause_end = row.paused_until.filter(|_| !row.enabled);
+                if pause_end.is_some_and(|t| self.resume_at.is_none_or(|r| t < r)) {
+                    self.resume_at = pause_end;
+                }
                 if self
                     .ticker
-                    .should_wake_for(row.next_run_at.filter(|_| row.enabled))
+                    .should_wake_for(row.next_run_at.filter(|_| row.enabled).or(pause_end))
                 {
                     Ticker::wake(self, ctx);
                 }
@@ -121,10 +125,10 @@ impl Handler<SetEnabled> for SchedulerActor {
 
     fn handle(&mut self, msg: SetEnabled, _: &mut Context<Self>) -> Self::Result {
         let pool = self.services.pool.clone();
-        let SetEnabled { id, enabled } = msg;
+        let SetEnabled { id, toggle } = msg;
         Box::pin(
             actix::fut::wrap_future(async move {
-                schedules::set_enabled(&pool, id, enabled, clock::now())
+                schedules::set_enabled(&pool, id, toggle, clock::now())
                     .await
                     .map_err(WriteError::Db)
             })

@@ -42,12 +42,12 @@ pub struct ReplaceSchedule {
 #[rtype(result = "Result<(), ScheduleError>")]
 pub struct DeleteSchedule(pub Uuid);
 
-/// Pauses (`false`) or resumes (`true`) a schedule.
+/// Pauses (with its reason and end) or resumes a schedule.
 #[derive(Message)]
 #[rtype(result = "Result<ScheduleRow, ScheduleError>")]
 pub struct SetEnabled {
     pub id: Uuid,
-    pub enabled: bool,
+    pub toggle: crate::db::schedules::Toggle,
 }
 
 /// Reads one schedule.

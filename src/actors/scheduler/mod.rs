@@ -41,6 +41,8 @@ const MIN_SPLIT: i64 = 500;
 
 /// See the module docs.
 pub struct SchedulerActor {
+    /// The earliest end of a pause (resumed by the first pass after it).
+    resume_at: Option<DateTime<Utc>>,
     /// Claiming paused: `execution.max_pending` executions wait to start here.
     backlogged: bool,
     services: Services,
@@ -65,6 +67,7 @@ impl SchedulerActor {
         );
         SchedulerActor {
             backlogged: false,
+            resume_at: None,
             services,
             hub,
             execution,
@@ -87,7 +90,13 @@ impl SchedulerActor {
         let execution = self.execution.clone();
         let max_pending = self.services.config.execution.max_pending;
         let (hub, audience) = (self.hub.clone(), self.services.audience.clone());
+        let resume = self.resume_at.is_some_and(|t| t <= clock::now());
         let fut = async move {
+            let resumed = if resume {
+                schedules::resume_due(&pool, clock::now()).await?
+            } else {
+                Vec::new()
+            };
             let mut stats = FireStats::default();
             let mut backlog = None;
             loop {
@@ -130,13 +139,22 @@ impl SchedulerActor {
                     break;
                 }
             }
-            let earliest = schedules::earliest_due(&pool).await?;
-            Ok::<_, DbError>((stats, earliest, backlog))
+            let upcoming = schedules::earliest_due(&pool).await?;
+            Ok::<_, DbError>((stats, upcoming, backlog, resumed))
         };
         ctx.spawn(guard_future(fut).map(|res, act: &mut Self, ctx| {
             let again = act.ticker.pass_done();
             match res {
-                Some(Ok((stats, earliest, backlog))) => {
+                Some(Ok((stats, upcoming, backlog, resumed))) => {
+                    for row in &resumed {
+                        log::info!("schedule resumed (pause ended): schedule={} name={} next_run_at={:?}", row.id, row.name, row.next_run_at);
+                        act.publish(EventKind::ScheduleUpdated, row);
+                    }
+                    act.resume_at = upcoming.resume;
+                    let earliest = match (upcoming.due, upcoming.resume) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
                     match (backlog, act.backlogged) {
                         (Some(n), false) => log::warn!("scheduler: {n} executions wait to start (execution.max_pending); claiming paused until they drain"),
                         (None, true) => log::info!("scheduler: execution queue drained below execution.max_pending; claiming again"),

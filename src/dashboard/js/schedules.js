@@ -27,6 +27,14 @@ export function nextRun(s) {
   return stamp(s.nextRunAt, s.scheduleType === 'cron' ? s.scheduleConfig?.timezone : undefined);
 }
 
+// Why and until when a paused schedule is paused.
+function pauseNote(s) {
+  if (s.enabled || (!s.pausedReason && !s.pausedUntil)) return null;
+  return el('div', { class: 'muted pause-note' },
+    s.pausedReason || '', s.pausedReason && s.pausedUntil ? ' · ' : '',
+    s.pausedUntil ? ['until ', stamp(s.pausedUntil)] : '');
+}
+
 export async function schedules(ctx, main) {
   const p = params();
   const search = el('input', { type: 'search', id: 'search', placeholder: 'name or tag', value: p.get('q') || '' });
@@ -50,6 +58,32 @@ export async function schedules(ctx, main) {
     else if (r.data) list.upsert(r.data);
   }
 
+  // Pausing asks for an optional reason and an optional end (local time), then confirms.
+  function openPause(s) {
+    const reason = el('input', { id: 'pause-reason', type: 'text', maxlength: 4000 });
+    const until = el('input', { id: 'pause-until', type: 'datetime-local' });
+    const err = el('p', { class: 'form-error', role: 'alert', id: 'pause-error' });
+    async function submit(e) {
+      e.preventDefault();
+      const body = {};
+      if (reason.value.trim()) body.reason = reason.value.trim();
+      if (until.value) body.until = new Date(until.value).toISOString();
+      const r = await api('POST', `/api/scheduler/schedules/${s.id}/pause`, body);
+      if (!r.ok) { err.textContent = errorMessage(r); return; }
+      formSlot.replaceChildren();
+      list.upsert(r.data);
+    }
+    formSlot.replaceChildren(el('form', { class: 'panel', id: 'pause-form', onsubmit: submit },
+      el('h2', {}, `Pause "${s.name}"`),
+      el('label', { for: 'pause-reason' }, 'Reason (optional)', reason),
+      el('label', { for: 'pause-until' }, 'Resume by itself at (optional, your local time)', until),
+      err,
+      el('div', { class: 'actions' },
+        el('button', { type: 'submit', class: 'primary' }, 'Confirm pause'),
+        el('button', { type: 'button', onclick: () => formSlot.replaceChildren() }, 'Cancel'))));
+    reason.focus();
+  }
+
   function openForm(existing) {
     formSlot.replaceChildren(scheduleForm(existing, (saved) => {
       formSlot.replaceChildren();
@@ -64,9 +98,9 @@ export async function schedules(ctx, main) {
     head: ['Name', 'Task', 'When', 'Next run', 'State', 'Actions'],
     row: (s) => [
       el('a', { href: `#/executions?scheduleId=${s.id}` }, s.name), s.taskType, describe(s), nextRun(s),
-      badge(s.enabled ? 'enabled' : 'paused'),
+      el('td', {}, badge(s.enabled ? 'enabled' : 'paused'), pauseNote(s)),
       el('div', { class: 'actions' },
-        can('operator') && el('button', { type: 'button', onclick: () => act(s, s.enabled ? 'pause' : 'resume') }, s.enabled ? 'Pause' : 'Resume'),
+        can('operator') && el('button', { type: 'button', onclick: () => (s.enabled ? openPause(s) : act(s, 'resume')) }, s.enabled ? 'Pause' : 'Resume'),
         can('operator') && el('button', { type: 'button', onclick: () => act(s, 'trigger') }, 'Run now'),
         can('admin') && el('button', { type: 'button', onclick: () => openForm(s) }, 'Edit'),
         can('admin') && el('button', { type: 'button', class: 'danger', onclick: () => act(s, 'delete') }, 'Delete')),

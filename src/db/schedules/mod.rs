@@ -1,8 +1,10 @@
 //! `task_schedules`: the stored row and its writes; reads are in [`read`].
 
+mod pause;
 mod read;
 
-pub use read::{earliest_due, get, list, ListFilter};
+pub use pause::{resume_due, set_enabled, Toggle};
+pub use read::{earliest_due, get, list, ListFilter, Upcoming};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -42,6 +44,9 @@ pub struct ScheduleRow {
     pub anchor_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub paused_at: Option<DateTime<Utc>>,
+    pub paused_reason: Option<String>,
+    pub paused_until: Option<DateTime<Utc>>,
 }
 
 impl ScheduleRow {
@@ -60,6 +65,16 @@ impl ScheduleRow {
     /// The task, as stored.
     pub fn task(&self) -> Result<TaskSpec, String> {
         TaskSpec::from_stored(self.task_type, &self.task_config)
+    }
+
+    /// `nextRunAt` once resumed at `now`: computed from now (paused time is not made up for);
+    /// a one-time schedule that has not run yet still runs, one that ran never does.
+    fn resumed_next(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self.spec() {
+            Ok(ScheduleSpec::Once { run_at }) => self.last_run_at.is_none().then_some(run_at),
+            Ok(spec) => spec.next_after(now),
+            Err(_) => None,
+        }
     }
 
     /// The retry policy, as stored (defaults when unreadable).
@@ -130,6 +145,9 @@ struct Editable<'a> {
     next_run_at: Option<DateTime<Utc>>,
     anchor_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    paused_at: Option<DateTime<Utc>>,
+    paused_reason: Option<&'a str>,
+    paused_until: Option<DateTime<Utc>>,
 }
 
 impl<'a> Editable<'a> {
@@ -169,6 +187,10 @@ impl<'a> Editable<'a> {
             // Intervals without startAt count from the latest create/replace.
             anchor_at: now,
             updated_at: now,
+            // Created (or edited into) paused: paused now, for no stated reason.
+            paused_at: (!input.enabled).then_some(now),
+            paused_reason: None,
+            paused_until: None,
         }
     }
 }
@@ -257,6 +279,12 @@ pub async fn replace(
             };
             let mut edit = Editable::of(input, next, now);
             edit.anchor_at = anchor;
+            if !input.enabled && !old.enabled {
+                // Still paused: the pause keeps its start, reason and end.
+                edit.paused_at = old.paused_at;
+                edit.paused_reason = old.paused_reason.as_deref();
+                edit.paused_until = old.paused_until;
+            }
             let row = diesel::update(s::task_schedules.find(id))
                 .set(edit)
                 .returning(ScheduleRow::as_returning())
@@ -289,58 +317,6 @@ pub async fn delete(
         })
         .await?;
     Ok(row)
-}
-
-/// Pause (`enabled = false`) or resume (`enabled = true`, `nextRunAt` recomputed from now).
-pub async fn set_enabled(
-    pool: &DbPool,
-    id: Uuid,
-    enabled: bool,
-    now: DateTime<Utc>,
-) -> Result<Option<ScheduleRow>, DbError> {
-    let mut c = conn(pool).await?;
-    let r = c
-        .transaction::<_, DbError, _>(async |c| {
-            {
-                if !enabled {
-                    super::leads::take_back(c, id, now).await?;
-                }
-                let Some(old) = s::task_schedules
-                    .find(id)
-                    .for_update()
-                    .select(ScheduleRow::as_select())
-                    .first(c)
-                    .await
-                    .optional()?
-                else {
-                    return Ok(None);
-                };
-                let next = if !enabled || old.enabled {
-                    old.next_run_at
-                } else {
-                    match old.spec() {
-                        // A one-time schedule that has not run yet still runs; one that ran never does.
-                        Ok(ScheduleSpec::Once { run_at }) => {
-                            old.last_run_at.is_none().then_some(run_at)
-                        }
-                        Ok(spec) => spec.next_after(now),
-                        Err(_) => None,
-                    }
-                };
-                let row = diesel::update(s::task_schedules.find(id))
-                    .set((
-                        s::enabled.eq(enabled),
-                        s::next_run_at.eq(next),
-                        s::updated_at.eq(now),
-                    ))
-                    .returning(ScheduleRow::as_returning())
-                    .get_result(c)
-                    .await?;
-                Ok(Some(row))
-            }
-        })
-        .await?;
-    Ok(r)
 }
 
 /// Records a manual run as the schedule's latest run.

@@ -71,12 +71,23 @@ pub async fn list(
     ))
 }
 
-/// The earliest `next_run_at` of an enabled schedule.
-pub async fn earliest_due(pool: &DbPool) -> Result<Option<DateTime<Utc>>, DbError> {
+/// When the scheduler has work next: the earliest `next_run_at` of an enabled schedule and
+/// the earliest end of a pause. Two index-only minimums in one round trip.
+pub async fn earliest_due(pool: &DbPool) -> Result<Upcoming, DbError> {
     let mut c = conn(pool).await?;
-    Ok(s::task_schedules
-        .filter(s::enabled.eq(true))
-        .select(diesel::dsl::min(s::next_run_at))
-        .first(&mut c)
-        .await?)
+    Ok(diesel::sql_query(
+        "SELECT (SELECT min(next_run_at) FROM task_schedules WHERE enabled AND next_run_at IS NOT NULL) AS due, \
+                (SELECT min(paused_until) FROM task_schedules WHERE NOT enabled AND paused_until IS NOT NULL) AS resume",
+    )
+    .get_result(&mut c)
+    .await?)
+}
+
+/// What [`earliest_due`] answers.
+#[derive(Debug, Clone, Copy, Default, diesel::QueryableByName)]
+pub struct Upcoming {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    pub due: Option<DateTime<Utc>>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    pub resume: Option<DateTime<Utc>>,
 }
