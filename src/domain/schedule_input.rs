@@ -46,13 +46,16 @@ pub const EDITABLE: [&str; 12] = [
 ];
 
 /// Fields of the schedule object that the server maintains; ignored in a body.
-pub const READ_ONLY: [&str; 6] = [
+pub const READ_ONLY: [&str; 9] = [
     "id",
     "nextRunAt",
     "lastRunAt",
     "lastExecutionId",
     "createdAt",
     "updatedAt",
+    "pausedAt",
+    "pausedReason",
+    "pausedUntil",
 ];
 
 /// Validates a create or replace body; `now` anchors intervals without `startAt`.

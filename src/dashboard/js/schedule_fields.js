@@ -92,7 +92,8 @@ export const FIELDS = [
 ];
 
 // The fields the server maintains: kept out of the JSON tab (the API ignores them anyway).
-export const READ_ONLY = ['id', 'nextRunAt', 'lastRunAt', 'lastExecutionId', 'createdAt', 'updatedAt'];
+// The server's list too (domain::schedule_input::READ_ONLY): it ignores these in a body.
+export const READ_ONLY = ['id', 'nextRunAt', 'lastRunAt', 'lastExecutionId', 'createdAt', 'updatedAt', 'pausedAt', 'pausedReason', 'pausedUntil'];
 
 export function editable(s) {
   const copy = structuredClone(s || {});
