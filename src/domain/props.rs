@@ -259,20 +259,36 @@ fn spec(schedule_type: &str, config: serde_json::Value, at: DateTime<Utc>) -> Sc
     ScheduleSpec::from_json(kind, &config, at, &mut e).unwrap_or_else(|| panic!("{config}: {e:?}"))
 }
 
+/// Our next `n` runs of `line` in zone `z` from `from`, and the brute force's, both cut at the
+/// brute force's nine-year horizon.
+type Runs = Vec<DateTime<Utc>>;
+fn both_within_horizon(line: &str, z: usize, from: DateTime<Utc>, n: usize) -> (Runs, Runs, Runs) {
+    let tz: Tz = ZONES[z].parse().unwrap_or(Tz::UTC);
+    let s = spec(
+        "cron",
+        json!({"expression": line, "timezone": ZONES[z]}),
+        from,
+    );
+    let years = 9;
+    let ours = s.next_runs(from, n);
+    let brute = brute_force(line, tz, from, n, years);
+    let horizon = from + Duration::days(366 * i64::from(years) - 2);
+    let within = |v: &Runs| {
+        v.iter()
+            .copied()
+            .filter(|t| *t <= horizon)
+            .collect::<Runs>()
+    };
+    (within(&ours), within(&brute), ours)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 10_000, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// 10,000 random 5-field lines × zones × `from`: the same next runs as the brute force.
     #[test]
     fn cron_agrees_with_a_brute_force_matcher(line in cron_line(), z in 0..ZONES.len(), from in instant(2020, 2030)) {
-        let tz: Tz = ZONES[z].parse().unwrap_or(Tz::UTC);
-        let s = spec("cron", json!({"expression": line, "timezone": ZONES[z]}), from);
-        let years = 9;
-        let ours = s.next_runs(from, 3);
-        let brute = brute_force(&line, tz, from, 3, years);
-        let horizon = from + Duration::days(366 * i64::from(years) - 2);
-        let ours_within: Vec<_> = ours.iter().copied().filter(|t| *t <= horizon).collect();
-        let brute_within: Vec<_> = brute.iter().copied().filter(|t| *t <= horizon).collect();
+        let (ours_within, brute_within, ours) = both_within_horizon(&line, z, from, 3);
         prop_assert_eq!(&ours_within, &brute_within, "line `{}` in {} from {}", line, ZONES[z], from);
         for w in ours.windows(2) {
             prop_assert!(w[0] < w[1]);
@@ -323,14 +339,7 @@ proptest! {
     /// (which lists each month's days to find them).
     #[test]
     fn cron_day_rules_agree_with_a_brute_force_matcher(line in day_rule_line(), z in 0..ZONES.len(), from in instant(2026, 2035)) {
-        let tz: Tz = ZONES[z].parse().unwrap_or(Tz::UTC);
-        let s = spec("cron", json!({"expression": line, "timezone": ZONES[z]}), from);
-        let years = 9;
-        let ours = s.next_runs(from, 6);
-        let brute = brute_force(&line, tz, from, 6, years);
-        let horizon = from + Duration::days(366 * i64::from(years) - 2);
-        let ours_within: Vec<_> = ours.iter().copied().filter(|t| *t <= horizon).collect();
-        let brute_within: Vec<_> = brute.iter().copied().filter(|t| *t <= horizon).collect();
+        let (ours_within, brute_within, _) = both_within_horizon(&line, z, from, 6);
         prop_assert_eq!(&ours_within, &brute_within, "line `{}` in {} from {}", line, ZONES[z], from);
     }
 }

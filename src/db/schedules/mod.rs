@@ -238,14 +238,7 @@ pub async fn replace(
     let name = input.name.clone();
     let result = c
         .transaction::<_, WriteError, _>(async |c| {
-            let Some(old) = s::task_schedules
-                .find(id)
-                .for_update()
-                .select(ScheduleRow::as_select())
-                .first(c)
-                .await
-                .optional()?
-            else {
+            let Some(old) = lock(c, id).await? else {
                 return Ok(None);
             };
             let new = Editable::of(input, None, now);
@@ -297,6 +290,20 @@ pub async fn replace(
         Err(WriteError::Db(DbError::Query(e))) => Err(map_unique(&name)(e)),
         other => other,
     }
+}
+
+/// Locks one schedule row for the rest of the transaction; None when it does not exist.
+async fn lock(
+    c: &mut diesel_async::AsyncPgConnection,
+    id: Uuid,
+) -> Result<Option<ScheduleRow>, diesel::result::Error> {
+    s::task_schedules
+        .find(id)
+        .for_update()
+        .select(ScheduleRow::as_select())
+        .first(c)
+        .await
+        .optional()
 }
 
 /// Deletes a schedule (its executions and errors stay); the deleted row, if it existed.

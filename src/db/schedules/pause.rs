@@ -35,14 +35,7 @@ pub async fn set_enabled(
         if toggle != Toggle::Resume {
             super::super::leads::take_back(c, id, now).await?;
         }
-        let Some(old) = s::task_schedules
-            .find(id)
-            .for_update()
-            .select(ScheduleRow::as_select())
-            .first(c)
-            .await
-            .optional()?
-        else {
+        let Some(old) = super::lock(c, id).await? else {
             return Ok(None);
         };
         let row = match toggle {
