@@ -125,12 +125,7 @@ pub async fn claim_due(
                             "schedule not fireable, disabling its timer: schedule={} {e}",
                             row.id
                         );
-                        Decision {
-                            fire: None,
-                            skipped: Vec::new(),
-                            unrecorded: 0,
-                            next: None,
-                        }
+                        Decision::default()
                     }
                 };
                 log_skips(row.id, &d);

@@ -31,7 +31,7 @@ pub struct Due<'a> {
 
 /// The scheduler's decision for one due schedule. Every slot that was due is either fired or
 /// listed in `skipped` (or, past [`MAX_RECORDED_SKIPS`], counted in `unrecorded`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Decision {
     /// `(trigger, scheduled_for)` of the execution to create.
     pub fire: Option<(Trigger, DateTime<Utc>)>,
