@@ -58,9 +58,19 @@ pub struct ScheduleInputDoc {
     pub severity: Option<String>,
     /// allow | forbid
     pub concurrency_policy: Option<String>,
-    /// run_once | skip
+    /// run_once | skip | run_all
     pub misfire_policy: Option<String>,
     pub tags: Option<Vec<String>>,
+    /// run_all: most missed slots run (default 100)
+    pub catchup_max: Option<i64>,
+    /// run_all: only slots newer than this run (default 86400)
+    pub catchup_window_seconds: Option<i64>,
+    /// 0..=3600, less than an interval: a deterministic delay per (name, slot)
+    pub jitter_seconds: Option<i64>,
+    pub active_from: Option<DateTime<Utc>>,
+    pub active_until: Option<DateTime<Utc>>,
+    pub max_runs: Option<i64>,
+    pub start_deadline_seconds: Option<i64>,
 }
 
 /// Any JSON object.
@@ -76,6 +86,12 @@ pub struct PreviewDoc {
     pub schedule_config: Object,
     pub count: Option<i64>,
     pub from: Option<DateTime<Utc>>,
+    /// The jitter is a function of (name, slot).
+    pub name: Option<String>,
+    pub jitter_seconds: Option<i64>,
+    pub active_from: Option<DateTime<Utc>>,
+    pub active_until: Option<DateTime<Utc>>,
+    pub max_runs: Option<i64>,
 }
 
 /// Optional body of error actions.

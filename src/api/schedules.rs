@@ -9,6 +9,7 @@ use crate::actors::scheduler::messages::*;
 use crate::api::error::ApiError;
 use crate::db::schedules::{ListFilter, Toggle};
 use crate::domain::clock;
+use crate::domain::rules::{self, FireRules, Timing};
 use crate::domain::schedule::ScheduleSpec;
 use crate::domain::schedule_input::{self, ScheduleInput};
 use crate::domain::validate::{FieldErrors, Obj};
@@ -208,8 +209,12 @@ pub async fn next_runs(
 pub async fn preview(body: web::Json<Value>) -> Result<HttpResponse, ApiError> {
     let mut e = FieldErrors::default();
     let obj = Obj::new(&body, "", &mut e).ok_or_else(|| invalid(std::mem::take(&mut e)))?;
-    obj.only(&["scheduleType", "scheduleConfig", "count", "from"], &mut e);
+    let mut allowed = vec!["scheduleType", "scheduleConfig", "count", "from", "name"];
+    allowed.extend_from_slice(&rules::PREVIEW_FIELDS);
+    obj.only(&allowed, &mut e);
     let now = clock::now();
+    // The jitter is a function of the name: the create form passes the one being typed.
+    let name = obj.opt_str("name", &mut e).unwrap_or_default();
     let count = run_count(obj.opt_int("count", 1, MAX_RUNS, &mut e));
     let from = obj.opt_time("from", &mut e).unwrap_or(now);
     let schedule_type = obj.req_state("scheduleType", &mut e);
@@ -221,15 +226,16 @@ pub async fn preview(body: web::Json<Value>) -> Result<HttpResponse, ApiError> {
         (Some(t), Some(cfg)) => ScheduleSpec::from_json(t, cfg, now, &mut e),
         (None, Some(_)) => None,
     };
+    let rules = FireRules::from_obj(&obj, spec.as_ref(), None, &mut e);
     match spec {
         Some(spec) if e.is_empty() => {
-            // An unsaved one-time schedule with a past runAt would run at once.
-            let runs = match &spec {
-                ScheduleSpec::Once { run_at } => {
-                    vec![*run_at].into_iter().filter(|t| *t > from).collect()
-                }
-                _ => spec.next_runs(from, count),
+            let timing = Timing {
+                spec: &spec,
+                name: name.trim(),
+                rules: &rules,
             };
+            // An unsaved one-time schedule with a past runAt would run at once.
+            let runs = timing.next_runs(from, count, 0);
             Ok(HttpResponse::Ok().json(RunsView { runs }))
         }
         _ => Err(invalid(e)),

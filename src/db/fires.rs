@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Nullable, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Nullable, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -15,7 +15,8 @@ use super::schema::task_executions::dsl as x;
 use super::schema::task_schedules::dsl as s;
 use super::{conn, index_joins_only, DbError, DbPool};
 use crate::domain::firing::{decide, Decision, Due};
-use crate::domain::states::{ConcurrencyPolicy, ExecutionStatus, MisfirePolicy, SkipReason};
+use crate::domain::rules::Timing;
+use crate::domain::states::{ConcurrencyPolicy, ExecutionStatus, SkipReason};
 
 /// What one claim did.
 #[derive(Debug, Default)]
@@ -103,22 +104,33 @@ pub async fn claim_due(
             let mut nexts = Vec::with_capacity(due.len());
             let mut lasts: Vec<Option<DateTime<Utc>>> = Vec::with_capacity(due.len());
             let mut exec_ids: Vec<Option<Uuid>> = Vec::with_capacity(due.len());
+            // Runs from fires per schedule (maxRuns), counted from what was inserted.
+            let mut runs: Vec<i64> = Vec::with_capacity(due.len());
+            let mut fired_by: Vec<usize> = Vec::new();
             for row in &due {
                 let Some(due_at) = row.next_run_at else {
                     continue;
                 };
                 let d = match row.spec() {
-                    Ok(spec) => decide(
-                        &Due {
-                            spec: &spec,
-                            due: due_at,
-                            anchor: row.anchor_at,
-                            skip_misfires: row.misfire_policy == MisfirePolicy::Skip,
-                            blocked_by_running: busy.contains(&row.id),
-                        },
-                        now,
-                        threshold,
-                    ),
+                    Ok(spec) => {
+                        let rules = row.rules();
+                        decide(
+                            &Due {
+                                timing: Timing {
+                                    spec: &spec,
+                                    name: &row.name,
+                                    rules: &rules,
+                                },
+                                due: due_at,
+                                anchor: row.anchor_at,
+                                misfire: row.misfire_policy,
+                                blocked_by_running: busy.contains(&row.id),
+                                run_count: row.run_count,
+                            },
+                            now,
+                            threshold,
+                        )
+                    }
                     Err(e) => {
                         // Unreadable config: stop firing it rather than fail every claim.
                         log::error!(
@@ -137,23 +149,19 @@ pub async fn claim_due(
                     skipped.push(NewExecution::skipped(row, *at, *reason, now));
                 }
                 report.skipped_misfire += d.unrecorded;
-                let (fire, next) = (d.fire, d.next);
                 ids.push(row.id);
-                nexts.push(next);
-                match fire {
-                    Some((trigger, scheduled_for)) => {
-                        let new = NewExecution::of(row, trigger, 1, scheduled_for, now, instance);
-                        let id = new.id;
-                        new_execs.push(new);
-                        // The run's time, not the claim's: a prefetched fire runs later than now.
-                        lasts.push(Some(scheduled_for.max(now)));
-                        exec_ids.push(Some(id));
-                    }
-                    None => {
-                        lasts.push(None);
-                        exec_ids.push(None);
-                    }
+                nexts.push(d.next);
+                let mut last = None;
+                for (trigger, scheduled_for) in &d.fires {
+                    let new = NewExecution::of(row, *trigger, 1, *scheduled_for, now, instance);
+                    // The run's time, not the claim's: a prefetched fire runs later than now.
+                    last = Some((new.id, (*scheduled_for).max(now)));
+                    fired_by.push(ids.len() - 1);
+                    new_execs.push(new);
                 }
+                lasts.push(last.map(|l| l.1));
+                exec_ids.push(last.map(|l| l.0));
+                runs.push(0);
             }
             if !new_execs.is_empty() {
                 // Only the ids come back: the rows are the ones just built (returning and
@@ -165,6 +173,11 @@ pub async fn claim_due(
                         .collect();
                 // A fire that already existed (unique key) is not this claim's: do not point
                 // the schedule at an execution that was never inserted.
+                for (new, i) in new_execs.iter().zip(&fired_by) {
+                    if inserted.contains(&new.id) {
+                        runs[*i] += 1;
+                    }
+                }
                 report.executions = new_execs
                     .into_iter()
                     .filter(|n| inserted.contains(&n.id))
@@ -184,15 +197,17 @@ pub async fn claim_due(
                 "UPDATE task_schedules AS s \
                  SET next_run_at = v.next, \
                      last_run_at = COALESCE(v.last, s.last_run_at), \
-                     last_execution_id = COALESCE(v.exec, s.last_execution_id) \
-                 FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::uuid[]) \
-                      AS v(id, next, last, exec) \
+                     last_execution_id = COALESCE(v.exec, s.last_execution_id), \
+                     run_count = s.run_count + v.runs \
+                 FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::uuid[], \
+                             $5::int8[]) AS v(id, next, last, exec, runs) \
                  WHERE s.id = v.id",
             )
             .bind::<Array<SqlUuid>, _>(&ids)
             .bind::<Array<Nullable<Timestamptz>>, _>(&nexts)
             .bind::<Array<Nullable<Timestamptz>>, _>(&lasts)
             .bind::<Array<Nullable<SqlUuid>>, _>(&exec_ids)
+            .bind::<Array<BigInt>, _>(&runs)
             .execute(c)
             .await?;
             Ok(report)

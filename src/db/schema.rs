@@ -136,6 +136,8 @@ diesel::table! {
         paused_at -> Nullable<Timestamptz>,
         paused_reason -> Nullable<Text>,
         paused_until -> Nullable<Timestamptz>,
+        fire_rules -> Jsonb,
+        run_count -> Int8,
     }
 }
 

@@ -9,6 +9,7 @@ pub mod net;
 pub mod recovery;
 pub mod redact;
 pub mod retry;
+pub mod rules;
 pub mod schedule;
 pub mod schedule_input;
 pub mod sealed;

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::retry::RetryPolicy;
+use super::rules::FireRules;
 use super::schedule::ScheduleSpec;
 use super::states::{ConcurrencyPolicy, MisfirePolicy, ScheduleType, Severity, TaskType};
 use super::task::TaskSpec;
@@ -27,6 +28,8 @@ pub struct ScheduleInput {
     pub concurrency_policy: ConcurrencyPolicy,
     pub misfire_policy: MisfirePolicy,
     pub tags: Vec<String>,
+    /// Jitter, window, run limit, start deadline, catch-up limits.
+    pub rules: FireRules,
 }
 
 /// The fields a create or replace sets.
@@ -46,7 +49,7 @@ pub const EDITABLE: [&str; 12] = [
 ];
 
 /// Fields of the schedule object that the server maintains; ignored in a body.
-pub const READ_ONLY: [&str; 9] = [
+pub const READ_ONLY: [&str; 10] = [
     "id",
     "nextRunAt",
     "lastRunAt",
@@ -56,7 +59,27 @@ pub const READ_ONLY: [&str; 9] = [
     "pausedAt",
     "pausedReason",
     "pausedUntil",
+    "runCount",
 ];
+
+impl ScheduleInput {
+    /// `nextRunAt` when written at `now` with intervals anchored at `anchor`, after
+    /// `run_count` runs.
+    pub fn first_run(
+        &self,
+        now: DateTime<Utc>,
+        anchor: DateTime<Utc>,
+        run_count: i64,
+    ) -> Option<DateTime<Utc>> {
+        let spec = self.spec.anchored(anchor);
+        super::rules::Timing {
+            spec: &spec,
+            name: &self.name,
+            rules: &self.rules,
+        }
+        .first_run(now, run_count)
+    }
+}
 
 /// Validates a create or replace body; `now` anchors intervals without `startAt`.
 pub fn validate(
@@ -75,6 +98,7 @@ pub fn validate(
         return Err(e);
     };
     let mut allowed = EDITABLE.to_vec();
+    allowed.extend_from_slice(&super::rules::FIELDS);
     // A schedule object read from the API can be sent back as is: its read-only fields are
     // ignored, not refused.
     allowed.extend_from_slice(&READ_ONLY);
@@ -139,6 +163,12 @@ pub fn validate(
         .opt_state("misfirePolicy", &mut e)
         .unwrap_or(MisfirePolicy::RunOnce);
     let tags = tags(&obj, limits.tags_max, &mut e);
+    let rules = FireRules::from_obj(
+        &obj,
+        spec.as_ref(),
+        Some((misfire_policy, concurrency_policy)),
+        &mut e,
+    );
 
     match (name, task, spec, retry_policy, schedule_type) {
         (Some(name), Some(task), Some(spec), Some(retry_policy), Some(schedule_type))
@@ -156,6 +186,7 @@ pub fn validate(
                 concurrency_policy,
                 misfire_policy,
                 tags,
+                rules,
             })
         }
         _ => Err(e),

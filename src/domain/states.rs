@@ -202,6 +202,8 @@ text_enum! {
         /// One `catch_up` run for the latest missed slot.
         RunOnce = "run_once",
         Skip = "skip",
+        /// Every missed slot runs once, oldest first, within `catchupMax`/`catchupWindowSeconds`.
+        RunAll = "run_all",
     }
 }
 

@@ -86,10 +86,26 @@ pub struct ScheduleView {
     pub paused_at: Option<DateTime<Utc>>,
     pub paused_reason: Option<String>,
     pub paused_until: Option<DateTime<Utc>>,
+    /// `run_all`: at most this many missed slots run (null: 100) ...
+    pub catchup_max: Option<u32>,
+    /// ... and only those newer than this (null: 86400).
+    pub catchup_window_seconds: Option<u32>,
+    /// Each fire is delayed by a deterministic offset in [0, jitterSeconds) of (name, slot).
+    pub jitter_seconds: Option<u32>,
+    /// No fire before `activeFrom` nor at or after `activeUntil`.
+    pub active_from: Option<DateTime<Utc>>,
+    pub active_until: Option<DateTime<Utc>>,
+    /// After this many runs from fires, `nextRunAt` is null.
+    pub max_runs: Option<u32>,
+    /// Runs from fires (`schedule`, `catch_up`) so far.
+    pub run_count: i64,
+    /// A fire that cannot start within this many seconds of its time is skipped.
+    pub start_deadline_seconds: Option<u32>,
 }
 
 impl From<&ScheduleRow> for ScheduleView {
     fn from(r: &ScheduleRow) -> Self {
+        let rules = r.rules();
         ScheduleView {
             id: r.id,
             name: r.name.clone(),
@@ -112,6 +128,14 @@ impl From<&ScheduleRow> for ScheduleView {
             paused_at: r.paused_at,
             paused_reason: r.paused_reason.clone(),
             paused_until: r.paused_until,
+            catchup_max: rules.catchup_max,
+            catchup_window_seconds: rules.catchup_window_seconds,
+            jitter_seconds: rules.jitter_seconds,
+            active_from: rules.active_from,
+            active_until: rules.active_until,
+            max_runs: rules.max_runs,
+            run_count: r.run_count,
+            start_deadline_seconds: rules.start_deadline_seconds,
         }
     }
 }

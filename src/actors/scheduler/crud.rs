@@ -190,10 +190,8 @@ impl Handler<NextRuns> for SchedulerActor {
             let row = schedules::get(&pool, msg.id)
                 .await?
                 .ok_or(ScheduleError::NotFound(msg.id))?;
-            let spec = row
-                .spec()
-                .map_err(|e| ScheduleError::Db(DbError::Unavailable(e)))?;
-            Ok(spec.next_runs(msg.from, msg.count))
+            row.next_runs(msg.from, msg.count)
+                .map_err(|e| ScheduleError::Db(DbError::Unavailable(e)))
         })
     }
 }

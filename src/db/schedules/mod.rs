@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::schema::task_schedules::{self, dsl as s};
 use super::{conn, DbError, DbPool};
 use crate::domain::retry::RetryPolicy;
+use crate::domain::rules::{FireRules, Timing};
 use crate::domain::schedule::ScheduleSpec;
 use crate::domain::schedule_input::ScheduleInput;
 use crate::domain::states::{ConcurrencyPolicy, MisfirePolicy, ScheduleType, Severity, TaskType};
@@ -47,6 +48,8 @@ pub struct ScheduleRow {
     pub paused_at: Option<DateTime<Utc>>,
     pub paused_reason: Option<String>,
     pub paused_until: Option<DateTime<Utc>>,
+    pub fire_rules: Value,
+    pub run_count: i64,
 }
 
 impl ScheduleRow {
@@ -62,6 +65,27 @@ impl ScheduleRow {
         .ok_or_else(|| format!("stored scheduleConfig is invalid: {}", e.summary()))
     }
 
+    /// Up to `count` fires after `from`, as the scheduler will fire them.
+    pub fn next_runs(
+        &self,
+        from: DateTime<Utc>,
+        count: usize,
+    ) -> Result<Vec<DateTime<Utc>>, String> {
+        let spec = self.spec()?;
+        let rules = self.rules();
+        let timing = Timing {
+            spec: &spec,
+            name: &self.name,
+            rules: &rules,
+        };
+        Ok(timing.next_runs(from, count, self.run_count))
+    }
+
+    /// Jitter, window, run limit, start deadline, catch-up limits, as stored.
+    pub fn rules(&self) -> FireRules {
+        FireRules::from_stored(&self.fire_rules)
+    }
+
     /// The task, as stored.
     pub fn task(&self) -> Result<TaskSpec, String> {
         TaskSpec::from_stored(self.task_type, &self.task_config)
@@ -70,10 +94,16 @@ impl ScheduleRow {
     /// `nextRunAt` once resumed at `now`: computed from now (paused time is not made up for);
     /// a one-time schedule that has not run yet still runs, one that ran never does.
     fn resumed_next(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        match self.spec() {
-            Ok(ScheduleSpec::Once { run_at }) => self.last_run_at.is_none().then_some(run_at),
-            Ok(spec) => spec.next_after(now),
-            Err(_) => None,
+        let spec = self.spec().ok()?;
+        let rules = self.rules();
+        let timing = Timing {
+            spec: &spec,
+            name: &self.name,
+            rules: &rules,
+        };
+        match spec {
+            ScheduleSpec::Once { .. } if self.last_run_at.is_some() => None,
+            _ => timing.first_run(now, self.run_count),
         }
     }
 
@@ -148,6 +178,7 @@ struct Editable<'a> {
     paused_at: Option<DateTime<Utc>>,
     paused_reason: Option<&'a str>,
     paused_until: Option<DateTime<Utc>>,
+    fire_rules: Value,
 }
 
 impl<'a> Editable<'a> {
@@ -163,6 +194,7 @@ impl<'a> Editable<'a> {
             && self.concurrency_policy == old.concurrency_policy
             && self.misfire_policy == old.misfire_policy
             && self.tags == old.tags.as_slice()
+            && self.fire_rules == old.fire_rules
     }
 
     fn of(
@@ -191,6 +223,7 @@ impl<'a> Editable<'a> {
             paused_at: (!input.enabled).then_some(now),
             paused_reason: None,
             paused_until: None,
+            fire_rules: input.rules.to_json(),
         }
     }
 }
@@ -207,7 +240,7 @@ pub async fn insert(
         .values((
             s::id.eq(id),
             s::created_at.eq(now),
-            Editable::of(input, input.spec.anchored(now).first_run(now), now),
+            Editable::of(input, input.first_run(now, now, 0), now),
         ))
         .returning(ScheduleRow::as_returning())
         .get_result(&mut c)
@@ -242,8 +275,11 @@ pub async fn replace(
                 return Ok(None);
             };
             let new = Editable::of(input, None, now);
+            // The name moves the jitter and the rules cut the fires: any of them changes when.
             let same_rule = old.schedule_type == new.schedule_type
-                && old.schedule_config == new.schedule_config;
+                && old.schedule_config == new.schedule_config
+                && old.name == new.name
+                && old.fire_rules == new.fire_rules;
             if same_rule && new.same_as(&old) {
                 return Ok(Some(Replaced {
                     row: old,
@@ -259,16 +295,16 @@ pub async fn replace(
                 .await?;
             let (next, anchor) = match &input.spec {
                 _ if same_rule => (old.next_run_at, old.anchor_at),
-                crate::domain::schedule::ScheduleSpec::Once { run_at } => {
+                ScheduleSpec::Once { .. } => {
                     let same = old.schedule_type == ScheduleType::Once
                         && old.schedule_config == input.spec.to_json();
                     if same && old.next_run_at.is_none() && old.last_run_at.is_some() {
                         (None, now)
                     } else {
-                        (Some(*run_at), now)
+                        (input.first_run(now, now, old.run_count), now)
                     }
                 }
-                spec => (spec.anchored(now).first_run(now), now),
+                _ => (input.first_run(now, now, old.run_count), now),
             };
             let mut edit = Editable::of(input, next, now);
             edit.anchor_at = anchor;
