@@ -74,36 +74,46 @@ pub async fn give_back_owned(
     restore(c, taken).await
 }
 
-/// The deleted fires' schedules get `next_run_at` back (the earliest taken fire) and
-/// `last_run_at`/`last_execution_id` from their latest remaining run, as if never claimed.
+/// The deleted fires' schedules get `next_run_at` back (the earliest taken fire),
+/// `last_run_at`/`last_execution_id` from their latest remaining run and the taken fires off
+/// `run_count`, as if never claimed.
 async fn restore(
     c: &mut AsyncPgConnection,
     taken: Vec<(Uuid, DateTime<Utc>)>,
 ) -> Result<usize, diesel::result::Error> {
-    let mut first: std::collections::HashMap<Uuid, DateTime<Utc>> = Default::default();
+    let mut first: std::collections::HashMap<Uuid, (DateTime<Utc>, i64)> = Default::default();
     for (schedule, at) in taken {
         log::info!("fire claimed ahead taken back: schedule={schedule} scheduled_for={at}");
-        let e = first.entry(schedule).or_insert(at);
-        *e = (*e).min(at);
+        let e = first.entry(schedule).or_insert((at, 0));
+        *e = (e.0.min(at), e.1 + 1);
     }
     if first.is_empty() {
         return Ok(0);
     }
-    let (ids, ats): (Vec<Uuid>, Vec<DateTime<Utc>>) = first.into_iter().unzip();
+    let mut ids = Vec::with_capacity(first.len());
+    let mut ats = Vec::with_capacity(first.len());
+    let mut counts = Vec::with_capacity(first.len());
+    for (id, (at, n)) in first {
+        ids.push(id);
+        ats.push(at);
+        counts.push(n);
+    }
     // Inside the caller's transaction: the update below joins the ids to task_schedules.
     super::index_joins_only(c).await?;
     diesel::sql_query(
         "UPDATE task_schedules AS s SET next_run_at = v.first, \
+             run_count = GREATEST(s.run_count - v.n, 0), \
              (last_run_at, last_execution_id) = ( \
                  SELECT GREATEST(e.created_at, e.scheduled_for), e.id FROM task_executions e \
                  WHERE e.schedule_id = s.id AND e.trigger <> $3 \
                  ORDER BY e.created_at DESC LIMIT 1) \
-         FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, first) \
+         FROM unnest($1::uuid[], $2::timestamptz[], $4::int8[]) AS v(id, first, n) \
          WHERE s.id = v.id",
     )
     .bind::<Array<SqlUuid>, _>(&ids)
     .bind::<Array<Timestamptz>, _>(&ats)
     .bind::<diesel::sql_types::Text, _>(Trigger::Retry.as_str())
+    .bind::<Array<diesel::sql_types::BigInt>, _>(&counts)
     .execute(c)
     .await
 }

@@ -20,6 +20,7 @@ mod process;
 mod tokens;
 
 mod concurrency;
+mod fire_rules;
 mod firing;
 mod foundation;
 mod lifecycle;
