@@ -92,6 +92,8 @@ pub struct PreviewDoc {
     pub active_from: Option<DateTime<Utc>>,
     pub active_until: Option<DateTime<Utc>>,
     pub max_runs: Option<i64>,
+    /// Also answer local times and DST marks.
+    pub detail: Option<bool>,
 }
 
 /// Optional body of error actions.

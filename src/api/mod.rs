@@ -13,6 +13,7 @@ pub mod error;
 pub mod errors;
 pub mod executions;
 pub mod health;
+pub mod insight;
 pub mod metrics;
 pub mod openapi;
 pub mod params;

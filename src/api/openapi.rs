@@ -78,6 +78,8 @@ impl Modify for BearerAuth {
         super::schedules::trigger,
         super::schedules::next_runs,
         super::schedules::preview,
+        super::insight::stats,
+        super::insight::upcoming,
         super::executions::list,
         super::executions::get,
         super::executions::cancel,

@@ -68,6 +68,8 @@ route_table! {
     "/api/scheduler/schedules/{id}/resume" => [post OPERATOR Some("schedule.resume") => schedules::resume],
     "/api/scheduler/schedules/{id}/trigger" => [post OPERATOR Some("schedule.trigger") => schedules::trigger],
     "/api/scheduler/schedules/{id}/next-runs" => [get VIEWER None => schedules::next_runs],
+    "/api/scheduler/schedules/{id}/stats" => [get VIEWER None => insight::stats],
+    "/api/scheduler/upcoming" => [get VIEWER None => insight::upcoming],
     // A computation over an unsaved schedule: reads nothing, changes nothing.
     "/api/scheduler/preview" => [post VIEWER None => schedules::preview],
     "/api/stats" => [get VIEWER None => executions::stats],

@@ -7,7 +7,7 @@ use super::params::{self, Query};
 use super::AppState;
 use crate::actors::scheduler::messages::*;
 use crate::api::error::ApiError;
-use crate::db::schedules::{ListFilter, Toggle};
+use crate::db::schedules::{ListFilter, ScheduleRow, Toggle};
 use crate::domain::clock;
 use crate::domain::rules::{self, FireRules, Timing};
 use crate::domain::schedule::ScheduleSpec;
@@ -42,6 +42,26 @@ fn invalid(e: FieldErrors) -> ApiError {
     }
 }
 
+/// The views of `rows` with how their runs went.
+pub(super) async fn views_of(
+    state: &AppState,
+    rows: &[&ScheduleRow],
+) -> Result<Vec<ScheduleView>, ApiError> {
+    let ids = rows.iter().map(|r| r.id).collect();
+    let health = state.actors.scheduler.send(HealthOf(ids)).await??;
+    Ok(rows
+        .iter()
+        .map(|r| ScheduleView::from(*r).with_health(health.get(&r.id)))
+        .collect())
+}
+
+/// The view of one schedule with how its runs went.
+async fn view_of(state: &AppState, row: &ScheduleRow) -> Result<ScheduleView, ApiError> {
+    let mut v = views_of(state, &[row]).await?;
+    v.pop()
+        .ok_or_else(|| ApiError::from(crate::db::DbError::Unavailable("no view".into())))
+}
+
 fn input(state: &AppState, body: &Value) -> Result<ScheduleInput, ApiError> {
     schedule_input::validate(body, clock::now(), &state.limits).map_err(invalid)
 }
@@ -54,7 +74,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let input = input(&state, &body)?;
     let row = state.actors.scheduler.send(CreateSchedule(input)).await??;
-    Ok(HttpResponse::Created().json(ScheduleView::from(&row)))
+    Ok(HttpResponse::Created().json(view_of(&state, &row).await?))
 }
 
 /// GET /api/scheduler/schedules
@@ -79,7 +99,12 @@ pub async fn list(
             cursor,
         })
         .await??;
-    Ok(HttpResponse::Ok().json(PageView::of(&page, ScheduleView::from)))
+    let rows: Vec<&ScheduleRow> = page.items.iter().collect();
+    let items = views_of(&state, &rows).await?;
+    Ok(HttpResponse::Ok().json(PageView {
+        items,
+        next_cursor: page.next_cursor.map(|c| c.encode()),
+    }))
 }
 
 /// GET /api/scheduler/schedules/{id}
@@ -90,7 +115,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let id = params::path_id(&id)?;
     let row = state.actors.scheduler.send(GetSchedule(id)).await??;
-    Ok(HttpResponse::Ok().json(ScheduleView::from(&row)))
+    Ok(HttpResponse::Ok().json(view_of(&state, &row).await?))
 }
 
 /// PUT /api/scheduler/schedules/{id}
@@ -107,7 +132,7 @@ pub async fn replace(
         .scheduler
         .send(ReplaceSchedule { id, input })
         .await??;
-    Ok(HttpResponse::Ok().json(ScheduleView::from(&row)))
+    Ok(HttpResponse::Ok().json(view_of(&state, &row).await?))
 }
 
 /// DELETE /api/scheduler/schedules/{id}
@@ -169,7 +194,7 @@ async fn set_enabled(
         .scheduler
         .send(SetEnabled { id, toggle })
         .await??;
-    Ok(HttpResponse::Ok().json(ScheduleView::from(&row)))
+    Ok(HttpResponse::Ok().json(view_of(&state, &row).await?))
 }
 
 /// POST /api/scheduler/schedules/{id}/trigger
@@ -186,7 +211,7 @@ pub async fn trigger(
 }
 
 /// GET /api/scheduler/schedules/{id}/next-runs?count=N&from=T
-#[utoipa::path(get, path = "/api/scheduler/schedules/{id}/next-runs", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID"), ("count" = Option<i64>, Query, description = "1..=100, default 5"), ("from" = Option<String>, Query, format = DateTime, description = "RFC 3339, default now")), responses((status = 200, body = RunsView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
+#[utoipa::path(get, path = "/api/scheduler/schedules/{id}/next-runs", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID"), ("count" = Option<i64>, Query, description = "1..=100, default 5"), ("from" = Option<String>, Query, format = DateTime, description = "RFC 3339, default now"), ("detail" = Option<bool>, Query, description = "also local times and DST marks")), responses((status = 200, body = RunsView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn next_runs(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -195,26 +220,42 @@ pub async fn next_runs(
     let id = params::path_id(&id)?;
     let count = run_count(params::opt_int(&q, "count", 1, MAX_RUNS)?);
     let from = params::opt_time(&q, "from")?.unwrap_or_else(clock::now);
-    let runs = state
+    let detail = params::opt_bool(&q, "detail")?.unwrap_or(false);
+    let mut runs = state
         .actors
         .scheduler
         .send(NextRuns { id, from, count })
         .await??;
-    Ok(HttpResponse::Ok().json(RunsView { runs }))
+    if !detail {
+        runs.details = None;
+    }
+    Ok(HttpResponse::Ok().json(runs))
 }
 
 /// POST /api/scheduler/preview: next runs of an unsaved `{scheduleType, scheduleConfig, count, from}`.
 /// Pure computation on the domain rules the scheduler uses, so no actor is involved.
-#[utoipa::path(post, path = "/api/scheduler/preview", tag = "schedules", request_body = crate::api::bodies::PreviewDoc, responses((status = 200, body = RunsView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 413, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
-pub async fn preview(body: web::Json<Value>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(post, path = "/api/scheduler/preview", tag = "schedules", request_body = crate::api::bodies::PreviewDoc, params(("detail" = Option<bool>, Query, description = "also local times and DST marks")), responses((status = 200, body = RunsView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 413, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
+pub async fn preview(
+    body: web::Json<Value>,
+    q: web::Query<Query>,
+) -> Result<HttpResponse, ApiError> {
     let mut e = FieldErrors::default();
     let obj = Obj::new(&body, "", &mut e).ok_or_else(|| invalid(std::mem::take(&mut e)))?;
-    let mut allowed = vec!["scheduleType", "scheduleConfig", "count", "from", "name"];
+    let mut allowed = vec![
+        "scheduleType",
+        "scheduleConfig",
+        "count",
+        "from",
+        "name",
+        "detail",
+    ];
     allowed.extend_from_slice(&rules::PREVIEW_FIELDS);
     obj.only(&allowed, &mut e);
     let now = clock::now();
     // The jitter is a function of the name: the create form passes the one being typed.
     let name = obj.opt_str("name", &mut e).unwrap_or_default();
+    let detail = obj.opt_bool("detail", &mut e).unwrap_or(false)
+        || params::opt_bool(&q, "detail")?.unwrap_or(false);
     let count = run_count(obj.opt_int("count", 1, MAX_RUNS, &mut e));
     let from = obj.opt_time("from", &mut e).unwrap_or(now);
     let schedule_type = obj.req_state("scheduleType", &mut e);
@@ -236,7 +277,8 @@ pub async fn preview(body: web::Json<Value>) -> Result<HttpResponse, ApiError> {
             };
             // An unsaved one-time schedule with a past runAt would run at once.
             let runs = timing.next_runs(from, count, 0);
-            Ok(HttpResponse::Ok().json(RunsView { runs }))
+            let details = detail.then(|| crate::views::run_details(&spec, from, &runs));
+            Ok(HttpResponse::Ok().json(RunsView { runs, details }))
         }
         _ => Err(invalid(e)),
     }

@@ -12,6 +12,7 @@ pub mod orphans;
 pub mod outbox;
 pub mod pagination;
 pub mod retention;
+pub mod schedule_health;
 pub mod schedules;
 pub mod schema;
 pub mod secrets;

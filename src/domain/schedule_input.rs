@@ -49,7 +49,7 @@ pub const EDITABLE: [&str; 12] = [
 ];
 
 /// Fields of the schedule object that the server maintains; ignored in a body.
-pub const READ_ONLY: [&str; 10] = [
+pub const READ_ONLY: [&str; 12] = [
     "id",
     "nextRunAt",
     "lastRunAt",
@@ -60,6 +60,8 @@ pub const READ_ONLY: [&str; 10] = [
     "pausedReason",
     "pausedUntil",
     "runCount",
+    "lastStatus",
+    "consecutiveFailures",
 ];
 
 impl ScheduleInput {

@@ -280,3 +280,13 @@ mod tests {
         assert!(ExecutionStatus::Cancelled.is_final() && !ExecutionStatus::Running.is_final());
     }
 }
+
+text_enum! {
+    /// How a DST change touches a previewed run.
+    DstMark {
+        /// A local time before it did not exist (spring forward) and was skipped.
+        Gap = "gap",
+        /// It falls in a repeated hour (fall back); it fires at the first occurrence.
+        Overlap = "overlap",
+    }
+}

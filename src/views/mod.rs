@@ -4,10 +4,14 @@
 
 mod access;
 mod errors;
+mod insight;
 mod ops;
 
 pub use access::{AuditView, SecretView, TokenView, WhoamiView};
 pub use errors::{ErrorRecordDetailView, ErrorRecordView};
+pub use insight::{
+    run_details, RunDetail, ScheduleStatsView, SkippedCounts, UpcomingItem, UpcomingView,
+};
 pub use ops::{HealthView, MinuteStat, Stats};
 
 use chrono::{DateTime, Utc};
@@ -18,6 +22,7 @@ use uuid::Uuid;
 
 use crate::db::executions::ExecutionRow;
 use crate::db::pagination::Page;
+use crate::db::schedule_health::Health;
 use crate::db::schedules::ScheduleRow;
 use crate::domain::retry::RetryPolicy;
 use crate::domain::states::{
@@ -101,6 +106,22 @@ pub struct ScheduleView {
     pub run_count: i64,
     /// A fire that cannot start within this many seconds of its time is skipped.
     pub start_deadline_seconds: Option<u32>,
+    /// Status of the newest finished run (completed, failed or cancelled).
+    #[schema(value_type = Option<ExecutionStatus>)]
+    pub last_status: Option<ExecutionStatus>,
+    /// Failed runs since the last completed one.
+    #[schema(value_type = i64)]
+    pub consecutive_failures: Option<i64>,
+}
+
+impl ScheduleView {
+    /// The view with how the schedule's runs went.
+    pub fn with_health(mut self, h: Option<&Health>) -> ScheduleView {
+        let h = h.cloned().unwrap_or_default();
+        self.last_status = h.last_status;
+        self.consecutive_failures = Some(h.consecutive_failures);
+        self
+    }
 }
 
 impl From<&ScheduleRow> for ScheduleView {
@@ -136,6 +157,8 @@ impl From<&ScheduleRow> for ScheduleView {
             max_runs: rules.max_runs,
             run_count: r.run_count,
             start_deadline_seconds: rules.start_deadline_seconds,
+            last_status: None,
+            consecutive_failures: None,
         }
     }
 }
@@ -204,8 +227,10 @@ pub struct ExecutionIdView {
     pub execution_id: Option<Uuid>,
 }
 
-/// Fire times (`next-runs`, `preview`).
+/// Fire times (`next-runs`, `preview`), with local times and DST marks when asked for.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RunsView {
     pub runs: Vec<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Vec<RunDetail>>,
 }

@@ -69,6 +69,8 @@ test('saving an unchanged schedule of every kind changes nothing, in the form an
       taskConfig: { method: 'POST', url: 'http://127.0.0.1:9/hook', headers: { Authorization: 'Bearer abc', 'X-Key': { $secret: 'e2e-key' } },
         body: { a: [1, 2], b: 'x' }, expectedStatus: [200, 204], followRedirects: true, timeoutMs: 2500 },
       scheduleType: 'interval', scheduleConfig: { intervalSeconds: 90, startAt: '2026-01-01T00:00:00Z' } },
+    { name: 'rt-rules', misfirePolicy: 'run_all', catchupMax: 7, catchupWindowSeconds: 3600, jitterSeconds: 20, startDeadlineSeconds: 60,
+      activeFrom: '2026-01-01T00:00:00Z', activeUntil: '2099-01-01T00:00:00Z', maxRuns: 5000, scheduleConfig: { expression: '*/10 * * * *' } },
     { name: 'rt-http-text', taskType: 'http', taskConfig: { url: 'http://127.0.0.1:9/t', body: 'plain text' }, scheduleType: 'interval', scheduleConfig: { intervalSeconds: 3600 } },
     { name: 'rt-http-secret-body', taskType: 'http', taskConfig: { method: 'PUT', url: 'http://127.0.0.1:9/s', body: { $secret: 'e2e-key' } }, scheduleType: 'once', scheduleConfig: { runAt: at } },
     { name: 'rt-conductor-once', taskType: 'conductor', taskConfig: { message: 'summarize the night', threadId: 'thread-7', timeoutMs: 120000 },

@@ -194,6 +194,8 @@ const MATRIX: &[(&str, &str, Min)] = &[
         "/api/scheduler/schedules/{id}/next-runs",
         Min::Viewer,
     ),
+    ("get", "/api/scheduler/schedules/{id}/stats", Min::Viewer),
+    ("get", "/api/scheduler/upcoming", Min::Viewer),
     ("post", "/api/scheduler/preview", Min::Viewer),
     ("get", "/api/stats", Min::Viewer),
     ("get", "/api/executions", Min::Viewer),

@@ -32,6 +32,7 @@ mod recovery;
 mod recovery_edges;
 mod reliability;
 mod reliability_runtime;
+mod schedule_insight;
 mod schedules_api;
 mod scheduling_depth;
 mod secrets;

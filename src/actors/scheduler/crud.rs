@@ -2,7 +2,6 @@
 //! when the schedule is due sooner than the loop would wake anyway.
 
 use actix::prelude::*;
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::messages::*;
@@ -18,12 +17,26 @@ use crate::domain::event::{Event, EventKind};
 use crate::domain::states::Trigger;
 
 impl SchedulerActor {
+    /// Publishes the schedule with how its runs went: a new schedule has had none; for any
+    /// other change they are read first (off the actor, so the write's answer does not wait).
     pub(super) fn publish(&self, kind: EventKind, row: &ScheduleRow) {
-        self.hub.do_send(Publish(Event::new(
-            kind,
-            Some(row.id),
-            crate::views::ScheduleView::from(row),
-        )));
+        let view = crate::views::ScheduleView::from(row);
+        let (hub, id) = (self.hub.clone(), row.id);
+        if kind == EventKind::ScheduleCreated {
+            hub.do_send(Publish(Event::new(kind, Some(id), view.with_health(None))));
+            return;
+        }
+        let pool = self.services.pool.clone();
+        actix::spawn(async move {
+            let health = crate::db::schedule_health::health(&pool, &[id])
+                .await
+                .unwrap_or_else(|e| {
+                    log::warn!("schedule health unreadable for its event: schedule={id} {e}");
+                    Default::default()
+                });
+            let view = view.with_health(health.get(&id));
+            hub.do_send(Publish(Event::new(kind, Some(id), view)));
+        });
     }
 
     /// Maps a write's result, publishing `kind` and waking the timer on success.
@@ -182,7 +195,7 @@ impl Handler<ListSchedules> for SchedulerActor {
 }
 
 impl Handler<NextRuns> for SchedulerActor {
-    type Result = ResponseFuture<Result<Vec<DateTime<Utc>>, ScheduleError>>;
+    type Result = ResponseFuture<Result<crate::views::RunsView, ScheduleError>>;
 
     fn handle(&mut self, msg: NextRuns, _: &mut Context<Self>) -> Self::Result {
         let pool = self.services.pool.clone();
@@ -190,8 +203,14 @@ impl Handler<NextRuns> for SchedulerActor {
             let row = schedules::get(&pool, msg.id)
                 .await?
                 .ok_or(ScheduleError::NotFound(msg.id))?;
-            row.next_runs(msg.from, msg.count)
-                .map_err(|e| ScheduleError::Db(DbError::Unavailable(e)))
+            let (runs, spec) = row
+                .next_runs(msg.from, msg.count)
+                .map_err(|e| ScheduleError::Db(DbError::Unavailable(e)))?;
+            let details = crate::views::run_details(&spec, msg.from, &runs);
+            Ok(crate::views::RunsView {
+                runs,
+                details: Some(details),
+            })
         })
     }
 }

@@ -69,13 +69,38 @@ pub struct ListSchedules {
 #[rtype(result = "Result<ExecutionRow, ScheduleError>")]
 pub struct TriggerNow(pub Uuid);
 
-/// The next `count` fires of a stored schedule strictly after `from`.
+/// The next `count` fires of a stored schedule strictly after `from`, with their details.
 #[derive(Message)]
-#[rtype(result = "Result<Vec<DateTime<Utc>>, ScheduleError>")]
+#[rtype(result = "Result<crate::views::RunsView, ScheduleError>")]
 pub struct NextRuns {
     pub id: Uuid,
     pub from: DateTime<Utc>,
     pub count: usize,
+}
+
+/// How the runs of these schedules went (latest status, failures in a row).
+#[derive(Message)]
+#[rtype(
+    result = "Result<std::collections::HashMap<Uuid, crate::db::schedule_health::Health>, DbError>"
+)]
+pub struct HealthOf(pub Vec<Uuid>);
+
+/// A schedule's figures over [since, until).
+#[derive(Message)]
+#[rtype(result = "Result<crate::views::ScheduleStatsView, ScheduleError>")]
+pub struct ScheduleStats {
+    pub id: Uuid,
+    pub since: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+}
+
+/// Runs of enabled schedules in [from, until), in time order, at most `limit`.
+#[derive(Message)]
+#[rtype(result = "Result<crate::views::UpcomingView, DbError>")]
+pub struct UpcomingRuns {
+    pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    pub limit: usize,
 }
 
 /// Test hook (feature `testing`): fire counters since start.

@@ -6,6 +6,7 @@
 //! executions to the ExecutionActor. PostgreSQL is the truth; nothing but timers lives here.
 
 mod crud;
+mod insight;
 pub mod messages;
 
 use std::time::Duration;

@@ -45,6 +45,8 @@ const plain = (path, parse = (v) => v) => ({
   write: (b, v) => put(b, path, parse(v)),
 });
 const optional = (path) => plain(path, (v) => (v === '' ? undefined : v));
+// A top-level field that is null when empty (the API reads null as unset).
+const unset = (path, parse = (v) => v) => plain(path, (v) => (v === '' ? null : parse(v)));
 
 // kind: text | textarea | number | select | checkbox; section: where it is shown.
 export const FIELDS = [
@@ -88,12 +90,22 @@ export const FIELDS = [
   { key: 'retryPolicy.backoffMaxMs', label: 'Retry backoff max (ms)', kind: 'number', section: 'policy', read: (s) => String(s.retryPolicy?.backoffMaxMs ?? 3600000), write: (b, v) => put(b, 'retryPolicy.backoffMaxMs', num(v)) },
   { key: 'severity', label: 'Severity override', kind: 'select', options: ['', 'low', 'medium', 'high', 'critical'], section: 'policy', read: (s) => s.severity || '', write: (b, v) => { b.severity = v || null; } },
   { key: 'concurrencyPolicy', label: 'Concurrency', kind: 'select', options: ['allow', 'forbid'], section: 'policy', read: (s) => s.concurrencyPolicy || 'allow', write: (b, v) => { b.concurrencyPolicy = v; } },
-  { key: 'misfirePolicy', label: 'Missed runs', kind: 'select', options: ['run_once', 'skip'], section: 'policy', read: (s) => s.misfirePolicy || 'run_once', write: (b, v) => { b.misfirePolicy = v; } },
+  { key: 'misfirePolicy', label: 'Missed runs', kind: 'select', options: ['run_once', 'skip', 'run_all'], section: 'policy', read: (s) => s.misfirePolicy || 'run_once', write: (b, v) => { b.misfirePolicy = v; } },
+  { key: 'catchupMax', label: 'run_all: most missed runs to make up (empty = 100)', kind: 'number', section: 'policy', ...unset('catchupMax', num) },
+  { key: 'catchupWindowSeconds', label: 'run_all: only runs missed within (seconds; empty = 86400)', kind: 'number', section: 'policy', ...unset('catchupWindowSeconds', num) },
+  { key: 'jitterSeconds', label: 'Jitter (seconds: each run is delayed by a fixed offset below this)', kind: 'number', section: 'limits', ...unset('jitterSeconds', num) },
+  { key: 'startDeadlineSeconds', label: 'Start deadline (seconds: a run later than this is skipped)', kind: 'number', section: 'limits', ...unset('startDeadlineSeconds', num) },
+  { key: 'activeFrom', label: 'Active from (RFC 3339; empty = now)', kind: 'text', section: 'limits', ...unset('activeFrom') },
+  { key: 'activeUntil', label: 'Active until (RFC 3339; empty = no end)', kind: 'text', section: 'limits', ...unset('activeUntil') },
+  { key: 'maxRuns', label: 'Stop after this many runs (empty = no limit)', kind: 'number', section: 'limits', ...unset('maxRuns', num) },
 ];
+
+// The fields a preview of the unsaved schedule takes besides its rule.
+export const PREVIEW_KEYS = ['name', 'jitterSeconds', 'activeFrom', 'activeUntil', 'maxRuns'];
 
 // The fields the server maintains: kept out of the JSON tab (the API ignores them anyway).
 // The server's list too (domain::schedule_input::READ_ONLY): it ignores these in a body.
-export const READ_ONLY = ['id', 'nextRunAt', 'lastRunAt', 'lastExecutionId', 'createdAt', 'updatedAt', 'pausedAt', 'pausedReason', 'pausedUntil'];
+export const READ_ONLY = ['id', 'nextRunAt', 'lastRunAt', 'lastExecutionId', 'createdAt', 'updatedAt', 'pausedAt', 'pausedReason', 'pausedUntil', 'runCount', 'lastStatus', 'consecutiveFailures'];
 
 export function editable(s) {
   const copy = structuredClone(s || {});

@@ -3,7 +3,7 @@
 // saves only what the user changed, on top of what the API returned.
 import { el, debounce } from './dom.js';
 import { api, errorMessage } from './api.js';
-import { FIELDS, editable } from './schedule_fields.js';
+import { FIELDS, PREVIEW_KEYS, editable } from './schedule_fields.js';
 import { cronDayWords } from './cron_words.js';
 
 const idOf = (key) => `f-${key.replace(/\./g, '-')}`;
@@ -47,7 +47,7 @@ export function scheduleForm(existing, onDone) {
     }
     inputs.get('taskType').addEventListener('change', showSections);
     inputs.get('scheduleType').addEventListener('change', () => { showSections(); refreshPreview(); });
-    for (const k of ['scheduleConfig.expression', 'scheduleConfig.timezone', 'scheduleConfig.intervalSeconds', 'scheduleConfig.startAt', 'scheduleConfig.runAt', 'name']) {
+    for (const k of ['scheduleConfig.expression', 'scheduleConfig.timezone', 'scheduleConfig.intervalSeconds', 'scheduleConfig.startAt', 'scheduleConfig.runAt', ...PREVIEW_KEYS]) {
       inputs.get(k).addEventListener('input', refreshPreview);
     }
     formPane.replaceChildren(
@@ -55,7 +55,8 @@ export function scheduleForm(existing, onDone) {
       el('h3', {}, 'Task'), sections.task, sections.shell, sections.http, sections.conductor,
       el('h3', {}, 'When'), sections.schedule, sections.cron, sections.interval, sections.once,
       el('div', {}, el('strong', {}, 'Next 5 runs'), previewWords, preview, previewError),
-      el('h3', {}, 'Failures and overlaps'), sections.policy);
+      el('h3', {}, 'Limits and window'), sections.limits,
+      el('h3', {}, 'Failures, overlaps and missed runs'), sections.policy);
     showSections();
   }
 
@@ -89,7 +90,9 @@ export function scheduleForm(existing, onDone) {
 
   const refreshPreview = debounce(async () => {
     const def = definition();
-    const r = await api('POST', '/api/scheduler/preview', { scheduleType: def.scheduleType, scheduleConfig: def.scheduleConfig, count: 5 });
+    // The jitter depends on the name, so the preview shows the times this schedule will run.
+    const rules = Object.fromEntries(PREVIEW_KEYS.filter((k) => def[k] !== undefined && def[k] !== null && def[k] !== '').map((k) => [k, def[k]]));
+    const r = await api('POST', '/api/scheduler/preview', { scheduleType: def.scheduleType, scheduleConfig: def.scheduleConfig, count: 5, ...rules });
     previewWords.textContent = def.scheduleType === 'cron' ? cronDayWords(def.scheduleConfig?.expression) : '';
     if (r.ok) {
       previewError.textContent = '';

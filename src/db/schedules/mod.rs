@@ -4,7 +4,7 @@ mod pause;
 mod read;
 
 pub use pause::{resume_due, set_enabled, Toggle};
-pub use read::{earliest_due, get, list, ListFilter, Upcoming};
+pub use read::{due_first, earliest_due, get, list, ListFilter, Upcoming};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -70,15 +70,16 @@ impl ScheduleRow {
         &self,
         from: DateTime<Utc>,
         count: usize,
-    ) -> Result<Vec<DateTime<Utc>>, String> {
+    ) -> Result<(Vec<DateTime<Utc>>, ScheduleSpec), String> {
         let spec = self.spec()?;
         let rules = self.rules();
-        let timing = Timing {
+        let runs = Timing {
             spec: &spec,
             name: &self.name,
             rules: &rules,
-        };
-        Ok(timing.next_runs(from, count, self.run_count))
+        }
+        .next_runs(from, count, self.run_count);
+        Ok((runs, spec))
     }
 
     /// Jitter, window, run limit, start deadline, catch-up limits, as stored.

@@ -91,3 +91,22 @@ pub struct Upcoming {
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
     pub resume: Option<DateTime<Utc>>,
 }
+
+/// The enabled schedules due first before `until`, at most `limit` of them: only these can
+/// have one of the first `limit` runs before `until` (each has a run no later than any later
+/// schedule's first).
+pub async fn due_first(
+    pool: &DbPool,
+    until: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<ScheduleRow>, DbError> {
+    let mut c = conn(pool).await?;
+    Ok(s::task_schedules
+        .filter(s::enabled.eq(true))
+        .filter(s::next_run_at.lt(until))
+        .order(s::next_run_at.asc())
+        .limit(limit)
+        .select(ScheduleRow::as_select())
+        .load(&mut c)
+        .await?)
+}

@@ -28,7 +28,7 @@ fn at(secs: i64) -> DateTime<Utc> {
 /// A cron line in a zone (odd `kind`) or an interval of `seconds` (even `kind`).
 fn spec(kind: usize, seconds: i64, from: DateTime<Utc>) -> ScheduleSpec {
     let mut e = FieldErrors::default();
-    let (t, cfg) = if kind % 2 == 0 {
+    let (t, cfg) = if kind.is_multiple_of(2) {
         (ScheduleType::Interval, json!({"intervalSeconds": seconds}))
     } else {
         let c = CRONS[(kind / 2) % CRONS.len()];

@@ -6,6 +6,7 @@ use chrono_tz::Tz;
 use serde_json::{json, Map, Value};
 
 use super::cron::CronSchedule;
+use super::states::DstMark;
 use super::validate::{FieldErrors, Obj};
 
 /// The three schedule kinds, validated.
@@ -195,6 +196,43 @@ impl ScheduleSpec {
             ScheduleSpec::Once { run_at } => Some(*run_at),
             _ => self.next_after(now),
         }
+    }
+
+    /// The zone local times are shown in: the cron's, UTC otherwise.
+    pub fn zone(&self) -> Tz {
+        match self {
+            ScheduleSpec::Cron { timezone, .. } => *timezone,
+            _ => Tz::UTC,
+        }
+    }
+
+    /// How DST touches the run at `at` that follows `prev`: inside a repeated hour, or after a
+    /// local time of the rule that did not exist.
+    pub fn dst_mark(&self, prev: DateTime<Utc>, at: DateTime<Utc>) -> Option<DstMark> {
+        let ScheduleSpec::Cron {
+            timezone, schedule, ..
+        } = self
+        else {
+            return None;
+        };
+        let local = at.with_timezone(timezone).naive_local();
+        if let LocalResult::Ambiguous(..) = timezone.from_local_datetime(&local) {
+            return Some(DstMark::Overlap);
+        }
+        let mut t = prev.with_timezone(timezone).naive_local();
+        // The rule's local times between the two runs: one that does not exist was skipped.
+        for _ in 0..1_000 {
+            match schedule.next_local_after(t) {
+                Some(n) if n < local => {
+                    if let LocalResult::None = timezone.from_local_datetime(&n) {
+                        return Some(DstMark::Gap);
+                    }
+                    t = n;
+                }
+                _ => return None,
+            }
+        }
+        None
     }
 
     /// Up to `count` fires strictly after `from`.
