@@ -115,7 +115,9 @@ async fn rest_websocket_and_openapi_agree_on_every_resource() {
         assert_eq!(keys(&body), props(&doc, schema), "{path}");
     }
     let (_, runs) = app
-        .get(&format!("/api/scheduler/schedules/{sid}/next-runs?detail=true"))
+        .get(&format!(
+            "/api/scheduler/schedules/{sid}/next-runs?detail=true"
+        ))
         .await;
     // `details` only when asked for (detail=true).
     assert_eq!(keys(&runs), props(&doc, "RunsView"));
