@@ -96,6 +96,21 @@ pub struct PreviewDoc {
     pub detail: Option<bool>,
 }
 
+/// Body of `POST …/backfill`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct BackfillDoc {
+    /// Slots in [from, to) that did not run are run.
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Only answer the plan.
+    pub dry_run: Option<bool>,
+    /// 1..=10000, default 1000: more slots to run is a 400.
+    pub max_runs: Option<i64>,
+    /// asc (default) | desc
+    pub order: Option<String>,
+}
+
 /// Optional body of error actions.
 #[derive(ToSchema)]
 pub struct NoteDoc {

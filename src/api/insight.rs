@@ -4,10 +4,11 @@ use actix_web::{web, HttpResponse};
 
 use super::params::{self, Query};
 use super::AppState;
-use crate::actors::scheduler::messages::{ScheduleStats, UpcomingRuns};
+use crate::actors::scheduler::messages::{Backfill, ScheduleStats, UpcomingRuns};
 use crate::api::error::ApiError;
 use crate::domain::clock;
-use crate::views::{ScheduleStatsView, UpcomingView};
+use crate::domain::validate::{FieldErrors, Obj};
+use crate::views::{BackfillView, ScheduleStatsView, UpcomingView};
 
 /// Most items `upcoming` answers.
 const MAX_UPCOMING: i64 = 5_000;
@@ -72,4 +73,46 @@ pub async fn upcoming(
         })
         .await??;
     Ok(HttpResponse::Ok().json(view))
+}
+
+/// POST /api/scheduler/schedules/{id}/backfill {"from", "to", "dryRun"?, "maxRuns"?, "order"?}
+#[utoipa::path(post, path = "/api/scheduler/schedules/{id}/backfill", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body = crate::api::bodies::BackfillDoc, responses((status = 200, description = "Dry run: the plan", body = BackfillView), (status = 202, description = "Runs one at a time", body = BackfillView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 413, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
+pub async fn backfill(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, ApiError> {
+    let id = params::path_id(&id)?;
+    let mut e = FieldErrors::default();
+    let msg = Obj::new(&body, "", &mut e).and_then(|o| {
+        o.only(&["from", "to", "dryRun", "maxRuns", "order"], &mut e);
+        let from = o.req_time("from", &mut e);
+        let to = o.req_time("to", &mut e);
+        let dry_run = o.opt_bool("dryRun", &mut e).unwrap_or(false);
+        let max_runs = o.opt_int("maxRuns", 1, 10_000, &mut e).unwrap_or(1_000);
+        let order = o.opt_enum("order", &["asc", "desc"], &mut e);
+        let (from, to) = (from?, to?);
+        if to <= from {
+            e.add("to", "must be after from");
+        }
+        Some(Backfill {
+            id,
+            from,
+            to,
+            dry_run,
+            max_runs: usize::try_from(max_runs).unwrap_or(1_000),
+            newest_first: order.as_deref() == Some("desc"),
+        })
+    });
+    let msg = match msg {
+        Some(m) if e.is_empty() => m,
+        _ => return Err(super::schedules::invalid(e)),
+    };
+    let dry = msg.dry_run;
+    let view = state.actors.scheduler.send(msg).await??;
+    Ok(if dry {
+        HttpResponse::Ok().json(view)
+    } else {
+        HttpResponse::Accepted().json(view)
+    })
 }

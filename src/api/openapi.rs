@@ -8,8 +8,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::bodies::{
-    ErrorBody, ErrorDetail, FieldProblem, NoteDoc, PauseDoc, PreviewDoc, RetryPolicyDoc,
-    ScheduleInputDoc, SecretInputDoc, SecretValueDoc, TokenInputDoc,
+    BackfillDoc, ErrorBody, ErrorDetail, FieldProblem, NoteDoc, PauseDoc, PreviewDoc,
+    RetryPolicyDoc, ScheduleInputDoc, SecretInputDoc, SecretValueDoc, TokenInputDoc,
 };
 
 struct BearerAuth;
@@ -80,6 +80,7 @@ impl Modify for BearerAuth {
         super::schedules::preview,
         super::insight::stats,
         super::insight::upcoming,
+        super::insight::backfill,
         super::executions::list,
         super::executions::get,
         super::executions::cancel,
@@ -102,7 +103,7 @@ impl Modify for BearerAuth {
         super::secrets::update,
         super::secrets::delete,
     ),
-    components(schemas(ErrorBody, ErrorDetail, FieldProblem, RetryPolicyDoc, ScheduleInputDoc, PreviewDoc, NoteDoc, PauseDoc, TokenInputDoc, SecretInputDoc, SecretValueDoc)),
+    components(schemas(ErrorBody, ErrorDetail, FieldProblem, RetryPolicyDoc, ScheduleInputDoc, PreviewDoc, BackfillDoc, NoteDoc, PauseDoc, TokenInputDoc, SecretInputDoc, SecretValueDoc)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -69,6 +69,7 @@ route_table! {
     "/api/scheduler/schedules/{id}/trigger" => [post OPERATOR Some("schedule.trigger") => schedules::trigger],
     "/api/scheduler/schedules/{id}/next-runs" => [get VIEWER None => schedules::next_runs],
     "/api/scheduler/schedules/{id}/stats" => [get VIEWER None => insight::stats],
+    "/api/scheduler/schedules/{id}/backfill" => [post OPERATOR Some("schedule.backfill") => insight::backfill],
     "/api/scheduler/upcoming" => [get VIEWER None => insight::upcoming],
     // A computation over an unsaved schedule: reads nothing, changes nothing.
     "/api/scheduler/preview" => [post VIEWER None => schedules::preview],

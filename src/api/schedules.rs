@@ -35,7 +35,7 @@ impl From<ScheduleError> for ApiError {
     }
 }
 
-fn invalid(e: FieldErrors) -> ApiError {
+pub(super) fn invalid(e: FieldErrors) -> ApiError {
     ApiError::Validation {
         message: e.summary(),
         details: Some(e.details()),

@@ -242,6 +242,27 @@ impl Timing<'_> {
         }
     }
 
+    /// The fires in [from, to), at most `cap` (a backfill's slots).
+    pub fn slots_in(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        cap: usize,
+    ) -> Vec<DateTime<Utc>> {
+        let mut out = Vec::new();
+        let mut t = from - Duration::microseconds(1);
+        while out.len() < cap {
+            match self.next_after(t) {
+                Some(next) if next < to => {
+                    out.push(next);
+                    t = next;
+                }
+                _ => break,
+            }
+        }
+        out
+    }
+
     /// Up to `count` fires strictly after `from`, stopping after the runs `maxRuns` leaves.
     pub fn next_runs(
         &self,

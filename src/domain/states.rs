@@ -133,6 +133,8 @@ text_enum! {
         Retry = "retry",
         /// A fire missed during downtime, run once on restart.
         CatchUp = "catch_up",
+        /// An operator ran a past slot (`POST …/backfill`).
+        Backfill = "backfill",
     }
 }
 

@@ -122,3 +122,13 @@ pub fn run_details(
         })
         .collect()
 }
+
+/// `POST …/backfill`: the slots that run (or would, for a dry run), in order.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BackfillView {
+    pub runs: Vec<DateTime<Utc>>,
+    pub count: usize,
+    /// Slots in the range that already ran; not repeated.
+    pub already_run: usize,
+}

@@ -10,7 +10,8 @@ mod ops;
 pub use access::{AuditView, SecretView, TokenView, WhoamiView};
 pub use errors::{ErrorRecordDetailView, ErrorRecordView};
 pub use insight::{
-    run_details, RunDetail, ScheduleStatsView, SkippedCounts, UpcomingItem, UpcomingView,
+    run_details, BackfillView, RunDetail, ScheduleStatsView, SkippedCounts, UpcomingItem,
+    UpcomingView,
 };
 pub use ops::{HealthView, MinuteStat, Stats};
 

@@ -195,6 +195,11 @@ const MATRIX: &[(&str, &str, Min)] = &[
         Min::Viewer,
     ),
     ("get", "/api/scheduler/schedules/{id}/stats", Min::Viewer),
+    (
+        "post",
+        "/api/scheduler/schedules/{id}/backfill",
+        Min::Operator,
+    ),
     ("get", "/api/scheduler/upcoming", Min::Viewer),
     ("post", "/api/scheduler/preview", Min::Viewer),
     ("get", "/api/stats", Min::Viewer),

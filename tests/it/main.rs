@@ -19,6 +19,7 @@ mod private_cluster;
 mod process;
 mod tokens;
 
+mod backfill;
 mod concurrency;
 mod fire_rules;
 mod firing;

@@ -103,6 +103,18 @@ pub struct UpcomingRuns {
     pub limit: usize,
 }
 
+/// Runs the past slots of a schedule in [from, to) that did not run, one at a time.
+#[derive(Message)]
+#[rtype(result = "Result<crate::views::BackfillView, ScheduleError>")]
+pub struct Backfill {
+    pub id: Uuid,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub dry_run: bool,
+    pub max_runs: usize,
+    pub newest_first: bool,
+}
+
 /// Test hook (feature `testing`): fire counters since start.
 #[cfg(feature = "testing")]
 #[derive(Message)]
