@@ -38,6 +38,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     js!("view.js"),
     js!("list.js"),
     js!("confirm.js"),
+    js!("backfill.js"),
     js!("audit.js"),
     js!("overview.js"),
     js!("schedules.js"),

@@ -119,6 +119,37 @@ test('pause with a reason and an end, resume, and pause again', async () => {
   await row.locator('.badge.paused').waitFor();
 });
 
+test('backfill: a dry run lists the slots, and only the confirm runs them', async () => {
+  const created = await api('POST', '/api/scheduler/schedules', {
+    name: 'e2e-backfill', enabled: false, taskType: 'shell', taskConfig: { command: 'true' },
+    scheduleType: 'cron', scheduleConfig: { expression: '*/10 * * * *' },
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.data));
+  const id = created.data.id;
+  await page.goto(`${base}/#/schedules?q=e2e-backfill`);
+  const row = page.locator('tr[data-schedule="e2e-backfill"]');
+  await row.getByRole('button', { name: 'Backfill' }).click();
+  // One whole hour of local time, yesterday: six slots of */10 in any whole-hour zone.
+  const start = new Date(Date.now() - 86400e3);
+  start.setMinutes(0, 0, 0);
+  const local = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  await page.locator('#backfill-from').fill(local(start));
+  await page.locator('#backfill-to').fill(local(new Date(start.getTime() + 3600e3)));
+  assert.equal(await page.locator('#backfill-confirm').isDisabled(), true, 'no confirm before the dry run');
+  await page.getByRole('button', { name: 'Preview (dry run)' }).click();
+  await waitFor(async () => (await page.locator('#backfill-plan li').count()) === 6, 'six slots planned');
+  assert.match(await page.locator('#backfill-summary').textContent(), /6 slot\(s\) would run; 0 already ran/);
+  const none = await api('GET', `/api/executions?scheduleId=${id}`);
+  assert.equal(none.data.items.length, 0, 'the dry run ran nothing');
+  await page.screenshot({ path: join(shots, 'backfill-dry-run.png') });
+  await page.getByRole('button', { name: 'Confirm backfill' }).click();
+  await page.locator('#backfill-form').waitFor({ state: 'detached' });
+  await waitFor(async () => {
+    const r = await api('GET', `/api/executions?scheduleId=${id}&status=completed`);
+    return r.data.items.length === 6 && r.data.items.every((e) => e.trigger === 'backfill');
+  }, 'six backfill runs completed');
+});
+
 test('an error appears on the errors view and is resolved there', async () => {
   const created = await api('POST', '/api/scheduler/schedules', {
     name: 'e2e-fails', taskType: 'shell', taskConfig: { command: 'echo broken >&2; exit 3' },

@@ -8,6 +8,7 @@ import { params, setParams } from './view.js';
 import { listView, apiPath } from './list.js';
 import { confirmed } from './confirm.js';
 import { scheduleForm } from './schedule_form.js';
+import { backfillForm } from './backfill.js';
 import { cronDayWords } from './cron_words.js';
 
 export function describe(s) {
@@ -33,6 +34,13 @@ function pauseNote(s) {
   return el('div', { class: 'muted pause-note' },
     s.pausedReason || '', s.pausedReason && s.pausedUntil ? ' · ' : '',
     s.pausedUntil ? ['until ', stamp(s.pausedUntil)] : '');
+}
+
+// How the latest runs went: the last status, and the failures in a row if any.
+function lastRun(s) {
+  if (!s.lastStatus) return null;
+  const streak = s.consecutiveFailures > 0 ? ` · ${s.consecutiveFailures} failed in a row` : '';
+  return el('div', { class: 'muted last-run' }, 'last run: ', badge(s.lastStatus), streak);
 }
 
 export async function schedules(ctx, main) {
@@ -84,6 +92,14 @@ export async function schedules(ctx, main) {
     reason.focus();
   }
 
+  function openBackfill(s) {
+    formSlot.replaceChildren(backfillForm(s, (message) => {
+      formSlot.replaceChildren();
+      status.textContent = message || '';
+    }));
+    formSlot.querySelector('input')?.focus();
+  }
+
   function openForm(existing) {
     formSlot.replaceChildren(scheduleForm(existing, (saved) => {
       formSlot.replaceChildren();
@@ -98,10 +114,11 @@ export async function schedules(ctx, main) {
     head: ['Name', 'Task', 'When', 'Next run', 'State', 'Actions'],
     row: (s) => [
       el('a', { href: `#/executions?scheduleId=${s.id}` }, s.name), s.taskType, describe(s), nextRun(s),
-      el('td', {}, badge(s.enabled ? 'enabled' : 'paused'), pauseNote(s)),
+      el('td', {}, badge(s.enabled ? 'enabled' : 'paused'), pauseNote(s), lastRun(s)),
       el('div', { class: 'actions' },
         can('operator') && el('button', { type: 'button', onclick: () => (s.enabled ? openPause(s) : act(s, 'resume')) }, s.enabled ? 'Pause' : 'Resume'),
         can('operator') && el('button', { type: 'button', onclick: () => act(s, 'trigger') }, 'Run now'),
+        can('operator') && el('button', { type: 'button', onclick: () => openBackfill(s) }, 'Backfill'),
         can('admin') && el('button', { type: 'button', onclick: () => openForm(s) }, 'Edit'),
         can('admin') && el('button', { type: 'button', class: 'danger', onclick: () => act(s, 'delete') }, 'Delete')),
     ],
