@@ -249,18 +249,8 @@ impl Timing<'_> {
         to: DateTime<Utc>,
         cap: usize,
     ) -> Vec<DateTime<Utc>> {
-        let mut out = Vec::new();
-        let mut t = from - Duration::microseconds(1);
-        while out.len() < cap {
-            match self.next_after(t) {
-                Some(next) if next < to => {
-                    out.push(next);
-                    t = next;
-                }
-                _ => break,
-            }
-        }
-        out
+        let before = from - Duration::microseconds(1);
+        super::schedule::walk(|t| self.next_after(t), before, Some(to), cap)
     }
 
     /// Up to `count` fires strictly after `from`, stopping after the runs `maxRuns` leaves.
@@ -280,18 +270,7 @@ impl Timing<'_> {
                 .into_iter()
                 .collect();
         }
-        let mut out = Vec::with_capacity(left);
-        let mut t = from;
-        while out.len() < left {
-            match self.next_after(t) {
-                Some(next) => {
-                    out.push(next);
-                    t = next;
-                }
-                None => break,
-            }
-        }
-        out
+        super::schedule::walk(|t| self.next_after(t), from, None, left)
     }
 }
 

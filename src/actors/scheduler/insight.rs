@@ -18,7 +18,7 @@ use crate::views::{ScheduleStatsView, UpcomingItem, UpcomingView};
 /// Most schedules read for runs coming up from a later start.
 const MAX_SCANNED: i64 = 10_000;
 /// Most slots counted for `expected`; a window with more reads as this.
-const MAX_EXPECTED: i64 = 100_000;
+const MAX_EXPECTED: usize = 100_000;
 
 impl Handler<HealthOf> for SchedulerActor {
     type Result = ResponseFuture<Result<std::collections::HashMap<uuid::Uuid, Health>, DbError>>;
@@ -39,18 +39,8 @@ fn expected(row: &ScheduleRow, since: DateTime<Utc>, until: DateTime<Utc>) -> i6
         name: &row.name,
         rules: &rules,
     };
-    let mut n = 0;
-    let mut t = since - chrono::Duration::microseconds(1);
-    while n < MAX_EXPECTED {
-        match timing.next_after(t) {
-            Some(next) if next < until => {
-                n += 1;
-                t = next;
-            }
-            _ => break,
-        }
-    }
-    n
+    let slots = timing.slots_in(since, until, MAX_EXPECTED);
+    i64::try_from(slots.len()).unwrap_or(i64::MAX)
 }
 
 impl Handler<ScheduleStats> for SchedulerActor {

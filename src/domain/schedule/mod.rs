@@ -237,19 +237,30 @@ impl ScheduleSpec {
 
     /// Up to `count` fires strictly after `from`.
     pub fn next_runs(&self, from: DateTime<Utc>, count: usize) -> Vec<DateTime<Utc>> {
-        let mut out = Vec::with_capacity(count);
-        let mut t = from;
-        while out.len() < count {
-            match self.next_after(t) {
-                Some(next) => {
-                    out.push(next);
-                    t = next;
-                }
-                None => break,
-            }
-        }
-        out
+        walk(|t| self.next_after(t), from, None, count)
     }
+}
+
+/// Up to `count` times from `next` (the first time strictly after its argument), starting
+/// after `from` and, when `to` is given, before it.
+pub fn walk(
+    next: impl Fn(DateTime<Utc>) -> Option<DateTime<Utc>>,
+    from: DateTime<Utc>,
+    to: Option<DateTime<Utc>>,
+    count: usize,
+) -> Vec<DateTime<Utc>> {
+    let mut out = Vec::with_capacity(count.min(1_000));
+    let mut t = from;
+    while out.len() < count {
+        match next(t).filter(|n| to.is_none_or(|to| *n < to)) {
+            Some(n) => {
+                out.push(n);
+                t = n;
+            }
+            None => break,
+        }
+    }
+    out
 }
 
 #[cfg(test)]
