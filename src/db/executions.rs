@@ -291,12 +291,12 @@ pub async fn pending_for(
     limit: i64,
 ) -> Result<Vec<ExecutionRow>, DbError> {
     let mut c = conn(pool).await?;
-    // Executions handed back by a graceful stop (pending, no owner) are adopted first; SKIP
-    // LOCKED and the owner condition let exactly one instance take each.
+    // Executions handed back by a graceful stop (pending, no owner, not waiting for a place)
+    // are adopted first; SKIP LOCKED and the owner condition let exactly one instance take each.
     let adopted = diesel::sql_query(
         "UPDATE task_executions SET owner_instance = $1 WHERE id IN ( \
              SELECT id FROM task_executions WHERE status = $3 AND owner_instance IS NULL \
-             ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
+             AND NOT waiting ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
          AND owner_instance IS NULL",
     )
     .bind::<diesel::sql_types::Uuid, _>(instance)

@@ -11,12 +11,12 @@ use uuid::Uuid;
 
 use super::executions::{ExecutionRow, NewExecution};
 use super::schedules::ScheduleRow;
-use super::schema::task_executions::dsl as x;
 use super::schema::task_schedules::dsl as s;
 use super::{conn, index_joins_only, DbError, DbPool};
 use crate::domain::firing::{decide, Decision, Due};
+use crate::domain::gate;
 use crate::domain::rules::Timing;
-use crate::domain::states::{ConcurrencyPolicy, ExecutionStatus, SkipReason};
+use crate::domain::states::{ConcurrencyPolicy, SkipReason};
 
 /// What one claim did.
 #[derive(Debug, Default)]
@@ -27,6 +27,10 @@ pub struct FireReport {
     pub claimed: usize,
     /// Slots recorded as skipped (status `skipped`, final), for their events.
     pub skipped: Vec<ExecutionRow>,
+    /// Fires stored waiting for a place (`queue`, `maxConcurrent`).
+    pub waiting: Vec<ExecutionRow>,
+    /// Runs cancelled by `replace`: their tasks are stopped before the new ones start.
+    pub replaced: Vec<ExecutionRow>,
     /// Fires skipped by `concurrencyPolicy: forbid`.
     pub skipped_running: usize,
     /// Missed slots that did not run (misfire policy, or older than the one catch-up).
@@ -61,10 +65,12 @@ pub async fn claim_due(
             let due: Vec<ScheduleRow> = s::task_schedules
                 .filter(s::enabled.eq(true))
                 .filter(s::next_run_at.le(far))
-                // forbid schedules decide "still running?" at the last moment, not a second early.
+                // Schedules whose fires depend on what runs decide at the last moment, not a
+                // second early.
                 .filter(
                     s::concurrency_policy
                         .eq(ConcurrencyPolicy::Allow)
+                        .and(diesel::dsl::not(s::fire_rules.has_key("maxConcurrent")))
                         .or(s::next_run_at.le(horizon)),
                 )
                 .order(s::next_run_at.asc())
@@ -77,22 +83,14 @@ pub async fn claim_due(
             if due.is_empty() {
                 return Ok(FireReport::default());
             }
-            let forbid: Vec<Uuid> = due
+            let gated: Vec<Uuid> = due
                 .iter()
-                .filter(|r| r.concurrency_policy == ConcurrencyPolicy::Forbid)
+                .filter(|r| gate::is_gated(r.concurrency_policy, r.rules().max_concurrent))
                 .map(|r| r.id)
                 .collect();
-            let busy: Vec<Uuid> = if forbid.is_empty() {
-                Vec::new()
-            } else {
-                x::task_executions
-                    .filter(x::schedule_id.eq_any(&forbid))
-                    .filter(x::status.eq_any([ExecutionStatus::Pending, ExecutionStatus::Running]))
-                    .select(x::schedule_id)
-                    .distinct()
-                    .load(c)
-                    .await?
-            };
+            let occupancy = super::waiting::occupancy(c, &gated).await?;
+            let mut waits = Vec::new();
+            let mut replacing = Vec::new();
 
             let mut report = FireReport {
                 claimed: due.len(),
@@ -124,7 +122,8 @@ pub async fn claim_due(
                                 due: due_at,
                                 anchor: row.anchor_at,
                                 misfire: row.misfire_policy,
-                                blocked_by_running: busy.contains(&row.id),
+                                concurrency: row.concurrency_policy,
+                                occupancy: occupancy.get(&row.id).copied().unwrap_or_default(),
                                 run_count: row.run_count,
                             },
                             now,
@@ -162,7 +161,17 @@ pub async fn claim_due(
                 lasts.push(last.map(|l| l.1));
                 exec_ids.push(last.map(|l| l.0));
                 runs.push(0);
+                if d.replace {
+                    replacing.push(row.id);
+                }
+                for (trigger, scheduled_for) in &d.waits {
+                    let mut new = NewExecution::of(row, *trigger, 1, *scheduled_for, now, instance);
+                    new.owner_instance = None;
+                    waits.push((ids.len() - 1, new));
+                }
             }
+            // Replaced runs end before the new ones are stored.
+            report.replaced = super::waiting::cancel_replaced(c, &replacing, now).await?;
             if !new_execs.is_empty() {
                 // Only the ids come back: the rows are the ones just built (returning and
                 // parsing every column of a thousand rows cost more than the insert).
@@ -192,6 +201,16 @@ pub async fn claim_due(
             }
             if !skipped.is_empty() {
                 report.skipped = insert_skipped(c, skipped).await?;
+            }
+            if !waits.is_empty() {
+                let (by, rows): (Vec<usize>, Vec<NewExecution>) = waits.into_iter().unzip();
+                let ids_of: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+                report.waiting = super::waiting::insert_waiting(c, rows).await?;
+                for (id, i) in ids_of.iter().zip(&by) {
+                    if report.waiting.iter().any(|w| w.id == *id) {
+                        runs[*i] += 1;
+                    }
+                }
             }
             diesel::sql_query(
                 "UPDATE task_schedules AS s \

@@ -19,6 +19,7 @@ pub mod schema;
 pub mod secrets;
 pub mod status_batch;
 pub mod system_state;
+pub mod waiting;
 pub mod ws_sessions;
 
 use std::time::{Duration, Instant};

@@ -109,6 +109,7 @@ diesel::table! {
         fence -> Int8,
         schedule_name -> Text,
         skip_reason -> Nullable<Text>,
+        waiting -> Bool,
     }
 }
 

@@ -6,9 +6,10 @@ use std::collections::VecDeque;
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::gate::{admit, Admit, Occupancy};
 use super::rules::Timing;
 use super::schedule::ScheduleSpec;
-use super::states::{MisfirePolicy, SkipReason, Trigger};
+use super::states::{ConcurrencyPolicy, MisfirePolicy, SkipReason, Trigger};
 
 /// Longest walk through missed fires when looking for the latest one.
 const MAX_MISSED_WALK: usize = 100_000;
@@ -26,8 +27,10 @@ pub struct Due<'a> {
     /// Creation or last replace: a one-time schedule created with a past `runAt` is not a misfire.
     pub anchor: DateTime<Utc>,
     pub misfire: MisfirePolicy,
-    /// `concurrencyPolicy` is `forbid` and a run is still pending or running.
-    pub blocked_by_running: bool,
+    pub concurrency: ConcurrencyPolicy,
+    /// Its runs that go or wait now (looked at only when the policy needs it, see
+    /// [`super::gate::is_gated`]).
+    pub occupancy: Occupancy,
     /// Fires (`schedule`, `catch_up`) it has had, for `maxRuns`.
     pub run_count: i64,
 }
@@ -38,6 +41,10 @@ pub struct Due<'a> {
 pub struct Decision {
     /// `(trigger, scheduled_for)` of the executions to create, oldest first.
     pub fires: Vec<(Trigger, DateTime<Utc>)>,
+    /// Fires to create waiting for a place (`queue`, `maxConcurrent`), oldest first.
+    pub waits: Vec<(Trigger, DateTime<Utc>)>,
+    /// `replace`: the schedule's active runs are cancelled before the fire starts.
+    pub replace: bool,
     /// Slots that were due and do not run, oldest first, with why.
     pub skipped: Vec<(DateTime<Utc>, SkipReason)>,
     /// Missed slots older than the recorded ones.
@@ -79,31 +86,44 @@ pub fn decide(d: &Due<'_>, now: DateTime<Utc>, threshold: Duration) -> Decision 
                 .into_iter()
                 .map(|(_, at)| (at, SkipReason::StartDeadline)),
         );
-        out.skipped.sort_by_key(|(at, _)| *at);
     }
+    gate(d, &mut out);
+    out.skipped.sort_by_key(|(at, _)| *at);
     // maxRuns: the fires past the limit are not slots of the schedule any more.
     if let Some(left) = runs_left {
         let left = usize::try_from(left).unwrap_or(usize::MAX);
-        if out.fires.len() >= left {
+        if out.fires.len() + out.waits.len() >= left {
             out.fires.truncate(left);
+            out.waits.truncate(left - out.fires.len());
             out.next = None;
         }
     }
     out
 }
 
-/// The due slot fires, or is an overlap while the previous run goes on.
+/// Each fire, oldest first, runs, waits, replaces what runs or is skipped, as the
+/// concurrency policy says (see [`super::gate`]).
+fn gate(d: &Due<'_>, out: &mut Decision) {
+    let mut occ = d.occupancy;
+    for (trigger, at) in std::mem::take(&mut out.fires) {
+        match admit(d.concurrency, d.timing.rules.max_concurrent, &mut occ) {
+            Admit::Run => out.fires.push((trigger, at)),
+            Admit::Replace => {
+                out.replace = true;
+                out.fires.push((trigger, at));
+            }
+            Admit::Wait => out.waits.push((trigger, at)),
+            Admit::Skip(reason) => out.skipped.push((at, reason)),
+        }
+    }
+}
+
+/// The due slot fires (the concurrency policy decides after).
 fn one_fire(d: &Due<'_>, trigger: Trigger, next: Option<DateTime<Utc>>) -> Decision {
-    let (fires, skipped) = if d.blocked_by_running {
-        (Vec::new(), vec![(d.due, SkipReason::Overlap)])
-    } else {
-        (vec![(trigger, d.due)], Vec::new())
-    };
     Decision {
-        fires,
-        skipped,
-        unrecorded: 0,
+        fires: vec![(trigger, d.due)],
         next,
+        ..Decision::default()
     }
 }
 
@@ -132,8 +152,6 @@ fn missed(d: &Due<'_>, now: DateTime<Utc>) -> Decision {
     for (i, t) in missed.into_iter().enumerate() {
         if i < first_run {
             out.skipped.push((t, SkipReason::Misfire));
-        } else if d.blocked_by_running {
-            out.skipped.push((t, SkipReason::Overlap));
         } else {
             out.fires.push((Trigger::CatchUp, t));
         }

@@ -5,6 +5,7 @@ pub mod clock;
 pub mod cron;
 pub mod event;
 pub mod firing;
+pub mod gate;
 pub mod net;
 pub mod recovery;
 pub mod redact;

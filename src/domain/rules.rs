@@ -41,10 +41,13 @@ pub struct FireRules {
     pub max_runs: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_deadline_seconds: Option<u32>,
+    /// Under `allow`: at most this many runs of the schedule at once; excess fires wait.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrent: Option<u32>,
 }
 
 /// The body fields [`FireRules::from_obj`] reads.
-pub const FIELDS: [&str; 7] = [
+pub const FIELDS: [&str; 8] = [
     "catchupMax",
     "catchupWindowSeconds",
     "jitterSeconds",
@@ -52,6 +55,7 @@ pub const FIELDS: [&str; 7] = [
     "activeUntil",
     "maxRuns",
     "startDeadlineSeconds",
+    "maxConcurrent",
 ];
 
 /// The fields a preview of an unsaved schedule reads (with `name`, which moves the jitter).
@@ -79,6 +83,7 @@ impl FireRules {
             active_until: obj.opt_time("activeUntil", e),
             max_runs: opt_u32(obj, "maxRuns", 1, 1_000_000_000, e),
             start_deadline_seconds: opt_u32(obj, "startDeadlineSeconds", 1, 10 * YEAR_SECS, e),
+            max_concurrent: opt_u32(obj, "maxConcurrent", 1, 10_000, e),
         };
         if let (Some(from), Some(until)) = (rules.active_from, rules.active_until) {
             if until <= from {
@@ -105,10 +110,16 @@ impl FireRules {
                 };
                 e.add(field, "applies only with misfirePolicy run_all");
             }
-            if misfire == MisfirePolicy::RunAll && concurrency == ConcurrencyPolicy::Forbid {
+            if misfire == MisfirePolicy::RunAll && concurrency != ConcurrencyPolicy::Allow {
                 e.add(
                     "misfirePolicy",
-                    "run_all starts missed slots side by side, which concurrencyPolicy forbid does not allow",
+                    format!("run_all starts missed slots side by side, which concurrencyPolicy {concurrency} does not allow (use allow, with maxConcurrent to run them a few at a time)"),
+                );
+            }
+            if rules.max_concurrent.is_some() && concurrency != ConcurrencyPolicy::Allow {
+                e.add(
+                    "maxConcurrent",
+                    format!("applies only with concurrencyPolicy allow (with {concurrency} one run goes at a time)"),
                 );
             }
         }

@@ -111,13 +111,13 @@ impl ExecutionStatus {
 text_enum! {
     /// Why a due slot did not run.
     SkipReason {
-        /// The previous run was still going (`concurrencyPolicy: forbid`).
+        /// The previous run was still going (`forbid`), or one fire already waited (`queue`).
         Overlap = "overlap",
         /// Missed while the service was down or late (`misfirePolicy`), beyond what runs.
         Misfire = "misfire",
         /// It could not start within `startDeadlineSeconds` of its time.
         StartDeadline = "start_deadline",
-        /// The execution queue was full.
+        /// Under `maxConcurrent`, as many fires as it allows were already waiting.
         Backlog = "backlog",
     }
 }
@@ -195,6 +195,10 @@ text_enum! {
         Allow = "allow",
         /// Skip the fire.
         Forbid = "forbid",
+        /// The fire waits for the running one to end (at most one waits; further fires skip).
+        Queue = "queue",
+        /// The running one is cancelled, then the fire starts.
+        Replace = "replace",
     }
 }
 

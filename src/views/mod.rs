@@ -107,6 +107,8 @@ pub struct ScheduleView {
     pub run_count: i64,
     /// A fire that cannot start within this many seconds of its time is skipped.
     pub start_deadline_seconds: Option<u32>,
+    /// Under `allow`: at most this many runs at once; excess fires wait.
+    pub max_concurrent: Option<u32>,
     /// Status of the newest finished run (completed, failed or cancelled).
     #[schema(value_type = Option<ExecutionStatus>)]
     pub last_status: Option<ExecutionStatus>,
@@ -158,6 +160,7 @@ impl From<&ScheduleRow> for ScheduleView {
             max_runs: rules.max_runs,
             run_count: r.run_count,
             start_deadline_seconds: rules.start_deadline_seconds,
+            max_concurrent: rules.max_concurrent,
             last_status: None,
             consecutive_failures: None,
         }

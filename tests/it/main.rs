@@ -29,6 +29,7 @@ mod operations;
 mod outage;
 mod outbound;
 mod prefetch;
+mod queue_replace;
 mod recovery;
 mod recovery_edges;
 mod reliability;

@@ -106,6 +106,8 @@ pub enum Ended {
     Ran,
     /// Cancelled by request before it ran here (queued, or pending/running elsewhere).
     CancelledByRequest,
+    /// Cancelled by a newer fire of its schedule (`concurrencyPolicy: replace`).
+    Replaced,
     /// Running in the database with no task of this instance behind it.
     Settled,
     /// This instance shut down before it finished.
@@ -116,6 +118,12 @@ pub enum Ended {
     /// announced again.
     Unrecorded,
 }
+
+/// Runs cancelled (already stored) by `concurrencyPolicy: replace`: stop their tasks if they
+/// run here, drop them from the queue, and announce them. Sent before the replacing runs.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Replaced(pub Vec<ExecutionRow>);
 
 /// This instance was declared dead and its executions taken over: drop the queue and stop the
 /// running tasks (their rows are already failed and fenced, so nothing they write counts).

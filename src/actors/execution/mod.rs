@@ -246,10 +246,14 @@ impl ExecutionActor {
                 let pending = executions::pending_for(&pool, instance, room).await?;
                 let settled =
                     crate::db::orphans::settle_own(&pool, instance, &live, seen_at).await?;
-                Ok::<_, DbError>((pending, settled))
+                let ended = crate::db::waiting::ended_elsewhere(&pool, &live).await?;
+                Ok::<_, DbError>((pending, settled, ended))
             })
             .map(|res, act: &mut Self, ctx| match res {
-                Some(Ok((rows, settled))) => {
+                Some(Ok((rows, settled, ended))) => {
+                    for id in ended {
+                        act.stop_ended(id);
+                    }
                     if !rows.is_empty() {
                         log::info!("execution queue reloaded: pending={}", rows.len());
                     }

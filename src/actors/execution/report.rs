@@ -25,6 +25,7 @@ impl Ended {
         match self {
             Ended::Ran => "",
             Ended::CancelledByRequest => " (by request)",
+            Ended::Replaced => " (replaced by a newer run)",
             Ended::Settled => " (running, but no task of this instance behind it)",
             Ended::Shutdown => " (this instance shut down)",
             Ended::InstanceDied => " (its instance died)",

@@ -61,6 +61,33 @@ impl Handler<CancelExecution> for ExecutionActor {
     }
 }
 
+impl Handler<Replaced> for ExecutionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Replaced, _: &mut Context<Self>) {
+        for row in msg.0 {
+            self.stop_ended(row.id);
+            self.reporter.ended(row, Ended::Replaced);
+        }
+    }
+}
+
+impl ExecutionActor {
+    /// An execution whose row is already final (cancelled elsewhere, replaced): its task is
+    /// stopped if it runs here, and it leaves the queue.
+    pub(super) fn stop_ended(&mut self, id: uuid::Uuid) {
+        if let Some(r) = self.running.get_mut(&id) {
+            if let Some(tx) = r.cancel.take() {
+                log::info!("execution ended elsewhere, stopping its task: execution={id}");
+                let _ = tx.send(());
+            }
+        }
+        if self.queued.remove(&id) {
+            self.queue.retain(|q| q.id != id);
+        }
+    }
+}
+
 impl Handler<StopLaunching> for ExecutionActor {
     type Result = ();
 

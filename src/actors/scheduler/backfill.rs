@@ -1,6 +1,6 @@
 //! Backfill: an operator runs a schedule's past slots that did not run. The plan is computed
-//! and answered at once; the runs then go one at a time, oldest (or newest) first, each slot
-//! inserted only when the previous run ended. The unique (schedule, slot) index of backfill
+//! and answered at once; the runs then go one at a time (or `maxConcurrent` at a time), oldest
+//! (or newest) first, each slot inserted only when a previous run ended. The unique (schedule, slot) index of backfill
 //! runs makes two overlapping backfills run a slot once; a backfill cut short by a restart is
 //! finished by sending it again (what ran is counted in `alreadyRun`).
 
@@ -82,27 +82,44 @@ impl Handler<Backfill> for SchedulerActor {
                 msg.to
             );
             let slots = view.runs.clone();
+            // One at a time, or as many as the schedule's maxConcurrent allows.
+            let width = rules.max_concurrent.map_or(1, |n| n as usize).max(1);
             actix::spawn(async move {
-                let mut done = 0;
-                for slot in slots {
-                    let new =
-                        NewExecution::of(&row, Trigger::Backfill, 1, slot, clock::now(), instance);
-                    match execution.send(StartExecution(new)).await {
-                        Ok(Ok(exec)) => {
-                            wait_final(&pool, exec.id).await;
-                            done += 1;
+                use futures_util::StreamExt;
+                let done = std::cell::Cell::new(0usize);
+                let (row, pool, execution) = (&row, &pool, &execution);
+                futures_util::stream::iter(slots)
+                    .for_each_concurrent(width, |slot| {
+                        let done = &done;
+                        async move {
+                            let new = NewExecution::of(
+                                row,
+                                Trigger::Backfill,
+                                1,
+                                slot,
+                                clock::now(),
+                                instance,
+                            );
+                            match execution.send(StartExecution(new)).await {
+                                Ok(Ok(exec)) => {
+                                    wait_final(pool, exec.id).await;
+                                    done.set(done.get() + 1);
+                                }
+                                // Another backfill ran it first (unique key), or the database
+                                // is away.
+                                Ok(Err(e)) => log::warn!(
+                                    "backfill slot not run: schedule={} slot={slot} {e}",
+                                    row.id
+                                ),
+                                Err(e) => log::warn!(
+                                    "backfill slot not run (execution engine away): schedule={} slot={slot} {e}",
+                                    row.id
+                                ),
+                            }
                         }
-                        // Another backfill ran it first (unique key), or the database is away.
-                        Ok(Err(e)) => {
-                            log::warn!("backfill slot not run: schedule={} slot={slot} {e}", row.id)
-                        }
-                        Err(e) => {
-                            log::warn!("backfill stopped: schedule={} {e}", row.id);
-                            return;
-                        }
-                    }
-                }
-                log::info!("backfill finished: schedule={} runs={done}", row.id);
+                    })
+                    .await;
+                log::info!("backfill finished: schedule={} runs={}", row.id, done.get());
             });
             Ok(view)
         })

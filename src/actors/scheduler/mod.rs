@@ -9,6 +9,7 @@ mod backfill;
 mod crud;
 mod insight;
 pub mod messages;
+mod waiting;
 
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use actix::prelude::*;
 use chrono::{DateTime, Utc};
 
 use self::messages::*;
-use crate::actors::execution::messages::{Load, RunExecutions};
+use crate::actors::execution::messages::{Load, Replaced, RunExecutions};
 use crate::actors::execution::ExecutionActor;
 use crate::actors::lifecycle::impl_lifecycle_handlers;
 use crate::actors::lifecycle::StopWork;
@@ -53,6 +54,8 @@ pub struct SchedulerActor {
     tracker: RestartTracker,
     ticker: Ticker,
     restart_delay: Duration,
+    /// A release of waiting fires is in flight (see [`waiting`]).
+    releasing: bool,
     /// Fires since start (the `testing` feature's GetFireStats answers them).
     #[cfg(feature = "testing")]
     stats: FireStats,
@@ -69,6 +72,7 @@ impl SchedulerActor {
         );
         SchedulerActor {
             backlogged: false,
+            releasing: false,
             resume_at: None,
             services,
             hub,
@@ -132,6 +136,10 @@ impl SchedulerActor {
                     stats.fired += report.executions.len() as u64;
                     stats.skipped_running += report.skipped_running as u64;
                     stats.skipped_misfire += report.skipped_misfire as u64;
+                    // Replaced runs stop before the ones replacing them start.
+                    if !report.replaced.is_empty() {
+                        execution.do_send(Replaced(report.replaced));
+                    }
                     if !report.executions.is_empty() {
                         execution.do_send(RunExecutions(report.executions));
                     }
@@ -229,6 +237,7 @@ impl Actor for SchedulerActor {
             ctx.wait(actix::fut::wrap_future(tokio::time::sleep(delay)));
         }
         Ticker::load(self, ctx);
+        ctx.run_interval(waiting::RELEASE_EVERY, |act, ctx| act.release_waiting(ctx));
     }
 }
 
@@ -276,7 +285,7 @@ impl Handler<GetFireStats> for SchedulerActor {
 }
 
 /// `execution_skipped` for every slot a claim recorded as skipped (stored before the event).
-fn announce_skipped(hub: &Addr<WsHub>, audience: &Audience, rows: &[ExecutionRow]) {
+pub(super) fn announce_skipped(hub: &Addr<WsHub>, audience: &Audience, rows: &[ExecutionRow]) {
     for row in rows {
         metrics::counter!(crate::telemetry::EXECUTIONS, "task_type" => row.task_type.as_str(), "status" => row.status.as_str()).increment(1);
         if audience.anyone() {

@@ -28,6 +28,7 @@ static NO_RULES: FireRules = FireRules {
     active_until: None,
     max_runs: None,
     start_deadline_seconds: None,
+    max_concurrent: None,
 };
 
 fn due<'a>(spec: &'a ScheduleSpec, due: &str) -> Due<'a> {
@@ -44,7 +45,8 @@ fn with_rules<'a>(spec: &'a ScheduleSpec, due: &str, rules: &'a FireRules) -> Du
         due: t(due),
         anchor: t("2026-01-01T00:00:00Z"),
         misfire: MisfirePolicy::RunOnce,
-        blocked_by_running: false,
+        concurrency: ConcurrencyPolicy::Allow,
+        occupancy: Occupancy::default(),
         run_count: 0,
     }
 }
@@ -92,7 +94,8 @@ fn missed_fires_catch_up_once_or_skip() {
     assert_eq!(d.next, Some(t("2026-11-26T12:31:00Z")));
     // Blocked: the slot that would have caught up is an overlap.
     let mut busy = due(&s, "2026-11-26T12:00:00Z");
-    busy.blocked_by_running = true;
+    busy.concurrency = ConcurrencyPolicy::Forbid;
+    busy.occupancy.active = 1;
     let d = decide(&busy, now, TH);
     assert!(d.fires.is_empty());
     assert_eq!(
@@ -123,7 +126,8 @@ fn a_long_outage_records_the_newest_slots_and_counts_the_rest() {
 fn forbid_skips_while_running() {
     let s = every_minute();
     let mut b = due(&s, "2026-11-26T10:00:00Z");
-    b.blocked_by_running = true;
+    b.concurrency = ConcurrencyPolicy::Forbid;
+    b.occupancy.active = 1;
     let d = decide(&b, t("2026-11-26T10:00:00.5Z"), TH);
     assert!(d.fires.is_empty());
     assert_eq!(
@@ -257,4 +261,65 @@ fn the_window_ends_the_schedule() {
     let out = decide(&d, t("2026-11-26T10:01:00Z"), TH);
     assert_eq!(out.fires.len(), 1);
     assert_eq!(out.next, None, "10:02 is outside [activeFrom, activeUntil)");
+}
+
+#[test]
+fn queue_waits_behind_the_running_one() {
+    let s = every_minute();
+    let mut q = due(&s, "2026-11-26T10:00:00Z");
+    q.concurrency = ConcurrencyPolicy::Queue;
+    q.occupancy.active = 1;
+    let d = decide(&q, t("2026-11-26T10:00:00.5Z"), TH);
+    assert!(d.fires.is_empty() && d.skipped.is_empty());
+    assert_eq!(
+        d.waits,
+        vec![(Trigger::Schedule, t("2026-11-26T10:00:00Z"))]
+    );
+    // One already waits: this one is an overlap.
+    q.occupancy.waiting = 1;
+    let d = decide(&q, t("2026-11-26T10:00:00.5Z"), TH);
+    assert!(d.waits.is_empty());
+    assert_eq!(
+        d.skipped,
+        vec![(t("2026-11-26T10:00:00Z"), SkipReason::Overlap)]
+    );
+}
+
+#[test]
+fn replace_fires_and_says_so() {
+    let s = every_minute();
+    let mut r = due(&s, "2026-11-26T10:00:00Z");
+    r.concurrency = ConcurrencyPolicy::Replace;
+    r.occupancy.active = 1;
+    let d = decide(&r, t("2026-11-26T10:00:00.5Z"), TH);
+    assert!(d.replace);
+    assert_eq!(
+        d.fires,
+        vec![(Trigger::Schedule, t("2026-11-26T10:00:00Z"))]
+    );
+}
+
+#[test]
+fn run_all_under_max_concurrent_runs_some_and_queues_the_rest_in_order() {
+    let s = every_minute();
+    let rules = FireRules {
+        max_concurrent: Some(2),
+        ..FireRules::default()
+    };
+    let mut d = with_rules(&s, "2026-11-26T10:00:00Z", &rules);
+    d.misfire = MisfirePolicy::RunAll;
+    let out = decide(&d, t("2026-11-26T10:04:30Z"), TH);
+    assert_eq!(out.fires.len(), 2);
+    assert_eq!(out.waits.len(), 3);
+    assert!(out.fires[1].1 < out.waits[0].1);
+    // maxRuns counts the waiting ones too.
+    let capped = FireRules {
+        max_concurrent: Some(2),
+        max_runs: Some(3),
+        ..FireRules::default()
+    };
+    let mut d = with_rules(&s, "2026-11-26T10:00:00Z", &capped);
+    d.misfire = MisfirePolicy::RunAll;
+    let out = decide(&d, t("2026-11-26T10:04:30Z"), TH);
+    assert_eq!((out.fires.len(), out.waits.len(), out.next), (2, 1, None));
 }
