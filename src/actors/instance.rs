@@ -134,9 +134,10 @@ impl InstanceMonitor {
                 act.pruning = false;
                 match res {
                     Some(Ok(p)) if p.total() > 0 => log::info!(
-                        "retention: deleted executions={} error_records={} sessions={} audit={}",
+                        "retention: deleted executions={} error_records={} error_groups={} sessions={} audit={}",
                         p.executions,
                         p.error_records,
+                        p.error_groups,
                         p.sessions,
                         p.audit
                     ),

@@ -10,6 +10,7 @@ pub mod browser;
 pub mod cache;
 pub mod dashboard;
 pub mod error;
+pub mod error_groups;
 pub mod errors;
 pub mod executions;
 pub mod health;

@@ -88,6 +88,7 @@ impl Modify for BearerAuth {
         super::dashboard::index,
         super::dashboard::asset,
         super::errors::list,
+        super::error_groups::list,
         super::errors::get,
         super::errors::retry,
         super::errors::resolve,

@@ -165,6 +165,8 @@ pub struct ConductorConfig {
 #[serde(deny_unknown_fields)]
 pub struct NotificationsConfig {
     pub webhook_url: String,
+    /// While an error group keeps escalating, at most one notification per this many seconds.
+    pub repeat_after_secs: u64,
 }
 
 /// A key and what is wrong with its value.
@@ -368,6 +370,7 @@ impl ConductorConfig {
 
 impl NotificationsConfig {
     pub(super) fn validate(&self) -> Result<(), Problem> {
+        positive(&[("notifications.repeat_after_secs", self.repeat_after_secs)])?;
         http_url("notifications.webhook_url", &self.webhook_url)
     }
 }

@@ -3,6 +3,7 @@
 pub mod api_tokens;
 pub mod audit;
 pub mod backfill;
+pub mod error_groups;
 pub mod error_records;
 pub mod execution_stats;
 pub mod executions;

@@ -1,5 +1,6 @@
-//! Retention: deletes old finished executions, final error records and inactive session rows in
-//! small batches, each its own short transaction, so no long lock ever blocks the scheduler.
+//! Retention: deletes old finished executions, final error records (and groups left empty) and
+//! inactive session rows in small batches, each its own short transaction, so no long lock ever
+//! blocks the scheduler.
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::sql_types::{BigInt, Timestamptz};
@@ -13,6 +14,7 @@ use crate::config::RetentionConfig;
 pub struct Pruned {
     pub executions: usize,
     pub error_records: usize,
+    pub error_groups: usize,
     pub sessions: usize,
     pub audit: usize,
 }
@@ -20,7 +22,7 @@ pub struct Pruned {
 impl Pruned {
     /// Rows deleted in all.
     pub fn total(&self) -> usize {
-        self.executions + self.error_records + self.sessions + self.audit
+        self.executions + self.error_records + self.error_groups + self.sessions + self.audit
     }
 }
 
@@ -34,6 +36,12 @@ const EXECUTIONS: &str = "DELETE FROM task_executions WHERE id IN (
 const ERROR_RECORDS: &str = "DELETE FROM error_records WHERE id IN (
     SELECT id FROM error_records
     WHERE recovery_status IN ('resolved', 'ignored') AND updated_at < $1
+    LIMIT $2)";
+/// Groups of records that are all gone, not seen since the cutoff.
+const ERROR_GROUPS: &str = "DELETE FROM error_groups WHERE fingerprint IN (
+    SELECT g.fingerprint FROM error_groups g
+    WHERE g.last_seen_at < $1
+      AND NOT EXISTS (SELECT 1 FROM error_records r WHERE r.fingerprint = g.fingerprint)
     LIMIT $2)";
 const AUDIT: &str = "DELETE FROM audit_log WHERE id IN (
     SELECT id FROM audit_log WHERE at < $1 LIMIT $2)";
@@ -57,6 +65,7 @@ pub async fn prune(
             ERROR_RECORDS,
             &mut out.error_records,
         ),
+        (cfg.error_records_days, ERROR_GROUPS, &mut out.error_groups),
         (cfg.sessions_days, SESSIONS, &mut out.sessions),
         (cfg.audit_days, AUDIT, &mut out.audit),
     ] {

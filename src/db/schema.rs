@@ -47,6 +47,23 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         schedule_name -> Text,
+        fingerprint -> Text,
+    }
+}
+
+diesel::table! {
+    error_groups (fingerprint) {
+        fingerprint -> Text,
+        schedule_id -> Uuid,
+        error_type -> Text,
+        sample_message -> Text,
+        count -> Int8,
+        first_seen_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        last_error_id -> Uuid,
+        incident_open -> Bool,
+        notified_at -> Nullable<Timestamptz>,
+        suppressed -> Int8,
     }
 }
 
@@ -157,6 +174,7 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     audit_log,
+    error_groups,
     error_records,
     event_outbox,
     secrets,

@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::ExecutionView;
+use crate::db::error_groups::{ErrorGroupRow, GroupListed};
 use crate::db::error_records::ErrorRecordRow;
 use crate::db::executions::ExecutionRow;
 use crate::domain::states::{ErrorType, RecoveryStatus, Severity};
@@ -24,6 +25,8 @@ pub struct ErrorRecordView<'a> {
     pub severity: Severity,
     pub error_type: ErrorType,
     pub message: &'a str,
+    /// Records of the same problem share it (schedule, error type, message up to numbers/ids).
+    pub fingerprint: &'a str,
     pub recovery_status: RecoveryStatus,
     /// Failed executions of the chain.
     pub attempts: i32,
@@ -48,6 +51,7 @@ impl<'a> From<&'a ErrorRecordRow> for ErrorRecordView<'a> {
             severity: r.severity,
             error_type: r.error_type,
             message: &r.message,
+            fingerprint: &r.fingerprint,
             recovery_status: r.recovery_status,
             attempts: r.attempts,
             max_attempts: r.max_attempts,
@@ -76,5 +80,45 @@ impl<'a> ErrorRecordDetailView<'a> {
             record: record.into(),
             executions: attempts.iter().map(ExecutionView::from).collect(),
         }
+    }
+}
+
+/// An error group: the records of one problem.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorGroupView<'a> {
+    pub fingerprint: &'a str,
+    pub schedule_id: Uuid,
+    pub error_type: ErrorType,
+    /// The message of the newest record.
+    pub sample_message: &'a str,
+    /// Records in the group.
+    pub count: i64,
+    /// Records not resolved or ignored.
+    pub open_count: i64,
+    pub first_seen_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub last_error_id: Uuid,
+}
+
+impl<'a> ErrorGroupView<'a> {
+    pub fn of(row: &'a ErrorGroupRow, open_count: i64) -> Self {
+        ErrorGroupView {
+            fingerprint: &row.fingerprint,
+            schedule_id: row.schedule_id,
+            error_type: row.error_type,
+            sample_message: &row.sample_message,
+            count: row.count,
+            open_count,
+            first_seen_at: row.first_seen_at,
+            last_seen_at: row.last_seen_at,
+            last_error_id: row.last_error_id,
+        }
+    }
+}
+
+impl<'a> From<&'a GroupListed> for ErrorGroupView<'a> {
+    fn from(g: &'a GroupListed) -> Self {
+        ErrorGroupView::of(&g.row, g.open_count)
     }
 }

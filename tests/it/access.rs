@@ -207,6 +207,7 @@ const MATRIX: &[(&str, &str, Min)] = &[
     ("get", "/api/executions/{id}", Min::Viewer),
     ("post", "/api/executions/{id}/cancel", Min::Operator),
     ("get", "/api/errors/errors", Min::Viewer),
+    ("get", "/api/errors/groups", Min::Viewer),
     ("get", "/api/errors/errors/{id}", Min::Viewer),
     ("post", "/api/errors/errors/{id}/retry", Min::Operator),
     ("post", "/api/errors/errors/{id}/resolve", Min::Operator),

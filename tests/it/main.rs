@@ -21,6 +21,7 @@ mod tokens;
 
 mod backfill;
 mod concurrency;
+mod error_groups;
 mod fire_rules;
 mod firing;
 mod foundation;

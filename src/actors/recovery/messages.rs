@@ -45,3 +45,14 @@ pub struct ListErrors {
 #[derive(Message)]
 #[rtype(result = "Result<Vec<(RecoveryStatus, Severity, i64)>, DbError>")]
 pub struct ErrorCounts;
+
+/// A page of error groups, most recently seen first.
+#[derive(Message)]
+#[rtype(result = "Result<Page<crate::db::error_groups::GroupListed>, DbError>")]
+pub struct ListErrorGroups {
+    /// Only groups with records still open (not resolved or ignored).
+    pub open_only: bool,
+    pub schedule_id: Option<Uuid>,
+    pub limit: i64,
+    pub cursor: Option<Cursor>,
+}

@@ -4,6 +4,7 @@
 //! `recovery.scan_interval_ms`), claims due retries with `SKIP LOCKED` and hands their
 //! executions to the ExecutionActor. PostgreSQL holds every record; only timers live here.
 
+mod incidents;
 pub mod messages;
 mod webhook;
 
@@ -142,7 +143,8 @@ impl ErrorRecoveryActor {
         Ticker::arm(self, ctx, earliest, delay);
     }
 
-    /// Publishes a record change; escalations are logged at ERROR and notified.
+    /// Publishes a record change; escalations are logged and notified once per incident, and a
+    /// record that closes its group's incident notifies its end.
     fn announce(&self, rec: &ErrorRecordRow, created: bool) {
         let kind = if created {
             EventKind::ErrorRecorded
@@ -156,28 +158,19 @@ impl ErrorRecoveryActor {
         )));
         if rec.recovery_status == RecoveryStatus::Escalated {
             self.escalated(rec);
+        } else if rec.recovery_status.is_final() {
+            incidents::maybe_ended(&self.services, rec);
         }
     }
 
     fn escalated(&self, rec: &ErrorRecordRow) {
         metrics::counter!(crate::telemetry::ESCALATIONS).increment(1);
-        log::error!(
-            "error escalated: error={} schedule={} execution={} severity={} attempts={}/{} error_type={} message={}",
-            rec.id, rec.schedule_id, rec.last_execution_id, rec.severity, rec.attempts, rec.max_attempts, rec.error_type, rec.message
-        );
         self.hub.do_send(Publish(Event::new(
             EventKind::ErrorEscalated,
             Some(rec.schedule_id),
             crate::views::ErrorRecordView::from(rec),
         )));
-        let url = &self.services.config.notifications.webhook_url;
-        if !url.is_empty() {
-            webhook::notify_escalated(
-                url.clone(),
-                rec.id,
-                &crate::views::ErrorRecordView::from(rec),
-            );
-        }
+        incidents::escalated(&self.services, rec);
     }
 }
 
@@ -367,5 +360,25 @@ impl Handler<ErrorCounts> for ErrorRecoveryActor {
     fn handle(&mut self, _: ErrorCounts, _: &mut Context<Self>) -> Self::Result {
         let pool = self.services.pool.clone();
         Box::pin(async move { error_records::counts(&pool).await })
+    }
+}
+
+impl Handler<ListErrorGroups> for ErrorRecoveryActor {
+    type Result = ResponseFuture<
+        Result<crate::db::pagination::Page<crate::db::error_groups::GroupListed>, DbError>,
+    >;
+
+    fn handle(&mut self, msg: ListErrorGroups, _: &mut Context<Self>) -> Self::Result {
+        let pool = self.services.pool.clone();
+        Box::pin(async move {
+            crate::db::error_groups::list(
+                &pool,
+                msg.open_only,
+                msg.schedule_id,
+                msg.limit,
+                msg.cursor,
+            )
+            .await
+        })
     }
 }

@@ -45,6 +45,7 @@ pub struct ErrorRecordRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub schedule_name: String,
+    pub fingerprint: String,
 }
 
 impl ErrorRecordRow {

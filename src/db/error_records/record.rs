@@ -13,6 +13,7 @@ use crate::db::schema::error_records::dsl as r;
 use crate::db::schema::task_executions::dsl as x;
 use crate::db::schema::task_schedules::dsl as s;
 use crate::db::{conn, DbError, DbPool};
+use crate::domain::fingerprint::fingerprint;
 use crate::domain::recovery::{self, RecoveryState};
 use crate::domain::retry::RetryPolicy;
 use crate::domain::states::{ErrorType, RecoveryStatus};
@@ -101,6 +102,7 @@ pub async fn record_failure(
                 };
                 let next = recovery::after_failure(&start, &policy, now, jitter, true);
                 let id = Uuid::now_v7();
+                let fp = fingerprint(exec.schedule_id, error_type, &message);
                 let row: Option<ErrorRecordRow> = diesel::insert_into(r::error_records)
                     .values((
                         r::id.eq(id),
@@ -111,6 +113,7 @@ pub async fn record_failure(
                         r::severity.eq(&next.severity),
                         r::error_type.eq(&error_type),
                         r::message.eq(&message),
+                        r::fingerprint.eq(&fp),
                         r::recovery_status.eq(&next.status),
                         r::attempts.eq(next.attempts),
                         r::max_attempts.eq(next.max_attempts),
@@ -123,7 +126,8 @@ pub async fn record_failure(
                     .get_result(c)
                     .await
                     .optional()?;
-                if row.is_some() {
+                if let Some(rec) = &row {
+                    crate::db::error_groups::count_in(c, rec).await?;
                     diesel::update(x::task_executions.find(exec.id))
                         .set(x::error_record_id.eq(Some(id)))
                         .execute(c)
