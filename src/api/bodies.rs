@@ -117,6 +117,25 @@ pub struct NoteDoc {
     pub note: Option<String>,
 }
 
+/// Body of `POST /api/errors/bulk`.
+#[derive(ToSchema)]
+pub struct BulkDoc {
+    /// resolve, ignore, retry or escalate.
+    pub action: String,
+    pub filter: BulkFilterDoc,
+    pub note: Option<String>,
+}
+
+/// Which records a bulk action is for (at least one field).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct BulkFilterDoc {
+    pub schedule_id: Option<uuid::Uuid>,
+    pub fingerprint: Option<String>,
+    /// A status, a comma list or an array of statuses.
+    pub recovery_status: Option<String>,
+}
+
 /// Optional body of `POST .../pause`.
 #[derive(ToSchema)]
 pub struct PauseDoc {

@@ -47,6 +47,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     js!("schedule_form.js"),
     js!("executions.js"),
     js!("errors.js"),
+    js!("error_groups.js"),
 ];
 
 /// GET /

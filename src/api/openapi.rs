@@ -8,8 +8,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::bodies::{
-    BackfillDoc, ErrorBody, ErrorDetail, FieldProblem, NoteDoc, PauseDoc, PreviewDoc,
-    RetryPolicyDoc, ScheduleInputDoc, SecretInputDoc, SecretValueDoc, TokenInputDoc,
+    BackfillDoc, BulkDoc, BulkFilterDoc, ErrorBody, ErrorDetail, FieldProblem, NoteDoc, PauseDoc,
+    PreviewDoc, RetryPolicyDoc, ScheduleInputDoc, SecretInputDoc, SecretValueDoc, TokenInputDoc,
 };
 
 struct BearerAuth;
@@ -89,6 +89,7 @@ impl Modify for BearerAuth {
         super::dashboard::asset,
         super::errors::list,
         super::error_groups::list,
+        super::errors::bulk,
         super::errors::get,
         super::errors::retry,
         super::errors::resolve,
@@ -104,7 +105,7 @@ impl Modify for BearerAuth {
         super::secrets::update,
         super::secrets::delete,
     ),
-    components(schemas(ErrorBody, ErrorDetail, FieldProblem, RetryPolicyDoc, ScheduleInputDoc, PreviewDoc, BackfillDoc, NoteDoc, PauseDoc, TokenInputDoc, SecretInputDoc, SecretValueDoc)),
+    components(schemas(ErrorBody, ErrorDetail, FieldProblem, RetryPolicyDoc, ScheduleInputDoc, PreviewDoc, BackfillDoc, NoteDoc, BulkDoc, BulkFilterDoc, PauseDoc, TokenInputDoc, SecretInputDoc, SecretValueDoc)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -81,6 +81,7 @@ route_table! {
     "/api/executions/{id}/cancel" => [post OPERATOR Some("execution.cancel") => executions::cancel],
     "/api/errors/errors" => [get VIEWER None => errors::list],
     "/api/errors/groups" => [get VIEWER None => error_groups::list],
+    "/api/errors/bulk" => [post OPERATOR Some("error.bulk") => errors::bulk],
     "/api/errors/errors/{id}" => [get VIEWER None => errors::get],
     "/api/errors/errors/{id}/retry" => [post OPERATOR Some("error.retry") => errors::retry],
     "/api/errors/errors/{id}/resolve" => [post OPERATOR Some("error.resolve") => errors::resolve],

@@ -29,6 +29,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    error_history (id) {
+        id -> Int8,
+        error_id -> Uuid,
+        at -> Timestamptz,
+        action -> Text,
+        actor -> Text,
+        note -> Nullable<Text>,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+    }
+}
+
+diesel::table! {
     error_records (id) {
         id -> Uuid,
         execution_id -> Uuid,
@@ -175,6 +188,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     audit_log,
     error_groups,
+    error_history,
     error_records,
     event_outbox,
     secrets,

@@ -190,6 +190,25 @@ text_enum! {
 }
 
 text_enum! {
+    /// A change of an error record, as its history lists it.
+    HistoryAction {
+        /// The chain's first failure opened the record.
+        Recorded = "recorded",
+        /// A retry of the chain failed too.
+        Failed = "failed",
+        /// A due retry was started (or not, when its schedule was gone or paused).
+        RetryStarted = "retry_started",
+        RetrySucceeded = "retry_succeeded",
+        RetryCancelled = "retry_cancelled",
+        /// Operator actions.
+        Retry = "retry",
+        Resolve = "resolve",
+        Ignore = "ignore",
+        Escalate = "escalate",
+    }
+}
+
+text_enum! {
     /// What a fire does when the schedule's previous run is still going.
     ConcurrencyPolicy {
         Allow = "allow",

@@ -7,9 +7,10 @@ use uuid::Uuid;
 
 use super::ExecutionView;
 use crate::db::error_groups::{ErrorGroupRow, GroupListed};
+use crate::db::error_records::history::HistoryRow;
 use crate::db::error_records::ErrorRecordRow;
 use crate::db::executions::ExecutionRow;
-use crate::domain::states::{ErrorType, RecoveryStatus, Severity};
+use crate::domain::states::{ErrorType, HistoryAction, RecoveryStatus, Severity};
 
 /// An error record: one per failing run chain.
 #[derive(Debug, Serialize, ToSchema)]
@@ -65,22 +66,63 @@ impl<'a> From<&'a ErrorRecordRow> for ErrorRecordView<'a> {
     }
 }
 
-/// An error record with the executions of its chain, oldest first.
+/// An error record with the executions of its chain and its history, oldest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorRecordDetailView<'a> {
     #[serde(flatten)]
     pub record: ErrorRecordView<'a>,
     pub executions: Vec<ExecutionView<'a>>,
+    pub history: Vec<HistoryView<'a>>,
 }
 
 impl<'a> ErrorRecordDetailView<'a> {
-    /// The record and its attempts.
-    pub fn of(record: &'a ErrorRecordRow, attempts: &'a [ExecutionRow]) -> Self {
+    /// The record, its attempts and its changes.
+    pub fn of(
+        record: &'a ErrorRecordRow,
+        attempts: &'a [ExecutionRow],
+        history: &'a [HistoryRow],
+    ) -> Self {
         ErrorRecordDetailView {
             record: record.into(),
             executions: attempts.iter().map(ExecutionView::from).collect(),
+            history: history.iter().map(HistoryView::from).collect(),
         }
     }
+}
+
+/// One change of an error record.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryView<'a> {
+    pub at: DateTime<Utc>,
+    pub action: HistoryAction,
+    /// `system` for automatic changes, else the caller's token name.
+    pub actor: &'a str,
+    pub note: Option<&'a str>,
+    pub from_status: Option<RecoveryStatus>,
+    pub to_status: RecoveryStatus,
+}
+
+impl<'a> From<&'a HistoryRow> for HistoryView<'a> {
+    fn from(h: &'a HistoryRow) -> Self {
+        HistoryView {
+            at: h.at,
+            action: h.action,
+            actor: &h.actor,
+            note: h.note.as_deref(),
+            from_status: h.from_status,
+            to_status: h.to_status,
+        }
+    }
+}
+
+/// What a bulk action did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkView {
+    /// Records changed.
+    pub affected: usize,
+    /// Records whose status forbids the action (left as they were).
+    pub skipped: usize,
 }
 
 /// An error group: the records of one problem.

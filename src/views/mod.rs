@@ -8,7 +8,7 @@ mod insight;
 mod ops;
 
 pub use access::{AuditView, SecretView, TokenView, WhoamiView};
-pub use errors::{ErrorGroupView, ErrorRecordDetailView, ErrorRecordView};
+pub use errors::{BulkView, ErrorGroupView, ErrorRecordDetailView, ErrorRecordView, HistoryView};
 pub use insight::{
     run_details, BackfillView, RunDetail, ScheduleStatsView, SkippedCounts, UpcomingItem,
     UpcomingView,

@@ -210,6 +210,7 @@ const MATRIX: &[(&str, &str, Min)] = &[
     ("get", "/api/errors/groups", Min::Viewer),
     ("get", "/api/errors/errors/{id}", Min::Viewer),
     ("post", "/api/errors/errors/{id}/retry", Min::Operator),
+    ("post", "/api/errors/bulk", Min::Operator),
     ("post", "/api/errors/errors/{id}/resolve", Min::Operator),
     ("post", "/api/errors/errors/{id}/ignore", Min::Operator),
     ("post", "/api/errors/errors/{id}/escalate", Min::Operator),

@@ -154,6 +154,8 @@ async fn every_migration_reverts_and_reapplies() {
             "__diesel_schema_migrations",
             "api_tokens",
             "audit_log",
+            "error_groups",
+            "error_history",
             "error_records",
             "event_outbox",
             "secrets",

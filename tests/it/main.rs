@@ -22,6 +22,7 @@ mod tokens;
 mod backfill;
 mod concurrency;
 mod error_groups;
+mod error_triage;
 mod fire_rules;
 mod firing;
 mod foundation;

@@ -3,7 +3,9 @@
 use actix::prelude::*;
 use uuid::Uuid;
 
-use crate::db::error_records::{ActionError, ErrorRecordRow, ListFilter};
+use crate::db::error_records::bulk::BulkFilter;
+use crate::db::error_records::history::HistoryRow;
+use crate::db::error_records::{ActionError, By, ErrorRecordRow, ListFilter};
 use crate::db::executions::ExecutionRow;
 use crate::db::pagination::{Cursor, Page};
 use crate::db::DbError;
@@ -16,7 +18,24 @@ use crate::domain::states::{RecoveryStatus, Severity};
 pub struct ApplyAction {
     pub id: Uuid,
     pub action: Action,
-    pub note: Option<String>,
+    /// Who acts (for the record's history), with their note.
+    pub by: By,
+}
+
+/// One action on every record a filter matches; records whose status forbids it are skipped.
+#[derive(Message)]
+#[rtype(result = "Result<BulkOutcome, DbError>")]
+pub struct BulkAction {
+    pub action: Action,
+    pub filter: BulkFilter,
+    pub by: By,
+}
+
+/// What a bulk action did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BulkOutcome {
+    pub affected: usize,
+    pub skipped: usize,
 }
 
 /// What an action produced.
@@ -29,8 +48,11 @@ pub struct ActionOutcome {
 
 /// One record with the executions of its chain.
 #[derive(Message)]
-#[rtype(result = "Result<Option<(ErrorRecordRow, Vec<ExecutionRow>)>, DbError>")]
+#[rtype(result = "Result<Option<ErrorDetail>, DbError>")]
 pub struct GetError(pub Uuid);
+
+/// A record, the executions of its chain and its history.
+pub type ErrorDetail = (ErrorRecordRow, Vec<ExecutionRow>, Vec<HistoryRow>);
 
 /// A page of records.
 #[derive(Message)]

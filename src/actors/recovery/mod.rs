@@ -6,6 +6,7 @@
 
 mod incidents;
 pub mod messages;
+mod operator;
 mod webhook;
 
 use std::time::Duration;
@@ -23,12 +24,11 @@ use crate::actors::ticker::{Ticker, Ticking};
 use crate::actors::ws::hub::WsHub;
 use crate::actors::ws::messages::Publish;
 use crate::actors::Services;
-use crate::db::error_records::{self, ActionError, ErrorRecordRow};
+use crate::db::error_records::{self, ErrorRecordRow};
 use crate::db::system_state::Component;
 use crate::db::DbError;
 use crate::domain::clock;
 use crate::domain::event::{Event, EventKind};
-use crate::domain::recovery::Action;
 use crate::domain::states::{ExecutionStatus, RecoveryStatus, Severity};
 
 /// Name in logs and health.
@@ -145,7 +145,7 @@ impl ErrorRecoveryActor {
 
     /// Publishes a record change; escalations are logged and notified once per incident, and a
     /// record that closes its group's incident notifies its end.
-    fn announce(&self, rec: &ErrorRecordRow, created: bool) {
+    pub(super) fn announce(&self, rec: &ErrorRecordRow, created: bool) {
         let kind = if created {
             EventKind::ErrorRecorded
         } else {
@@ -281,55 +281,8 @@ impl Handler<ExecutionEnded> for ErrorRecoveryActor {
     }
 }
 
-impl Handler<ApplyAction> for ErrorRecoveryActor {
-    type Result = ResponseActFuture<Self, Result<ActionOutcome, ActionError>>;
-
-    fn handle(&mut self, msg: ApplyAction, _: &mut Context<Self>) -> Self::Result {
-        let pool = self.services.pool.clone();
-        let instance = self.services.instance_id;
-        let ApplyAction { id, action, note } = msg;
-        Box::pin(
-            actix::fut::wrap_future(async move {
-                let now = clock::now();
-                match action {
-                    Action::Retry => {
-                        error_records::start_manual_retry(&pool, id, instance, note, now)
-                            .await
-                            .map(|(record, exec)| ActionOutcome {
-                                record,
-                                execution: Some(exec),
-                            })
-                    }
-                    other => error_records::apply_action(&pool, id, other, note, now)
-                        .await
-                        .map(|record| ActionOutcome {
-                            record,
-                            execution: None,
-                        }),
-                }
-            })
-            .map(move |res, act: &mut Self, _| {
-                if let Ok(out) = &res {
-                    log::info!(
-                        "error {}: error={} by operator",
-                        action.target(),
-                        out.record.id
-                    );
-                    act.announce(&out.record, false);
-                    if let Some(exec) = &out.execution {
-                        act.execution.do_send(RunExecutions(vec![exec.clone()]));
-                    }
-                }
-                res
-            }),
-        )
-    }
-}
-
 impl Handler<GetError> for ErrorRecoveryActor {
-    type Result = ResponseFuture<
-        Result<Option<(ErrorRecordRow, Vec<crate::db::executions::ExecutionRow>)>, DbError>,
-    >;
+    type Result = ResponseFuture<Result<Option<ErrorDetail>, DbError>>;
 
     fn handle(&mut self, msg: GetError, _: &mut Context<Self>) -> Self::Result {
         let pool = self.services.pool.clone();
@@ -338,7 +291,8 @@ impl Handler<GetError> for ErrorRecoveryActor {
                 return Ok(None);
             };
             let attempts = error_records::attempts(&pool, &rec).await?;
-            Ok(Some((rec, attempts)))
+            let history = error_records::history::of(&pool, rec.id).await?;
+            Ok(Some((rec, attempts, history)))
         })
     }
 }
@@ -360,25 +314,5 @@ impl Handler<ErrorCounts> for ErrorRecoveryActor {
     fn handle(&mut self, _: ErrorCounts, _: &mut Context<Self>) -> Self::Result {
         let pool = self.services.pool.clone();
         Box::pin(async move { error_records::counts(&pool).await })
-    }
-}
-
-impl Handler<ListErrorGroups> for ErrorRecoveryActor {
-    type Result = ResponseFuture<
-        Result<crate::db::pagination::Page<crate::db::error_groups::GroupListed>, DbError>,
-    >;
-
-    fn handle(&mut self, msg: ListErrorGroups, _: &mut Context<Self>) -> Self::Result {
-        let pool = self.services.pool.clone();
-        Box::pin(async move {
-            crate::db::error_groups::list(
-                &pool,
-                msg.open_only,
-                msg.schedule_id,
-                msg.limit,
-                msg.cursor,
-            )
-            .await
-        })
     }
 }

@@ -9,6 +9,7 @@ import { params, setParams } from './view.js';
 import { listView, banner, apiPath } from './list.js';
 import { confirmed } from './confirm.js';
 import { scheduleLink } from './executions.js';
+import { groupList, historyTable } from './error_groups.js';
 
 const ATTENTION = 'unresolved,escalated';
 const STATUSES = [[ATTENTION, 'needs attention'], ['unresolved', 'unresolved'], ['escalated', 'escalated'],
@@ -45,7 +46,9 @@ async function detail(ctx, main, id) {
       el('thead', {}, el('tr', {}, ['#', 'Status', 'Trigger', 'Started', 'Error'].map((h) => el('th', { scope: 'col' }, h)))),
       el('tbody', {}, e.executions.map((x) => el('tr', {},
         el('td', {}, el('a', { href: `#/executions/${x.id}` }, x.attempt)), el('td', {}, badge(x.status)), el('td', {}, x.trigger),
-        el('td', {}, stamp(x.startedAt)), el('td', {}, x.error || '')))))));
+        el('td', {}, stamp(x.startedAt)), el('td', {}, x.error || '')))))),
+    el('h2', {}, 'History'),
+    historyTable(e.history));
 }
 
 export async function errors(ctx, main, id) {
@@ -55,6 +58,7 @@ export async function errors(ctx, main, id) {
     return;
   }
   const p = params();
+  if (p.get('view') === 'groups') { await grouped(ctx, main, p); return; }
   const initial = p.has('recoveryStatus') ? p.get('recoveryStatus') : ATTENTION;
   const status = el('select', { id: 'filter-recovery' }, STATUSES.map(([v, l]) => el('option', { value: v, selected: v === initial }, l)));
   const severity = el('select', { id: 'filter-severity' }, ['', 'low', 'medium', 'high', 'critical'].map((s) => el('option', { value: s, selected: s === (p.get('severity') || '') }, s || 'all')));
@@ -85,7 +89,8 @@ export async function errors(ctx, main, id) {
   status.addEventListener('change', reload);
   severity.addEventListener('change', reload);
   show(main, el('h1', {}, 'Errors'), counts,
-    el('div', { class: 'toolbar' }, el('label', { for: 'filter-recovery' }, 'Status', status), el('label', { for: 'filter-severity' }, 'Severity', severity)),
+    el('div', { class: 'toolbar' }, el('label', { for: 'filter-recovery' }, 'Status', status), el('label', { for: 'filter-severity' }, 'Severity', severity),
+      el('a', { href: '#/errors?view=groups', id: 'view-groups' }, 'Group by problem')),
     list.element);
   if (initial === 'all') status.value = '';
   await Promise.all([list.load(), loadCounts()]);
@@ -95,6 +100,26 @@ export async function errors(ctx, main, id) {
     list.upsert(e.data, (x) => !wanted().length || wanted().includes(x.recoveryStatus));
     clearTimeout(pending);
     pending = setTimeout(loadCounts, 300);
+  });
+  ctx.onCleanup(() => clearTimeout(pending));
+}
+
+// One row per problem; `open=0` in the URL shows groups whose records are all closed too.
+async function grouped(ctx, main, p) {
+  const open = el('input', { type: 'checkbox', id: 'groups-open', checked: p.get('open') !== '0' });
+  const status = el('p', { class: 'form-error', role: 'status', id: 'bulk-result' });
+  const list = groupList({ ctx, open: () => open.checked, status });
+  open.addEventListener('change', () => { setParams({ view: 'groups', open: open.checked ? '' : '0' }); list.load(); });
+  show(main, el('h1', {}, 'Errors by problem'),
+    el('div', { class: 'toolbar' }, el('label', { for: 'groups-open' }, open, ' only with open records'),
+      el('a', { href: '#/errors', id: 'view-records' }, 'One row per record')),
+    status, list.element);
+  await list.load();
+  let pending = null;
+  ctx.onEvent((e) => {
+    if (!e.type?.startsWith('error_')) return;
+    clearTimeout(pending);
+    pending = setTimeout(() => list.load(), 500);
   });
   ctx.onCleanup(() => clearTimeout(pending));
 }

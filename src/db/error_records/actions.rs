@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use super::history::{self, Change};
 use super::retries::retry_execution;
 use super::ErrorRecordRow;
 use crate::db::executions::ExecutionRow;
@@ -15,7 +16,7 @@ use crate::db::schema::task_executions::dsl as x;
 use crate::db::schema::task_schedules::dsl as s;
 use crate::db::{conn, DbError, DbPool};
 use crate::domain::recovery::{self, Action};
-use crate::domain::states::RecoveryStatus;
+use crate::domain::states::{HistoryAction, RecoveryStatus};
 
 /// Why an operator action was refused.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +32,41 @@ pub enum ActionError {
 impl From<diesel::result::Error> for ActionError {
     fn from(e: diesel::result::Error) -> Self {
         ActionError::Db(DbError::Query(e))
+    }
+}
+
+/// Who acts, with their note.
+#[derive(Debug, Clone)]
+pub struct By {
+    /// The caller's name (token name, `env-token`, `anonymous`).
+    pub actor: String,
+    pub note: Option<String>,
+}
+
+impl By {
+    /// The action in the record's history.
+    async fn record(
+        &self,
+        c: &mut diesel_async::AsyncPgConnection,
+        before: &ErrorRecordRow,
+        after: &ErrorRecordRow,
+        action: Action,
+        now: DateTime<Utc>,
+    ) -> Result<(), diesel::result::Error> {
+        let action = match action {
+            Action::Retry => HistoryAction::Retry,
+            Action::Resolve => HistoryAction::Resolve,
+            Action::Ignore => HistoryAction::Ignore,
+            Action::Escalate => HistoryAction::Escalate,
+        };
+        let change = Change {
+            action,
+            actor: &self.actor,
+            note: self.note.as_deref(),
+            from: Some(before.recovery_status),
+            to: after.recovery_status,
+        };
+        history::add(c, after.id, now, change).await
     }
 }
 
@@ -57,7 +93,7 @@ pub async fn start_manual_retry(
     pool: &DbPool,
     id: Uuid,
     instance: Uuid,
-    note: Option<String>,
+    by: By,
     now: DateTime<Utc>,
 ) -> Result<(ErrorRecordRow, ExecutionRow), ActionError> {
     let mut c = conn(pool).await.map_err(ActionError::Db)?;
@@ -86,12 +122,13 @@ pub async fn start_manual_retry(
                 r::recovery_status.eq(RecoveryStatus::Retrying),
                 r::next_retry_at.eq(None::<DateTime<Utc>>),
                 r::last_retry_at.eq(Some(now)),
-                r::note.eq(note.or(rec.note.clone())),
+                r::note.eq(by.note.clone().or(rec.note.clone())),
                 r::updated_at.eq(now),
             ))
             .returning(ErrorRecordRow::as_returning())
             .get_result(c)
             .await?;
+        by.record(c, &rec, &row, Action::Retry, now).await?;
         Ok((row, exec))
     })
     .await
@@ -102,7 +139,7 @@ pub async fn apply_action(
     pool: &DbPool,
     id: Uuid,
     action: Action,
-    note: Option<String>,
+    by: By,
     now: DateTime<Utc>,
 ) -> Result<ErrorRecordRow, ActionError> {
     let mut c = conn(pool).await.map_err(ActionError::Db)?;
@@ -113,17 +150,19 @@ pub async fn apply_action(
         } else {
             rec.resolved_at
         };
-        Ok(diesel::update(r::error_records.find(id))
+        let row = diesel::update(r::error_records.find(id))
             .set((
                 r::recovery_status.eq(action.target()),
                 r::next_retry_at.eq(None::<DateTime<Utc>>),
                 r::resolved_at.eq(resolved_at),
-                r::note.eq(note.or(rec.note.clone())),
+                r::note.eq(by.note.clone().or(rec.note.clone())),
                 r::updated_at.eq(now),
             ))
             .returning(ErrorRecordRow::as_returning())
             .get_result(c)
-            .await?)
+            .await?;
+        by.record(c, &rec, &row, action, now).await?;
+        Ok(row)
     })
     .await
 }

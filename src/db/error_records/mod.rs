@@ -4,10 +4,12 @@
 //! applied in [`actions`]; the reads are here.
 
 mod actions;
+pub mod bulk;
+pub mod history;
 mod record;
 mod retries;
 
-pub use actions::{apply_action, start_manual_retry, ActionError};
+pub use actions::{apply_action, start_manual_retry, ActionError, By};
 pub use record::{record_failure, record_retry_end, Recorded, RetryEnd};
 pub use retries::{claim_due_retries, ClaimedRetry};
 

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use super::history::{self, Change, SYSTEM};
 use super::ErrorRecordRow;
 use crate::db::executions::ExecutionRow;
 use crate::db::schedules::ScheduleRow;
@@ -16,7 +17,7 @@ use crate::db::{conn, DbError, DbPool};
 use crate::domain::fingerprint::fingerprint;
 use crate::domain::recovery::{self, RecoveryState};
 use crate::domain::retry::RetryPolicy;
-use crate::domain::states::{ErrorType, RecoveryStatus};
+use crate::domain::states::{ErrorType, HistoryAction, RecoveryStatus};
 
 /// What recording a failure did.
 #[derive(Debug, Clone)]
@@ -81,6 +82,15 @@ pub async fn record_failure(
                     .returning(ErrorRecordRow::as_returning())
                     .get_result(c)
                     .await?;
+                let note = format!("attempt {} failed: {}", next.attempts, error_type);
+                let change = Change {
+                    action: HistoryAction::Failed,
+                    actor: SYSTEM,
+                    note: Some(&note),
+                    from: Some(rec.recovery_status),
+                    to: row.recovery_status,
+                };
+                history::add(c, row.id, now, change).await?;
                 Ok(Some(Recorded {
                     record: row,
                     created: false,
@@ -128,6 +138,14 @@ pub async fn record_failure(
                     .optional()?;
                 if let Some(rec) = &row {
                     crate::db::error_groups::count_in(c, rec).await?;
+                    let change = Change {
+                        action: HistoryAction::Recorded,
+                        actor: SYSTEM,
+                        note: None,
+                        from: None,
+                        to: rec.recovery_status,
+                    };
+                    history::add(c, rec.id, now, change).await?;
                     diesel::update(x::task_executions.find(exec.id))
                         .set(x::error_record_id.eq(Some(id)))
                         .execute(c)
@@ -172,25 +190,46 @@ pub async fn record_retry_end(
         ),
     };
     let mut c = conn(pool).await?;
-    Ok(diesel::update(
-        r::error_records
-            .find(rid)
-            .filter(r::recovery_status.eq(RecoveryStatus::Retrying)),
-    )
-    .set((
-        r::recovery_status.eq(status),
-        r::resolved_at.eq(resolved_at),
-        r::note.eq(
-            diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>("COALESCE(")
+    let exec_id = exec.id;
+    c.transaction::<_, DbError, _>(async |c| {
+        let row: Option<ErrorRecordRow> = diesel::update(
+            r::error_records
+                .find(rid)
+                .filter(r::recovery_status.eq(RecoveryStatus::Retrying)),
+        )
+        .set((
+            r::recovery_status.eq(status),
+            r::resolved_at.eq(resolved_at),
+            r::note.eq(
+                diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
+                    "COALESCE(",
+                )
                 .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(note)
                 .sql(", note)"),
-        ),
-        r::next_retry_at.eq(None::<DateTime<Utc>>),
-        r::last_execution_id.eq(exec.id),
-        r::updated_at.eq(now),
-    ))
-    .returning(ErrorRecordRow::as_returning())
-    .get_result(&mut c)
+            ),
+            r::next_retry_at.eq(None::<DateTime<Utc>>),
+            r::last_execution_id.eq(exec_id),
+            r::updated_at.eq(now),
+        ))
+        .returning(ErrorRecordRow::as_returning())
+        .get_result(c)
+        .await
+        .optional()?;
+        if let Some(row) = &row {
+            let action = match end {
+                RetryEnd::Succeeded => HistoryAction::RetrySucceeded,
+                RetryEnd::Cancelled => HistoryAction::RetryCancelled,
+            };
+            let change = Change {
+                action,
+                actor: SYSTEM,
+                note,
+                from: Some(RecoveryStatus::Retrying),
+                to: row.recovery_status,
+            };
+            history::add(c, row.id, now, change).await?;
+        }
+        Ok(row)
+    })
     .await
-    .optional()?)
 }

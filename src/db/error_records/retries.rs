@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use super::history::{self, Change, SYSTEM};
 use super::ErrorRecordRow;
 use crate::db::executions::{ExecutionRow, NewExecution};
 use crate::db::schedules::ScheduleRow;
@@ -15,7 +16,7 @@ use crate::db::schema::error_records::dsl as r;
 use crate::db::schema::task_executions::dsl as x;
 use crate::db::schema::task_schedules::dsl as s;
 use crate::db::{conn, DbError, DbPool};
-use crate::domain::states::{RecoveryStatus, Trigger};
+use crate::domain::states::{HistoryAction, RecoveryStatus, Trigger};
 
 pub(super) fn retry_execution(
     rec: &ErrorRecordRow,
@@ -111,6 +112,14 @@ pub async fn claim_due_retries(
                 .returning(ErrorRecordRow::as_returning())
                 .get_result(c)
                 .await?;
+            let change = Change {
+                action: HistoryAction::RetryStarted,
+                actor: SYSTEM,
+                note,
+                from: Some(RecoveryStatus::RetryScheduled),
+                to: updated.recovery_status,
+            };
+            history::add(c, updated.id, now, change).await?;
             out.push((updated, exec));
         }
         Ok(out)
