@@ -14,7 +14,6 @@ use super::schedules::ScheduleRow;
 use super::schema::task_schedules::dsl as s;
 use super::{conn, index_joins_only, DbError, DbPool};
 use crate::domain::firing::{decide, Decision, Due};
-use crate::domain::gate;
 use crate::domain::rules::Timing;
 use crate::domain::states::{ConcurrencyPolicy, SkipReason};
 
@@ -85,7 +84,11 @@ pub async fn claim_due(
             }
             let gated: Vec<Uuid> = due
                 .iter()
-                .filter(|r| gate::is_gated(r.concurrency_policy, r.rules().max_concurrent))
+                // Reads the stored key, not the parsed rules: this runs for every due row.
+                .filter(|r| {
+                    let capped = r.fire_rules.get("maxConcurrent").is_some();
+                    r.concurrency_policy != ConcurrencyPolicy::Allow || capped
+                })
                 .map(|r| r.id)
                 .collect();
             let occupancy = super::waiting::occupancy(c, &gated).await?;

@@ -28,8 +28,7 @@ pub struct Due<'a> {
     pub anchor: DateTime<Utc>,
     pub misfire: MisfirePolicy,
     pub concurrency: ConcurrencyPolicy,
-    /// Its runs that go or wait now (looked at only when the policy needs it, see
-    /// [`super::gate::is_gated`]).
+    /// Its runs that go or wait now (counted only for policies other than a plain `allow`).
     pub occupancy: Occupancy,
     /// Fires (`schedule`, `catch_up`) it has had, for `maxRuns`.
     pub run_count: i64,

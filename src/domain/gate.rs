@@ -41,11 +41,6 @@ pub fn places(policy: ConcurrencyPolicy, max_concurrent: Option<u32>) -> i64 {
     }
 }
 
-/// Whether fires of this schedule need to know what is running (the claim looks only then).
-pub fn is_gated(policy: ConcurrencyPolicy, max_concurrent: Option<u32>) -> bool {
-    policy != ConcurrencyPolicy::Allow || max_concurrent.is_some()
-}
-
 /// Decides one fire and counts it into `occ`, so the next fire of the same claim sees it.
 /// Waiting fires go first: a fire never overtakes one that waits.
 pub fn admit(policy: ConcurrencyPolicy, max_concurrent: Option<u32>, occ: &mut Occupancy) -> Admit {
