@@ -38,6 +38,12 @@ pub struct RetryPolicyDoc {
     pub max_attempts: Option<i64>,
     pub backoff_base_ms: Option<i64>,
     pub backoff_max_ms: Option<i64>,
+    /// When set, only failures matching it retry on their own.
+    pub retry_on: Option<crate::domain::retry_rules::ErrorMatch>,
+    /// Failures matching it never retry and escalate at once.
+    pub abort_on: Option<crate::domain::retry_rules::ErrorMatch>,
+    /// Wait at least a 429/503's `Retry-After` before retrying (default true).
+    pub honor_retry_after: Option<bool>,
 }
 
 /// Create/replace body of a schedule. `taskConfig` and `scheduleConfig` depend on the types.

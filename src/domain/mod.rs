@@ -12,6 +12,7 @@ pub mod net;
 pub mod recovery;
 pub mod redact;
 pub mod retry;
+pub mod retry_rules;
 pub mod rules;
 pub mod schedule;
 pub mod schedule_input;

@@ -1,9 +1,10 @@
 //! Error-record rules: severity, what a failure or a success
 //! does to a record, and which operator actions each status allows. Pure: no clock, no I/O.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
-use super::retry::RetryPolicy;
+use super::retry::{RetryPolicy, Verdict};
+use super::retry_rules::Failure;
 use super::states::{ErrorType, RecoveryStatus, Severity};
 
 /// The part of an error record the rules read and write.
@@ -45,9 +46,12 @@ pub fn auto_retried(severity: Severity) -> bool {
     matches!(severity, Severity::High | Severity::Critical)
 }
 
-/// Where a record goes after a failure: high and critical retry with backoff while attempts
-/// remain, else escalate; medium and low wait for a person (`unresolved`) until the chain has
-/// used its attempts, then escalate. `jitter` is in [0, 1).
+/// Where a record goes after a failure. The policy's rules speak first: an `abortOn` match
+/// escalates at once; with `retryOn` set, a match retries with backoff (whatever the severity)
+/// while attempts remain and anything else never retries on its own (high and critical
+/// escalate, medium and low wait for a person). Without rules, high and critical retry and
+/// medium and low go `unresolved`. A chain that has used its attempts escalates. `jitter` is in
+/// [0, 1).
 ///
 /// A retry that fails after an operator acted on its record (the record is no longer
 /// `retrying`: resolved, ignored, escalated meanwhile) counts as an attempt, but the operator's
@@ -55,6 +59,7 @@ pub fn auto_retried(severity: Severity) -> bool {
 pub fn after_failure(
     current: &RecoveryState,
     policy: &RetryPolicy,
+    failure: &Failure,
     now: DateTime<Utc>,
     jitter: f64,
     first_failure: bool,
@@ -71,14 +76,26 @@ pub fn after_failure(
     };
     if !first_failure && current.status != RecoveryStatus::Retrying {
         next.next_retry_at = current.next_retry_at;
-    } else if attempts >= current.max_attempts {
-        next.status = RecoveryStatus::Escalated;
-    } else if !auto_retried(current.severity) {
-        next.status = RecoveryStatus::Unresolved;
-    } else {
-        let delay = policy.delay_ms(attempts.max(1) as u32, jitter);
+        return next;
+    }
+    let urgent = auto_retried(current.severity);
+    let retry = match policy.verdict(failure) {
+        Verdict::Abort => false,
+        _ if attempts >= current.max_attempts => false,
+        Verdict::Retry => true,
+        Verdict::NoRetry | Verdict::BySeverity if !urgent => {
+            next.status = RecoveryStatus::Unresolved;
+            return next;
+        }
+        Verdict::NoRetry => false,
+        Verdict::BySeverity => true,
+    };
+    if retry {
+        let n = u32::try_from(attempts.max(1)).unwrap_or(u32::MAX);
         next.status = RecoveryStatus::RetryScheduled;
-        next.next_retry_at = Some(now + Duration::milliseconds(delay as i64));
+        next.next_retry_at = Some(policy.retry_at(n, jitter, failure, now));
+    } else {
+        next.status = RecoveryStatus::Escalated;
     }
     next
 }
@@ -130,6 +147,7 @@ pub fn check_action(status: RecoveryStatus, action: Action) -> Result<(), String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Duration;
 
     fn state(severity: Severity, attempts: i32, max: i32) -> RecoveryState {
         RecoveryState {
@@ -181,15 +199,23 @@ mod tests {
             max_attempts: 3,
             backoff_base_ms: 200,
             backoff_max_ms: 10_000,
+            ..Default::default()
         };
         let now = at("2026-11-26T10:00:00Z");
-        let first = after_failure(&state(Severity::High, 0, 3), &p, now, 0.5, true);
+        let first = after_failure(
+            &state(Severity::High, 0, 3),
+            &p,
+            &Failure::default(),
+            now,
+            0.5,
+            true,
+        );
         assert_eq!(
             (first.status, first.attempts),
             (RecoveryStatus::RetryScheduled, 1)
         );
         assert_eq!(first.next_retry_at, Some(now + Duration::milliseconds(200)));
-        let second = after_failure(&retrying(first), &p, now, 0.5, false);
+        let second = after_failure(&retrying(first), &p, &Failure::default(), now, 0.5, false);
         assert_eq!(
             (second.status, second.attempts),
             (RecoveryStatus::RetryScheduled, 2)
@@ -198,7 +224,7 @@ mod tests {
             second.next_retry_at,
             Some(now + Duration::milliseconds(400))
         );
-        let third = after_failure(&retrying(second), &p, now, 0.5, false);
+        let third = after_failure(&retrying(second), &p, &Failure::default(), now, 0.5, false);
         assert_eq!(
             (third.status, third.attempts, third.next_retry_at),
             (RecoveryStatus::Escalated, 3, None)
@@ -209,18 +235,39 @@ mod tests {
     fn medium_waits_for_a_person_and_one_attempt_escalates() {
         let p = RetryPolicy::default();
         let now = at("2026-11-26T10:00:00Z");
-        let m = after_failure(&state(Severity::Medium, 0, 3), &p, now, 0.0, true);
+        let m = after_failure(
+            &state(Severity::Medium, 0, 3),
+            &p,
+            &Failure::default(),
+            now,
+            0.0,
+            true,
+        );
         assert_eq!(m.status, RecoveryStatus::Unresolved);
-        let h = after_failure(&state(Severity::High, 0, 1), &p, now, 0.0, true);
+        let h = after_failure(
+            &state(Severity::High, 0, 1),
+            &p,
+            &Failure::default(),
+            now,
+            0.0,
+            true,
+        );
         assert_eq!(h.status, RecoveryStatus::Escalated);
         // A manual retry of a medium chain that fails again waits for a person again...
-        let again = after_failure(&state(Severity::Medium, 1, 3), &p, now, 0.0, false);
+        let again = after_failure(
+            &state(Severity::Medium, 1, 3),
+            &p,
+            &Failure::default(),
+            now,
+            0.0,
+            false,
+        );
         assert_eq!(
             (again.status, again.attempts),
             (RecoveryStatus::Unresolved, 2)
         );
         // ...until the chain has used its attempts.
-        let last = after_failure(&retrying(again), &p, now, 0.0, false);
+        let last = after_failure(&retrying(again), &p, &Failure::default(), now, 0.0, false);
         assert_eq!((last.status, last.attempts), (RecoveryStatus::Escalated, 3));
     }
 
@@ -239,9 +286,9 @@ mod tests {
             sev in any_severity(), attempts in 0i32..20, max in 1i32..20,
             base in 1u64..100_000, cap in 1u64..10_000_000, jitter in 0.0f64..1.0, first: bool,
         ) {
-            let p = RetryPolicy { max_attempts: max as u32, backoff_base_ms: base, backoff_max_ms: cap };
+            let p = RetryPolicy { max_attempts: max as u32, backoff_base_ms: base, backoff_max_ms: cap, ..Default::default() };
             let now = at("2026-11-26T10:00:00Z");
-            let next = after_failure(&state(sev, attempts, max), &p, now, jitter, first);
+            let next = after_failure(&state(sev, attempts, max), &p, &Failure::default(), now, jitter, first);
             let counted = if first { 1 } else { attempts + 1 };
             proptest::prop_assert_eq!(next.attempts, counted);
             proptest::prop_assert_eq!(next.status == RecoveryStatus::Escalated, counted >= max);
@@ -266,7 +313,7 @@ mod tests {
                 status,
                 ..state(Severity::High, 2, 3)
             };
-            let next = after_failure(&acted, &p, now, 0.0, false);
+            let next = after_failure(&acted, &p, &Failure::default(), now, 0.0, false);
             assert_eq!((next.status, next.attempts), (status, 3), "{status}");
         }
     }

@@ -1,19 +1,47 @@
 //! Retry policy and backoff: `min(backoffMaxMs, backoffBaseMs * 2^(attempts-1))`
 //! with jitter.
 
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::retry_rules::{ErrorMatch, Failure};
 use super::validate::{FieldErrors, Obj};
 
 /// How a failing run chain is retried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RetryPolicy {
     /// Executions in the chain, the first included (1 = never retry).
     pub max_attempts: u32,
     pub backoff_base_ms: u64,
     pub backoff_max_ms: u64,
+    /// When set, only matching failures retry on their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_on: Option<ErrorMatch>,
+    /// Matching failures never retry and escalate at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abort_on: Option<ErrorMatch>,
+    /// Wait at least as long as a 429/503's `Retry-After` asks (capped at `backoffMaxMs`).
+    #[serde(default = "honor_by_default")]
+    pub honor_retry_after: bool,
+}
+
+fn honor_by_default() -> bool {
+    true
+}
+
+/// What the rules say of one failure, before attempts and severity are counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// `abortOn` matched: escalate now.
+    Abort,
+    /// `retryOn` matched: retry on its own whatever the severity.
+    Retry,
+    /// `retryOn` is set and did not match: never retry on its own.
+    NoRetry,
+    /// No rule speaks: severity decides.
+    BySeverity,
 }
 
 impl Default for RetryPolicy {
@@ -22,6 +50,9 @@ impl Default for RetryPolicy {
             max_attempts: 3,
             backoff_base_ms: 1_000,
             backoff_max_ms: 3_600_000,
+            retry_on: None,
+            abort_on: None,
+            honor_retry_after: true,
         }
     }
 }
@@ -31,7 +62,17 @@ impl RetryPolicy {
     pub fn from_json(v: &Value, errors: &mut FieldErrors) -> Option<RetryPolicy> {
         let before = errors.len();
         let obj = Obj::new(v, "retryPolicy", errors)?;
-        obj.only(&["maxAttempts", "backoffBaseMs", "backoffMaxMs"], errors);
+        obj.only(
+            &[
+                "maxAttempts",
+                "backoffBaseMs",
+                "backoffMaxMs",
+                "retryOn",
+                "abortOn",
+                "honorRetryAfter",
+            ],
+            errors,
+        );
         let d = RetryPolicy::default();
         let max_attempts = obj
             .opt_int("maxAttempts", 1, 100, errors)
@@ -48,11 +89,53 @@ impl RetryPolicy {
                 format!("must be at least backoffBaseMs ({base})"),
             );
         }
+        let rule = |key: &str, errors: &mut FieldErrors| {
+            let v = obj.get(key)?;
+            ErrorMatch::from_json(v, &obj.path(key), errors)
+        };
+        let retry_on = rule("retryOn", errors);
+        let abort_on = rule("abortOn", errors);
+        let honor_retry_after = obj
+            .opt_bool("honorRetryAfter", errors)
+            .unwrap_or(d.honor_retry_after);
         (errors.len() == before).then_some(RetryPolicy {
             max_attempts: u32::try_from(max_attempts).unwrap_or(u32::MAX),
             backoff_base_ms: base as u64,
             backoff_max_ms: max as u64,
+            retry_on,
+            abort_on,
+            honor_retry_after,
         })
+    }
+
+    /// What `abortOn` and `retryOn` say of `failure` (abortOn wins when both match).
+    pub fn verdict(&self, failure: &Failure) -> Verdict {
+        if self.abort_on.as_ref().is_some_and(|m| m.matches(failure)) {
+            Verdict::Abort
+        } else {
+            match &self.retry_on {
+                Some(m) if m.matches(failure) => Verdict::Retry,
+                Some(_) => Verdict::NoRetry,
+                None => Verdict::BySeverity,
+            }
+        }
+    }
+
+    /// The retry instant after failure number `attempts`: the jittered backoff, moved later to
+    /// the server's `Retry-After` when honoured, never more than `backoffMaxMs` from `now`.
+    pub fn retry_at(
+        &self,
+        attempts: u32,
+        unit: f64,
+        failure: &Failure,
+        now: DateTime<Utc>,
+    ) -> DateTime<Utc> {
+        let mut ms = self.delay_ms(attempts, unit);
+        if let Some(asked) = failure.asked_wait().filter(|_| self.honor_retry_after) {
+            let wait = (asked - now).num_milliseconds().max(0) as u64;
+            ms = ms.max(wait).min(self.backoff_max_ms);
+        }
+        now + Duration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX))
     }
 
     /// The delay before retry number `attempts` (attempts = failures so far, ≥ 1), before jitter.
@@ -89,6 +172,7 @@ mod tests {
             max_attempts: 5,
             backoff_base_ms: 200,
             backoff_max_ms: 1_000,
+            ..Default::default()
         };
         assert_eq!(p.base_delay_ms(1), 200);
         assert_eq!(p.base_delay_ms(2), 400);
@@ -103,6 +187,7 @@ mod tests {
             max_attempts: 5,
             backoff_base_ms: 1_000,
             backoff_max_ms: 3_000,
+            ..Default::default()
         };
         for i in 0..=100 {
             let u = f64::from(i) / 100.0;

@@ -36,6 +36,7 @@ mod recovery;
 mod recovery_edges;
 mod reliability;
 mod reliability_runtime;
+mod retry_rules;
 mod schedule_insight;
 mod schedules_api;
 mod scheduling_depth;

@@ -48,6 +48,27 @@ const optional = (path) => plain(path, (v) => (v === '' ? undefined : v));
 // A top-level field that is null when empty (the API reads null as unset).
 const unset = (path, parse = (v) => v) => plain(path, (v) => (v === '' ? null : parse(v)));
 
+// `exit:4, http:503, timeout` ↔ {"exitCodes": [4], "httpStatuses": [503], "errorTypes": ["timeout"]}.
+function matchText(m) {
+  if (!m) return '';
+  const exits = (m.exitCodes || []).map((c) => `exit:${c}`);
+  const statuses = (m.httpStatuses || []).map((c) => `http:${c}`);
+  return [...exits, ...statuses, ...(m.errorTypes || [])].join(', ');
+}
+
+function matchValue(text) {
+  const m = {};
+  const add = (k, v) => { (m[k] = m[k] || []).push(v); };
+  for (const raw of text.split(',')) {
+    const x = raw.trim();
+    if (x.startsWith('exit:')) add('exitCodes', Number(x.slice(5)));
+    else if (x.startsWith('http:')) add('httpStatuses', Number(x.slice(5)));
+    else if (x) add('errorTypes', x);
+  }
+  return Object.keys(m).length ? m : undefined;
+}
+const rule = (path) => ({ read: (s) => matchText(get(s, path)), write: (b, v) => put(b, path, matchValue(v)) });
+
 // kind: text | textarea | number | select | checkbox; section: where it is shown.
 export const FIELDS = [
   { key: 'name', label: 'Name', kind: 'text', section: 'general', ...plain('name') },
@@ -88,6 +109,10 @@ export const FIELDS = [
   { key: 'retryPolicy.maxAttempts', label: 'Max attempts (1 = no retry)', kind: 'number', section: 'policy', read: (s) => String(s.retryPolicy?.maxAttempts ?? 3), write: (b, v) => put(b, 'retryPolicy.maxAttempts', num(v)) },
   { key: 'retryPolicy.backoffBaseMs', label: 'Retry backoff base (ms)', kind: 'number', section: 'policy', read: (s) => String(s.retryPolicy?.backoffBaseMs ?? 1000), write: (b, v) => put(b, 'retryPolicy.backoffBaseMs', num(v)) },
   { key: 'retryPolicy.backoffMaxMs', label: 'Retry backoff max (ms)', kind: 'number', section: 'policy', read: (s) => String(s.retryPolicy?.backoffMaxMs ?? 3600000), write: (b, v) => put(b, 'retryPolicy.backoffMaxMs', num(v)) },
+  { key: 'retryPolicy.retryOn', label: 'Retry only these failures (e.g. exit:75, http:503, timeout; empty = by severity)', kind: 'text', section: 'policy', ...rule('retryPolicy.retryOn') },
+  { key: 'retryPolicy.abortOn', label: 'Never retry these, escalate at once (e.g. exit:2, http:400)', kind: 'text', section: 'policy', ...rule('retryPolicy.abortOn') },
+  { key: 'retryPolicy.honorRetryAfter', label: 'Wait as long as a 429/503 Retry-After asks (up to the backoff max)', kind: 'checkbox', section: 'policy',
+    read: (s) => s.retryPolicy?.honorRetryAfter ?? true, write: (b, v) => put(b, 'retryPolicy.honorRetryAfter', v) },
   { key: 'severity', label: 'Severity override', kind: 'select', options: ['', 'low', 'medium', 'high', 'critical'], section: 'policy', read: (s) => s.severity || '', write: (b, v) => { b.severity = v || null; } },
   { key: 'concurrencyPolicy', label: 'Concurrency', kind: 'select', options: ['allow', 'forbid', 'queue', 'replace'], section: 'policy', read: (s) => s.concurrencyPolicy || 'allow', write: (b, v) => { b.concurrencyPolicy = v; } },
   { key: 'maxConcurrent', label: 'allow: most runs at once (empty = no limit; excess runs wait)', kind: 'number', section: 'policy', ...unset('maxConcurrent', num) },

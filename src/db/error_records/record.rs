@@ -17,6 +17,7 @@ use crate::db::{conn, DbError, DbPool};
 use crate::domain::fingerprint::fingerprint;
 use crate::domain::recovery::{self, RecoveryState};
 use crate::domain::retry::RetryPolicy;
+use crate::domain::retry_rules::Failure;
 use crate::domain::states::{ErrorType, HistoryAction, RecoveryStatus};
 
 /// What recording a failure did.
@@ -52,6 +53,7 @@ pub async fn record_failure(
                 ..Default::default()
             });
         let error_type = exec.error_type.unwrap_or(ErrorType::Internal);
+        let failure = Failure::read(exec.error_type, exec.result.as_ref(), now);
         let message = exec.error.clone().unwrap_or_else(|| "failed".into());
         match exec.error_record_id {
             Some(rid) => {
@@ -68,7 +70,8 @@ pub async fn record_failure(
                 if rec.last_execution_id == exec.id {
                     return Ok(None);
                 }
-                let next = recovery::after_failure(&rec.state(), &policy, now, jitter, false);
+                let next =
+                    recovery::after_failure(&rec.state(), &policy, &failure, now, jitter, false);
                 let row = diesel::update(r::error_records.find(rid))
                     .set((
                         r::recovery_status.eq(&next.status),
@@ -110,7 +113,7 @@ pub async fn record_failure(
                     max_attempts: policy.max_attempts as i32,
                     next_retry_at: None,
                 };
-                let next = recovery::after_failure(&start, &policy, now, jitter, true);
+                let next = recovery::after_failure(&start, &policy, &failure, now, jitter, true);
                 let id = Uuid::now_v7();
                 let fp = fingerprint(exec.schedule_id, error_type, &message);
                 let row: Option<ErrorRecordRow> = diesel::insert_into(r::error_records)
