@@ -62,7 +62,7 @@ pub struct ScheduleInputDoc {
     pub retry_policy: Option<RetryPolicyDoc>,
     /// low | medium | high | critical
     pub severity: Option<String>,
-    /// allow | forbid
+    /// allow | forbid | queue | replace
     pub concurrency_policy: Option<String>,
     /// run_once | skip | run_all
     pub misfire_policy: Option<String>,
@@ -77,6 +77,11 @@ pub struct ScheduleInputDoc {
     pub active_until: Option<DateTime<Utc>>,
     pub max_runs: Option<i64>,
     pub start_deadline_seconds: Option<i64>,
+    /// allow: at most this many runs at once (1..=10000); excess fires wait
+    pub max_concurrent: Option<i64>,
+    /// 1..=10000: pause after this many consecutive failed run chains (unset: the server's
+    /// `scheduler.auto_pause_after_failures`)
+    pub auto_pause_after_failures: Option<i64>,
 }
 
 /// Any JSON object.

@@ -63,6 +63,8 @@ pub struct SchedulerConfig {
     pub claim_batch: i64,
     pub claim_ahead_ms: u64,
     pub prefetch_ms: u64,
+    /// Failed run chains in a row that pause a schedule without its own threshold; 0 = off.
+    pub auto_pause_after_failures: u32,
 }
 
 /// `[execution]`: concurrency, timeouts and output caps.
@@ -257,6 +259,13 @@ impl SchedulerConfig {
             return Err((
                 "scheduler.prefetch_ms",
                 "must be between scheduler.claim_ahead_ms and 5000".into(),
+            ));
+        }
+        use crate::domain::rules::MAX_AUTO_PAUSE;
+        if self.auto_pause_after_failures > MAX_AUTO_PAUSE {
+            return Err((
+                "scheduler.auto_pause_after_failures",
+                format!("must be between 0 (off) and {MAX_AUTO_PAUSE}"),
             ));
         }
         positive(&[

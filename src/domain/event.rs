@@ -21,6 +21,8 @@ pub enum EventKind {
     ScheduleCreated,
     ScheduleUpdated,
     ScheduleDeleted,
+    /// Paused by itself after failing chains (`autoPauseAfterFailures`).
+    ScheduleAutoPaused,
 }
 
 impl EventKind {
@@ -37,7 +39,8 @@ impl EventKind {
             }
             EventKind::ScheduleCreated
             | EventKind::ScheduleUpdated
-            | EventKind::ScheduleDeleted => "schedules",
+            | EventKind::ScheduleDeleted
+            | EventKind::ScheduleAutoPaused => "schedules",
         }
     }
 }
@@ -90,6 +93,7 @@ impl EventKind {
             EventKind::ScheduleCreated => "schedule_created",
             EventKind::ScheduleUpdated => "schedule_updated",
             EventKind::ScheduleDeleted => "schedule_deleted",
+            EventKind::ScheduleAutoPaused => "schedule_auto_paused",
         }
     }
 }

@@ -23,12 +23,17 @@ pub struct RetryPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub abort_on: Option<ErrorMatch>,
     /// Wait at least as long as a 429/503's `Retry-After` asks (capped at `backoffMaxMs`).
-    #[serde(default = "honor_by_default")]
+    /// Shown only when off, so the default policy reads as it always has.
+    #[serde(default = "honor_by_default", skip_serializing_if = "is_on")]
     pub honor_retry_after: bool,
 }
 
 fn honor_by_default() -> bool {
     true
+}
+
+fn is_on(b: &bool) -> bool {
+    *b
 }
 
 /// What the rules say of one failure, before attempts and severity are counted.

@@ -44,10 +44,17 @@ pub struct FireRules {
     /// Under `allow`: at most this many runs of the schedule at once; excess fires wait.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrent: Option<u32>,
+    /// Consecutive failed run chains after which the schedule pauses itself (unset: the
+    /// server's default). Not a fire rule, but stored beside them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_pause_after_failures: Option<u32>,
 }
 
+/// The largest `autoPauseAfterFailures`.
+pub const MAX_AUTO_PAUSE: u32 = 10_000;
+
 /// The body fields [`FireRules::from_obj`] reads.
-pub const FIELDS: [&str; 8] = [
+pub const FIELDS: [&str; 9] = [
     "catchupMax",
     "catchupWindowSeconds",
     "jitterSeconds",
@@ -56,6 +63,7 @@ pub const FIELDS: [&str; 8] = [
     "maxRuns",
     "startDeadlineSeconds",
     "maxConcurrent",
+    "autoPauseAfterFailures",
 ];
 
 /// The fields a preview of an unsaved schedule reads (with `name`, which moves the jitter).
@@ -84,6 +92,13 @@ impl FireRules {
             max_runs: opt_u32(obj, "maxRuns", 1, 1_000_000_000, e),
             start_deadline_seconds: opt_u32(obj, "startDeadlineSeconds", 1, 10 * YEAR_SECS, e),
             max_concurrent: opt_u32(obj, "maxConcurrent", 1, 10_000, e),
+            auto_pause_after_failures: opt_u32(
+                obj,
+                "autoPauseAfterFailures",
+                1,
+                i64::from(MAX_AUTO_PAUSE),
+                e,
+            ),
         };
         if let (Some(from), Some(until)) = (rules.active_from, rules.active_until) {
             if until <= from {

@@ -109,6 +109,8 @@ pub struct ScheduleView {
     pub start_deadline_seconds: Option<u32>,
     /// Under `allow`: at most this many runs at once; excess fires wait.
     pub max_concurrent: Option<u32>,
+    /// Pauses itself after this many consecutive failed run chains (null: the server's default).
+    pub auto_pause_after_failures: Option<u32>,
     /// Status of the newest finished run (completed, failed or cancelled).
     #[schema(value_type = Option<ExecutionStatus>)]
     pub last_status: Option<ExecutionStatus>,
@@ -161,6 +163,7 @@ impl From<&ScheduleRow> for ScheduleView {
             run_count: r.run_count,
             start_deadline_seconds: rules.start_deadline_seconds,
             max_concurrent: rules.max_concurrent,
+            auto_pause_after_failures: rules.auto_pause_after_failures,
             last_status: None,
             consecutive_failures: None,
         }

@@ -19,6 +19,7 @@ mod private_cluster;
 mod process;
 mod tokens;
 
+mod auto_pause;
 mod backfill;
 mod concurrency;
 mod error_groups;

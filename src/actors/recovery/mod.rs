@@ -4,6 +4,7 @@
 //! `recovery.scan_interval_ms`), claims due retries with `SKIP LOCKED` and hands their
 //! executions to the ExecutionActor. PostgreSQL holds every record; only timers live here.
 
+mod auto_pause;
 mod incidents;
 pub mod messages;
 mod operator;
@@ -268,8 +269,12 @@ impl Handler<ExecutionEnded> for ErrorRecoveryActor {
                         rec.max_attempts
                     );
                     act.announce(&rec, created);
-                    if rec.recovery_status == RecoveryStatus::RetryScheduled {
-                        Ticker::wake(act, ctx);
+                    match rec.recovery_status {
+                        RecoveryStatus::RetryScheduled => Ticker::wake(act, ctx),
+                        RecoveryStatus::Escalated | RecoveryStatus::Unresolved => {
+                            auto_pause::check(&act.services, &act.hub, rec.schedule_id);
+                        }
+                        _ => {}
                     }
                 }
                 Some(Ok(None)) => {}

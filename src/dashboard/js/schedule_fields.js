@@ -113,6 +113,7 @@ export const FIELDS = [
   { key: 'retryPolicy.abortOn', label: 'Never retry these, escalate at once (e.g. exit:2, http:400)', kind: 'text', section: 'policy', ...rule('retryPolicy.abortOn') },
   { key: 'retryPolicy.honorRetryAfter', label: 'Wait as long as a 429/503 Retry-After asks (up to the backoff max)', kind: 'checkbox', section: 'policy',
     read: (s) => s.retryPolicy?.honorRetryAfter ?? true, write: (b, v) => put(b, 'retryPolicy.honorRetryAfter', v) },
+  { key: 'autoPauseAfterFailures', label: 'Pause after this many failed runs in a row (a run and its retries count once; empty = server default)', kind: 'number', section: 'policy', ...unset('autoPauseAfterFailures', num) },
   { key: 'severity', label: 'Severity override', kind: 'select', options: ['', 'low', 'medium', 'high', 'critical'], section: 'policy', read: (s) => s.severity || '', write: (b, v) => { b.severity = v || null; } },
   { key: 'concurrencyPolicy', label: 'Concurrency', kind: 'select', options: ['allow', 'forbid', 'queue', 'replace'], section: 'policy', read: (s) => s.concurrencyPolicy || 'allow', write: (b, v) => { b.concurrencyPolicy = v; } },
   { key: 'maxConcurrent', label: 'allow: most runs at once (empty = no limit; excess runs wait)', kind: 'number', section: 'policy', ...unset('maxConcurrent', num) },

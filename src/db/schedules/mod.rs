@@ -3,7 +3,7 @@
 mod pause;
 mod read;
 
-pub use pause::{resume_due, set_enabled, Toggle};
+pub use pause::{pause_if_failing, resume_due, set_enabled, Toggle};
 pub use read::{due_first, earliest_due, get, list, ListFilter, Upcoming};
 
 use chrono::{DateTime, Utc};

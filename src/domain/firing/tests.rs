@@ -29,6 +29,7 @@ static NO_RULES: FireRules = FireRules {
     max_runs: None,
     start_deadline_seconds: None,
     max_concurrent: None,
+    auto_pause_after_failures: None,
 };
 
 fn due<'a>(spec: &'a ScheduleSpec, due: &str) -> Due<'a> {
