@@ -70,7 +70,13 @@ pub struct GroupListed {
     pub row: ErrorGroupRow,
     /// Records not resolved or ignored.
     pub open_count: i64,
+    /// Records created in each of the last [`HOURS`] hours before the list was read, oldest
+    /// first.
+    pub hourly: Vec<i64>,
 }
+
+/// Hours of occurrences a listed group carries.
+pub const HOURS: usize = 24;
 
 /// A page of groups, most recently seen first; `open_only` keeps groups with open records.
 pub async fn list(
@@ -121,6 +127,7 @@ pub async fn list(
     .bind::<diesel::sql_types::Array<Text>, _>(&fps)
     .load(&mut c)
     .await?;
+    let hours = hourly(&mut c, &fps, crate::domain::clock::now()).await?;
     let listed = rows
         .into_iter()
         .map(|row| {
@@ -128,13 +135,58 @@ pub async fn list(
                 .iter()
                 .find(|o| o.fingerprint == row.fingerprint)
                 .map_or(0, |o| o.n);
-            GroupListed { row, open_count }
+            let mut hourly = vec![0; HOURS];
+            for (fp, ago, n) in &hours {
+                let slot = usize::try_from(*ago).ok().filter(|a| *a < HOURS);
+                if let (true, Some(a)) = (*fp == row.fingerprint, slot) {
+                    hourly[HOURS - 1 - a] = *n;
+                }
+            }
+            GroupListed {
+                row,
+                open_count,
+                hourly,
+            }
         })
         .collect();
     Ok(page(listed, limit, |l: &GroupListed| Cursor {
         created_at: l.row.last_seen_at,
         id: Uuid::parse_str(&l.row.fingerprint).unwrap_or_default(),
     }))
+}
+
+/// `(fingerprint, hours ago, records)` of the last [`HOURS`] hours before `now`, over the
+/// (fingerprint, created_at) index.
+async fn hourly(
+    c: &mut AsyncPgConnection,
+    fps: &[&str],
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, i64, i64)>, diesel::result::Error> {
+    #[derive(QueryableByName)]
+    struct Hour {
+        #[diesel(sql_type = Text)]
+        fingerprint: String,
+        #[diesel(sql_type = BigInt)]
+        ago: i64,
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let rows: Vec<Hour> = diesel::sql_query(
+        "SELECT fingerprint, floor(extract(epoch FROM ($2 - created_at)) / 3600)::bigint AS ago, \
+                count(*) AS n \
+         FROM error_records WHERE fingerprint = ANY($1) \
+           AND created_at > $2 - make_interval(hours => $3) AND created_at <= $2 \
+         GROUP BY 1, 2",
+    )
+    .bind::<diesel::sql_types::Array<Text>, _>(fps)
+    .bind::<diesel::sql_types::Timestamptz, _>(now)
+    .bind::<diesel::sql_types::Integer, _>(HOURS as i32)
+    .load(c)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|h| (h.fingerprint, h.ago, h.n))
+        .collect())
 }
 
 /// `r.recovery_status` is neither resolved nor ignored.

@@ -141,6 +141,9 @@ pub struct ErrorGroupView<'a> {
     pub first_seen_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
     pub last_error_id: Uuid,
+    /// In lists: records created in each of the last 24 hours, oldest first.
+    #[serde(skip_serializing_if = "<[i64]>::is_empty")]
+    pub hourly: &'a [i64],
 }
 
 impl<'a> ErrorGroupView<'a> {
@@ -155,12 +158,16 @@ impl<'a> ErrorGroupView<'a> {
             first_seen_at: row.first_seen_at,
             last_seen_at: row.last_seen_at,
             last_error_id: row.last_error_id,
+            hourly: &[],
         }
     }
 }
 
 impl<'a> From<&'a GroupListed> for ErrorGroupView<'a> {
     fn from(g: &'a GroupListed) -> Self {
-        ErrorGroupView::of(&g.row, g.open_count)
+        ErrorGroupView {
+            hourly: &g.hourly,
+            ..ErrorGroupView::of(&g.row, g.open_count)
+        }
     }
 }

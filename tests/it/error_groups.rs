@@ -87,6 +87,40 @@ async fn a_failure_flood_is_one_group_and_one_page() {
     assert_eq!(g["errorType"], "exit_code");
     assert_eq!(g["fingerprint"], pages[0]["data"]["fingerprint"]);
     assert!(crate::firing::time(&g["firstSeenAt"]) <= crate::firing::time(&g["lastSeenAt"]));
+    // Occurrences per hour, oldest first: all of them in the last hour...
+    let hourly = |g: &Value| -> Vec<i64> {
+        g["hourly"]
+            .as_array()
+            .map(|h| h.iter().filter_map(Value::as_i64).collect())
+            .unwrap_or_default()
+    };
+    let h = hourly(g);
+    assert_eq!(
+        (h.len(), h[23], h.iter().sum::<i64>()),
+        (24, records, records),
+        "{g}"
+    );
+    // ...and a record from 5 h ago counts five places back; one from two days ago not at all.
+    for (age, n) in [("5 hours 10 minutes", 1), ("2 days", 1)] {
+        crate::cluster::execute(
+            app.db.url(),
+            &format!(
+                "UPDATE error_records SET created_at = now() - interval '{age}' WHERE id = \
+                 (SELECT id FROM error_records WHERE schedule_id = '{id}' \
+                  AND created_at > now() - interval '1 hour' ORDER BY id LIMIT {n})"
+            ),
+        )
+        .await;
+    }
+    let (_, again) = app
+        .get(&format!("/api/errors/groups?scheduleId={id}&status=all"))
+        .await;
+    let h = hourly(&again["items"][0]);
+    assert_eq!(
+        (h[18], h[23], h.iter().sum::<i64>()),
+        (1, records - 2, records - 1),
+        "{again}"
+    );
     // The list filter: the group is open; a record's fingerprint is the group's.
     let (_, open) = app.get("/api/errors/groups").await;
     assert_eq!(open["items"].as_array().map(Vec::len), Some(1));

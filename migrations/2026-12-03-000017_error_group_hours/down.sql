@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS error_records_fingerprint_created_idx;
