@@ -102,9 +102,16 @@ async fn postgresql_read_only_for_20_seconds_gives_503_then_recovers() {
     )
     .await;
     execute(pg.url(), "SELECT pg_reload_conf()").await;
-    let body = json!({"name": "during", "taskType": "shell", "taskConfig": {"command": "true"},
-        "scheduleType": "cron", "scheduleConfig": {"expression": "0 0 1 1 *"}})
-    .to_string();
+    // The reload reaches each pooled connection at its next command, so the first attempts may
+    // still be written: every attempt gets its own name, never a conflict with an earlier one.
+    let attempt = std::cell::Cell::new(0u32);
+    let body = || {
+        attempt.set(attempt.get() + 1);
+        json!({"name": format!("during-{}", attempt.get()), "taskType": "shell",
+            "taskConfig": {"command": "true"},
+            "scheduleType": "cron", "scheduleConfig": {"expression": "0 0 1 1 *"}})
+        .to_string()
+    };
     let ct = [("Content-Type", "application/json")];
     let (status, headers, v) = eventually(Duration::from_secs(20), "writes refused", || async {
         let r = crate::access::raw(
@@ -112,7 +119,7 @@ async fn postgresql_read_only_for_20_seconds_gives_503_then_recovers() {
             "POST",
             "/api/scheduler/schedules",
             &ct,
-            Some(&body),
+            Some(&body()),
         )
         .await;
         (r.0 == StatusCode::SERVICE_UNAVAILABLE).then_some(r)
@@ -135,7 +142,7 @@ async fn postgresql_read_only_for_20_seconds_gives_503_then_recovers() {
             "POST",
             "/api/scheduler/schedules",
             &ct,
-            Some(&body),
+            Some(&body()),
         )
         .await;
         (r.0 == StatusCode::CREATED).then_some((r.0, r.2))
