@@ -70,6 +70,8 @@ pub struct GroupListed {
     pub row: ErrorGroupRow,
     /// Records not resolved or ignored.
     pub open_count: i64,
+    /// The schedule's name as its newest record stored it (the schedule may be gone since).
+    pub schedule_name: String,
     /// Records created in each of the last [`HOURS`] hours before the list was read, oldest
     /// first.
     pub hourly: Vec<i64>,
@@ -127,6 +129,19 @@ pub async fn list(
     .bind::<diesel::sql_types::Array<Text>, _>(&fps)
     .load(&mut c)
     .await?;
+    #[derive(QueryableByName)]
+    struct Named {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+        #[diesel(sql_type = Text)]
+        schedule_name: String,
+    }
+    let newest: Vec<Uuid> = rows.iter().map(|r| r.last_error_id).collect();
+    let names: Vec<Named> =
+        diesel::sql_query("SELECT id, schedule_name FROM error_records WHERE id = ANY($1)")
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&newest)
+            .load(&mut c)
+            .await?;
     let hours = hourly(&mut c, &fps, crate::domain::clock::now()).await?;
     let listed = rows
         .into_iter()
@@ -142,9 +157,15 @@ pub async fn list(
                     hourly[HOURS - 1 - a] = *n;
                 }
             }
+            let schedule_name = names
+                .iter()
+                .find(|n| n.id == row.last_error_id)
+                .map(|n| n.schedule_name.clone())
+                .unwrap_or_default();
             GroupListed {
                 row,
                 open_count,
+                schedule_name,
                 hourly,
             }
         })

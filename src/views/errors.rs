@@ -131,6 +131,9 @@ pub struct BulkView {
 pub struct ErrorGroupView<'a> {
     pub fingerprint: &'a str,
     pub schedule_id: Uuid,
+    /// In lists: the schedule's name as the newest record stored it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_name: Option<&'a str>,
     pub error_type: ErrorType,
     /// The message of the newest record.
     pub sample_message: &'a str,
@@ -151,6 +154,7 @@ impl<'a> ErrorGroupView<'a> {
         ErrorGroupView {
             fingerprint: &row.fingerprint,
             schedule_id: row.schedule_id,
+            schedule_name: None,
             error_type: row.error_type,
             sample_message: &row.sample_message,
             count: row.count,
@@ -167,6 +171,7 @@ impl<'a> From<&'a GroupListed> for ErrorGroupView<'a> {
     fn from(g: &'a GroupListed) -> Self {
         ErrorGroupView {
             hourly: &g.hourly,
+            schedule_name: Some(&g.schedule_name),
             ..ErrorGroupView::of(&g.row, g.open_count)
         }
     }

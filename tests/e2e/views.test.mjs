@@ -1,6 +1,6 @@
 // the dashboard never loses an edit and never shows the wrong thing — the view race
 // under live events, unchanged saves that change nothing, schedule names on rows, the
-// needs-attention default, load-more and URL filters, focus during live updates, recovery
+// needs-attention default, errors grouped by problem with bulk resolve, load-more and URL filters, focus during live updates, recovery
 // after an outage, and an axe-core accessibility check of every view.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -196,12 +196,35 @@ async function axe(where) {
   assert.deepEqual(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`), [], `${where}: accessibility violations`);
 }
 
+test('errors grouped by problem show one row, its last 24 hours, and resolve the whole group at once', async () => {
+  const s = await create({ name: 'grouped-flood', taskConfig: { command: 'echo disk full >&2; exit 3' }, retryPolicy: { maxAttempts: 1 } });
+  for (let i = 0; i < 3; i += 1) await api('POST', `/api/scheduler/schedules/${s.id}/trigger`, {});
+  const groupOf = async () => (await api('GET', '/api/errors/groups?status=open&limit=100')).data.items.find((g) => g.scheduleId === s.id);
+  await waitFor(async () => (await groupOf())?.openCount === 3, 'one group of three open records');
+  const g = await groupOf();
+  assert.equal(g.hourly.length, 24);
+  assert.equal(g.hourly.reduce((a, n) => a + n, 0), 3, 'the last 24 hours count the three failures');
+  await page.goto(`${base}/#/errors?view=groups`);
+  const row = page.locator(`tr[data-group="${g.fingerprint}"]`);
+  await row.waitFor();
+  assert.equal(await page.locator('tr[data-group]').filter({ hasText: 'grouped-flood' }).count(), 1, 'one row for the three records');
+  assert.equal(await row.locator('.schedule-name').textContent(), 'grouped-flood');
+  assert.match(await row.locator('.spark').getAttribute('aria-label'), /^3 failures in the last 24 hours/);
+  assert.match(await row.locator('.spark').textContent(), /█$/, 'the newest hour is the busiest');
+  await page.screenshot({ path: join(shots, 'errors-groups.png') });
+  await row.locator('[data-bulk="resolve"]').click();
+  await waitFor(async () => /^resolve: 3 changed, 0 skipped/.test(await page.locator('#bulk-result').textContent()), 'the bulk result');
+  await waitFor(async () => (await row.count()) === 0, 'the resolved group to leave the open view');
+  const closed = (await api('GET', `/api/errors/errors?scheduleId=${s.id}&recoveryStatus=resolved&limit=100`)).data.items;
+  assert.equal(closed.length, 3, 'all three records resolved');
+});
+
 test('every view passes an axe-core check with no serious violations', async () => {
   const exec = (await api('GET', '/api/executions?limit=1')).data.items[0];
   const err = (await api('GET', '/api/errors/errors?limit=1')).data.items[0];
   for (const [hash, ready] of [
     ['#/overview', '[data-count="completed"]'], ['#/schedules', 'tr[data-schedule]'], ['#/executions', 'tr[data-execution]'],
-    [`#/executions/${exec.id}`, 'main h1 .badge'], ['#/errors', 'main h1'], [`#/errors/${err.id}`, 'main h1 .badge'], ['#/audit', 'main h1'],
+    [`#/executions/${exec.id}`, 'main h1 .badge'], ['#/errors', 'main h1'], ['#/errors?view=groups&open=0', 'tr[data-group]'], [`#/errors/${err.id}`, 'main h1 .badge'], ['#/audit', 'main h1'],
   ]) {
     await page.goto(`${base}/${hash}`);
     await page.locator(ready).first().waitFor();

@@ -85,6 +85,7 @@ async fn a_failure_flood_is_one_group_and_one_page() {
     assert_eq!(g["count"], records);
     assert_eq!(g["openCount"], records);
     assert_eq!(g["errorType"], "exit_code");
+    assert_eq!(g["scheduleName"], "flood");
     assert_eq!(g["fingerprint"], pages[0]["data"]["fingerprint"]);
     assert!(crate::firing::time(&g["firstSeenAt"]) <= crate::firing::time(&g["lastSeenAt"]));
     // Occurrences per hour, oldest first: all of them in the last hour...

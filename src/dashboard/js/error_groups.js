@@ -1,12 +1,24 @@
 // Errors grouped by problem (fingerprint): one row per group with its count, open records and
 // when it was last seen, and bulk Resolve / Ignore / Retry for the whole group (records whose
-// status forbids the action are skipped, and the result says how many).
+// status forbids the action are skipped, and the result says how many). The "Last 24 h" column
+// draws the group's hourly failure counts as a bar per hour, its total in words for readers.
 import { el } from './dom.js';
 import { api, errorMessage } from './api.js';
 import { can } from './session.js';
 import { stamp } from './time.js';
 import { listView, apiPath } from './list.js';
 import { confirmed } from './confirm.js';
+
+const BARS = '▁▂▃▄▅▆▇█';
+
+// One bar per hour, oldest first, scaled to the busiest hour; an empty hour is a blank.
+export function sparkline(hourly) {
+  const counts = hourly || [];
+  const top = Math.max(0, ...counts);
+  const bars = counts.map((n) => (n === 0 ? ' ' : BARS[Math.min(BARS.length, Math.ceil((n * BARS.length) / top)) - 1]));
+  const total = counts.reduce((a, n) => a + n, 0);
+  return el('span', { class: 'spark', role: 'img', 'aria-label': `${total} failures in the last 24 hours, busiest hour ${top}` }, bars.join(''));
+}
 
 const ASK = {
   resolve: (n) => `Resolve the ${n} open records of this problem?`,
@@ -27,13 +39,14 @@ export function groupList({ ctx, open, status }) {
   const list = listView({
     ctx,
     path: (cursor) => apiPath('/api/errors/groups', { status: open() ? 'open' : 'all' }, cursor),
-    head: ['Schedule', 'Type', 'Message', 'Records', 'Open', 'First seen', 'Last seen', ''],
+    head: ['Schedule', 'Type', 'Message', 'Records', 'Open', 'Last 24 h', 'First seen', 'Last seen', ''],
     row: (g) => [
-      el('a', { href: `#/schedules/${g.scheduleId}` }, g.scheduleId.slice(0, 8)),
+      el('a', { href: `#/schedules/${g.scheduleId}`, class: 'schedule-name' }, g.scheduleName || g.scheduleId),
       g.errorType,
       el('a', { href: `#/errors/${g.lastErrorId}`, title: 'newest record' }, g.sampleMessage),
       String(g.count),
       String(g.openCount),
+      sparkline(g.hourly),
       stamp(g.firstSeenAt),
       stamp(g.lastSeenAt),
       can('operator') && g.openCount > 0
