@@ -78,7 +78,8 @@ pub struct GroupListed {
 }
 
 /// Hours of occurrences a listed group carries.
-pub const HOURS: usize = 24;
+pub const HOURS: usize = HOURS_BACK as usize;
+const HOURS_BACK: u8 = 24;
 
 /// A page of groups, most recently seen first; `open_only` keeps groups with open records.
 pub async fn list(
@@ -201,7 +202,7 @@ async fn hourly(
     )
     .bind::<diesel::sql_types::Array<Text>, _>(fps)
     .bind::<diesel::sql_types::Timestamptz, _>(now)
-    .bind::<diesel::sql_types::Integer, _>(HOURS as i32)
+    .bind::<diesel::sql_types::Integer, _>(i32::from(HOURS_BACK))
     .load(c)
     .await?;
     Ok(rows
