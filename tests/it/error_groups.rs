@@ -224,3 +224,21 @@ async fn two_instances_page_once_per_incident() {
     drop(b);
     hook.stop().await;
 }
+
+#[actix_web::test]
+async fn bad_group_queries_are_refused_naming_the_parameter() {
+    let app = TestApp::spawn().await;
+    for (query, field) in [
+        ("status=bogus", "status"),
+        ("scheduleId=nope", "scheduleId"),
+        ("scheduleId=%00", "scheduleId"),
+        ("limit=-1", "limit"),
+        ("limit=99999999999999999999", "limit"),
+        ("cursor=%FF%FE", "cursor"),
+    ] {
+        let (status, got) = app.get(&format!("/api/errors/groups?{query}")).await;
+        assert_eq!(status, 400, "{query}: {got}");
+        crate::app::assert_envelope(&got, "validation_failed");
+        assert!(got.to_string().contains(field), "{query}: {got}");
+    }
+}

@@ -116,6 +116,18 @@ async fn bulk_bodies_that_make_no_sense_are_refused_naming_the_field() {
             json!({"action": "resolve", "filter": {"scheduleId": id}, "note": "x".repeat(100_000)}),
             "note",
         ),
+        (
+            json!({"action": "resolve", "filter": {"scheduleId": id}, "note": "fixed\u{0}"}),
+            "note",
+        ),
+        (
+            json!({"action": "resolve", "filter": {"fingerprint": "ab\u{0}cd"}}),
+            "filter.fingerprint",
+        ),
+        (
+            json!({"action": "resolve", "filter": {"fingerprint": 12}}),
+            "filter.fingerprint",
+        ),
     ] {
         let (status, got) = app.post("/api/errors/bulk", &body).await;
         assert!(
