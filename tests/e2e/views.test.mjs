@@ -1,6 +1,7 @@
 // the dashboard never loses an edit and never shows the wrong thing — the view race
 // under live events, unchanged saves that change nothing, schedule names on rows, the
-// needs-attention default, errors grouped by problem with bulk resolve, load-more and URL filters, focus during live updates, recovery
+// needs-attention default, errors grouped by problem with bulk resolve, the auto-pause reason
+// and the history timeline, load-more and URL filters, focus during live updates, recovery
 // after an outage, and an axe-core accessibility check of every view.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -217,6 +218,25 @@ test('errors grouped by problem show one row, its last 24 hours, and resolve the
   await waitFor(async () => (await row.count()) === 0, 'the resolved group to leave the open view');
   const closed = (await api('GET', `/api/errors/errors?scheduleId=${s.id}&recoveryStatus=resolved&limit=100`)).data.items;
   assert.equal(closed.length, 3, 'all three records resolved');
+});
+
+test('an auto-paused schedule says why, and an error record shows its history in order', async () => {
+  const s = await create({ name: 'auto-paused', taskConfig: { command: 'exit 5' }, retryPolicy: { maxAttempts: 1 }, autoPauseAfterFailures: 1 });
+  await api('POST', `/api/scheduler/schedules/${s.id}/trigger`, {});
+  await waitFor(async () => (await api('GET', `/api/scheduler/schedules/${s.id}`)).data.enabled === false, 'the schedule auto-paused');
+  await page.goto(`${base}/#/schedules`);
+  const note = page.locator('tr[data-schedule="auto-paused"] .pause-note');
+  await note.waitFor();
+  assert.match(await note.textContent(), /auto-paused after 1 consecutive failures/);
+  const rec = (await api('GET', `/api/errors/errors?scheduleId=${s.id}`)).data.items[0];
+  assert.equal((await api('POST', `/api/errors/errors/${rec.id}/resolve`, { note: 'disk cleaned' })).status, 200);
+  await page.goto(`${base}/#/errors/${rec.id}`);
+  const rows = page.locator('#error-history tbody tr');
+  await waitFor(async () => (await rows.count()) >= 2, 'the history rows');
+  const actions = await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.action));
+  assert.equal(actions[actions.length - 1], 'resolve', `newest change last: ${actions}`);
+  assert.match(await rows.first().textContent(), /system/, 'the automatic change is by system');
+  assert.match(await rows.last().textContent(), /disk cleaned/);
 });
 
 test('every view passes an axe-core check with no serious violations', async () => {
