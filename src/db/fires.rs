@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::executions::{ExecutionRow, NewExecution};
 use super::schedules::ScheduleRow;
 use super::schema::task_schedules::dsl as s;
-use super::{conn, index_joins_only, DbError, DbPool};
+use super::{claim_plan, conn, DbError, DbPool};
 use crate::domain::firing::{decide, Decision, Due};
 use crate::domain::rules::Timing;
 use crate::domain::states::{ConcurrencyPolicy, SkipReason};
@@ -59,8 +59,9 @@ pub async fn claim_due(
     let mut c = conn(pool).await?;
     let report = c
         .transaction::<_, DbError, _>(async |c| {
-            // The schedules' update below joins the batch's ids to task_schedules.
-            index_joins_only(c).await?;
+            // The due rows in index order, and the schedules' update below joining the batch's
+            // ids to task_schedules by primary key.
+            claim_plan(c).await?;
             let due: Vec<ScheduleRow> = s::task_schedules
                 .filter(s::enabled.eq(true))
                 .filter(s::next_run_at.le(far))

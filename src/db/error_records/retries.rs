@@ -52,6 +52,8 @@ pub async fn claim_due_retries(
 ) -> Result<Vec<ClaimedRetry>, DbError> {
     let mut c = conn(pool).await?;
     c.transaction::<_, DbError, _>(async |c| {
+        // A retry storm is claimed by walking the due index, not by sorting all of it.
+        crate::db::claim_plan(c).await?;
         let due: Vec<ErrorRecordRow> = r::error_records
             .filter(r::recovery_status.eq(RecoveryStatus::RetryScheduled))
             .filter(r::next_retry_at.le(now))
