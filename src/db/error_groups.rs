@@ -3,6 +3,8 @@
 //! notifying ("first of the incident", "held back", "the group ended") are taken under the
 //! group's row lock, so several instances notify each incident once in total.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
@@ -70,16 +72,16 @@ pub struct GroupListed {
     pub row: ErrorGroupRow,
     /// Records not resolved or ignored.
     pub open_count: i64,
-    /// The schedule's name as its newest record stored it (the schedule may be gone since).
-    pub schedule_name: String,
+    /// The schedule's name as its newest record stored it (the schedule may be gone since);
+    /// None once retention has deleted that record.
+    pub schedule_name: Option<String>,
     /// Records created in each of the last [`HOURS`] hours before the list was read, oldest
     /// first.
     pub hourly: Vec<i64>,
 }
 
 /// Hours of occurrences a listed group carries.
-pub const HOURS: usize = HOURS_BACK as usize;
-const HOURS_BACK: u8 = 24;
+pub const HOURS: u8 = 24;
 
 /// A page of groups, most recently seen first; `open_only` keeps groups with open records.
 pub async fn list(
@@ -91,8 +93,15 @@ pub async fn list(
 ) -> Result<Page<GroupListed>, DbError> {
     let mut c = conn(pool).await?;
     let open = open_filter();
+    // The schedule's name rides along from the group's newest record (a primary-key lookup;
+    // NULL once retention deleted it).
     let mut q = g::error_groups
-        .select(ErrorGroupRow::as_select())
+        .select((
+            ErrorGroupRow::as_select(),
+            diesel::dsl::sql::<diesel::sql_types::Nullable<Text>>(
+                "(SELECT r.schedule_name FROM error_records r WHERE r.id = error_groups.last_error_id)",
+            ),
+        ))
         .into_boxed();
     if let Some(id) = schedule_id {
         q = q.filter(g::schedule_id.eq(id));
@@ -110,12 +119,12 @@ pub async fn list(
                 .and(g::fingerprint.lt(fp))),
         );
     }
-    let rows: Vec<ErrorGroupRow> = q
+    let rows: Vec<(ErrorGroupRow, Option<String>)> = q
         .order((g::last_seen_at.desc(), g::fingerprint.desc()))
         .limit(limit + 1)
         .load(&mut c)
         .await?;
-    let fps: Vec<&str> = rows.iter().map(|r| r.fingerprint.as_str()).collect();
+    let fps: Vec<&str> = rows.iter().map(|(r, _)| r.fingerprint.as_str()).collect();
     #[derive(QueryableByName)]
     struct Open {
         #[diesel(sql_type = Text)]
@@ -130,45 +139,19 @@ pub async fn list(
     .bind::<diesel::sql_types::Array<Text>, _>(&fps)
     .load(&mut c)
     .await?;
-    #[derive(QueryableByName)]
-    struct Named {
-        #[diesel(sql_type = diesel::sql_types::Uuid)]
-        id: Uuid,
-        #[diesel(sql_type = Text)]
-        schedule_name: String,
-    }
-    let newest: Vec<Uuid> = rows.iter().map(|r| r.last_error_id).collect();
-    let names: Vec<Named> =
-        diesel::sql_query("SELECT id, schedule_name FROM error_records WHERE id = ANY($1)")
-            .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&newest)
-            .load(&mut c)
-            .await?;
-    let hours = hourly(&mut c, &fps, crate::domain::clock::now()).await?;
+    let mut hours = hourly(&mut c, &fps, crate::domain::clock::now()).await?;
     let listed = rows
         .into_iter()
-        .map(|row| {
-            let open_count = counts
+        .map(|(row, schedule_name)| GroupListed {
+            open_count: counts
                 .iter()
                 .find(|o| o.fingerprint == row.fingerprint)
-                .map_or(0, |o| o.n);
-            let mut hourly = vec![0; HOURS];
-            for (fp, ago, n) in &hours {
-                let slot = usize::try_from(*ago).ok().filter(|a| *a < HOURS);
-                if let (true, Some(a)) = (*fp == row.fingerprint, slot) {
-                    hourly[HOURS - 1 - a] = *n;
-                }
-            }
-            let schedule_name = names
-                .iter()
-                .find(|n| n.id == row.last_error_id)
-                .map(|n| n.schedule_name.clone())
-                .unwrap_or_default();
-            GroupListed {
-                row,
-                open_count,
-                schedule_name,
-                hourly,
-            }
+                .map_or(0, |o| o.n),
+            hourly: hours
+                .remove(&row.fingerprint)
+                .unwrap_or_else(|| vec![0; usize::from(HOURS)]),
+            schedule_name,
+            row,
         })
         .collect();
     Ok(page(listed, limit, |l: &GroupListed| Cursor {
@@ -177,13 +160,13 @@ pub async fn list(
     }))
 }
 
-/// `(fingerprint, hours ago, records)` of the last [`HOURS`] hours before `now`, over the
-/// (fingerprint, created_at) index.
+/// Per fingerprint with records in the last [`HOURS`] hours before `now`: its records in each
+/// of those hours, oldest first, over the (fingerprint, created_at) index.
 async fn hourly(
     c: &mut AsyncPgConnection,
     fps: &[&str],
     now: DateTime<Utc>,
-) -> Result<Vec<(String, i64, i64)>, diesel::result::Error> {
+) -> Result<HashMap<String, Vec<i64>>, diesel::result::Error> {
     #[derive(QueryableByName)]
     struct Hour {
         #[diesel(sql_type = Text)]
@@ -202,13 +185,24 @@ async fn hourly(
     )
     .bind::<diesel::sql_types::Array<Text>, _>(fps)
     .bind::<diesel::sql_types::Timestamptz, _>(now)
-    .bind::<diesel::sql_types::Integer, _>(i32::from(HOURS_BACK))
+    .bind::<diesel::sql_types::Integer, _>(i32::from(HOURS))
     .load(c)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|h| (h.fingerprint, h.ago, h.n))
-        .collect())
+    let mut by_group: HashMap<String, Vec<i64>> = HashMap::new();
+    for h in rows {
+        // `ago` is 0..HOURS by the WHERE clause; anything else is dropped, never indexed.
+        let Some(ago) = usize::try_from(h.ago)
+            .ok()
+            .filter(|a| *a < usize::from(HOURS))
+        else {
+            continue;
+        };
+        let buckets = by_group
+            .entry(h.fingerprint)
+            .or_insert_with(|| vec![0; usize::from(HOURS)]);
+        buckets[usize::from(HOURS) - 1 - ago] = h.n;
+    }
+    Ok(by_group)
 }
 
 /// `r.recovery_status` is neither resolved nor ignored.

@@ -132,12 +132,21 @@ pub async fn conn(pool: &DbPool) -> Result<DbConn, DbError> {
 /// would cost as much as the table is large (and a burst of N fires N² row visits). With this,
 /// each row of the batch is one primary-key lookup whatever the table's size.
 pub async fn index_joins_only(c: &mut AsyncPgConnection) -> Result<(), diesel::result::Error> {
-    diesel::sql_query(
-        "SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)",
-    )
-    .execute(c)
-    .await
-    .map(|_| ())
+    plan_settings(c, JOINS_BY_INDEX).await
+}
+
+/// The settings of [`index_joins_only`], transaction-local.
+const JOINS_BY_INDEX: &str =
+    "set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)";
+
+async fn plan_settings(
+    c: &mut AsyncPgConnection,
+    settings: &str,
+) -> Result<(), diesel::result::Error> {
+    diesel::sql_query(format!("SELECT {settings}"))
+        .execute(c)
+        .await
+        .map(|_| ())
 }
 
 /// Like [`index_joins_only`], and leaves a claim one plan: walk the due index in order and stop
@@ -146,13 +155,15 @@ pub async fn index_joins_only(c: &mut AsyncPgConnection) -> Result<(), diesel::r
 /// claim cost as much as the backlog was large: 69 ms per claim of 1,000 from 50k due, 1.9 ms
 /// walking the index. For the rest of the current transaction.
 pub async fn claim_plan(c: &mut AsyncPgConnection) -> Result<(), diesel::result::Error> {
-    diesel::sql_query(
-        "SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), \
-         set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true)",
+    // One round trip for both sets of settings: this runs before every claim.
+    plan_settings(
+        c,
+        &format!(
+            "{JOINS_BY_INDEX}, set_config('enable_bitmapscan', 'off', true), \
+             set_config('enable_sort', 'off', true)"
+        ),
     )
-    .execute(c)
     .await
-    .map(|_| ())
 }
 
 /// `SELECT 1` through the pool: the health check's database probe.

@@ -171,7 +171,7 @@ impl<'a> From<&'a GroupListed> for ErrorGroupView<'a> {
     fn from(g: &'a GroupListed) -> Self {
         ErrorGroupView {
             hourly: &g.hourly,
-            schedule_name: Some(&g.schedule_name),
+            schedule_name: g.schedule_name.as_deref(),
             ..ErrorGroupView::of(&g.row, g.open_count)
         }
     }

@@ -155,6 +155,21 @@ async fn a_failure_flood_is_one_group_and_one_page() {
         .get(&format!("/api/errors/groups?scheduleId={id}"))
         .await;
     assert_eq!(open["items"].as_array().map(Vec::len), Some(0), "{open}");
+    // A group whose newest record is gone (retention) still lists, only without the name.
+    crate::cluster::execute(
+        app.db.url(),
+        &format!(
+            "DELETE FROM error_records WHERE id = '{}'",
+            g["lastErrorId"].as_str().unwrap_or_default()
+        ),
+    )
+    .await;
+    let (status, all) = app
+        .get(&format!("/api/errors/groups?scheduleId={id}&status=all"))
+        .await;
+    assert_eq!(status, 200, "{all}");
+    assert!(all["items"][0].get("scheduleName").is_none(), "{all}");
+    assert_eq!(all["items"][0]["hourly"].as_array().map(Vec::len), Some(24));
     hook.stop().await;
 }
 
