@@ -3,6 +3,8 @@
 //! commits (fsync) are paid per batch, not per execution. Each row keeps its own condition
 //! (still pending; still running, same owner and fence), exactly as the one-row writes.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{Array, BigInt, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -12,7 +14,7 @@ use uuid::Uuid;
 use super::executions::Finish;
 use super::{conn, index_joins_only, DbError, DbPool};
 use crate::domain::states::ExecutionStatus;
-use crate::domain::text::{clean, clean_value};
+use crate::domain::text::{clean, cleaned_value};
 
 /// Only what the database decides: the caller holds the rest of the row already, and returning
 /// (and parsing) every column of a thousand rows cost more than the update itself.
@@ -77,40 +79,33 @@ pub struct FinishItem {
     pub finish: Finish,
 }
 
-/// Columns of a batch of final states, in `unnest` order.
-struct FinalColumns {
-    status: Vec<String>,
-    result: Vec<Option<Value>>,
-    error: Vec<Option<String>>,
-    error_type: Vec<Option<String>>,
-    thread: Vec<Option<String>>,
-    cstatus: Vec<Option<String>>,
+/// Columns of a batch of final states, in `unnest` order. They borrow from the items: only a
+/// value holding a NUL is copied, to be cleaned.
+struct FinalColumns<'a> {
+    status: Vec<&'static str>,
+    result: Vec<Option<Cow<'a, Value>>>,
+    error: Vec<Option<Cow<'a, str>>>,
+    error_type: Vec<Option<&'static str>>,
+    thread: Vec<Option<Cow<'a, str>>>,
+    cstatus: Vec<Option<Cow<'a, str>>>,
     finished: Vec<DateTime<Utc>>,
     duration: Vec<Option<i64>>,
 }
 
-impl FinalColumns {
+impl<'a> FinalColumns<'a> {
     /// The text columns go through [`crate::domain::text`]: a NUL can never fail the batch.
-    fn of<'a>(items: impl Iterator<Item = &'a Finish> + Clone) -> Self {
-        let text = |s: &Option<String>| s.as_deref().map(|s| clean(s).into_owned());
+    fn of(items: impl Iterator<Item = &'a Finish> + Clone) -> Self {
+        let text = |s: &'a Option<String>| s.as_deref().map(clean);
         FinalColumns {
-            status: items
-                .clone()
-                .map(|f| f.status.as_str().to_string())
-                .collect(),
+            status: items.clone().map(|f| f.status.as_str()).collect(),
             result: items
                 .clone()
-                .map(|f| {
-                    f.result.clone().map(|mut v| {
-                        clean_value(&mut v);
-                        v
-                    })
-                })
+                .map(|f| f.result.as_ref().map(cleaned_value))
                 .collect(),
             error: items.clone().map(|f| text(&f.error)).collect(),
             error_type: items
                 .clone()
-                .map(|f| f.error_type.map(|t| t.as_str().to_string()))
+                .map(|f| f.error_type.map(|t| t.as_str()))
                 .collect(),
             thread: items
                 .clone()

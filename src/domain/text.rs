@@ -17,6 +17,27 @@ pub fn clean(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// `v` with every string cleaned, copied only when one holds a NUL (the usual case borrows).
+pub fn cleaned_value(v: &Value) -> Cow<'_, Value> {
+    if has_nul(v) {
+        let mut owned = v.clone();
+        clean_value(&mut owned);
+        Cow::Owned(owned)
+    } else {
+        Cow::Borrowed(v)
+    }
+}
+
+/// True when a string of `v`, or an object key, holds a NUL.
+fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
+
 /// Cleans every string of `v` in place, object keys included.
 pub fn clean_value(v: &mut Value) {
     match v {
@@ -91,6 +112,21 @@ mod tests {
         fn cleaned_text_never_holds_a_nul(s in ".*") {
             prop_assert!(!clean(&s).contains('\0'));
             prop_assert_eq!(clean(&s).chars().count(), s.chars().count());
+        }
+
+        /// The borrowing form agrees with the in-place one, and copies only when it must.
+        #[test]
+        fn cleaned_value_is_clean_value_without_a_needless_copy(
+            keys in proptest::collection::vec("[a-c\u{0}]{0,3}", 0..4),
+            vals in proptest::collection::vec("[x\u{0}]{0,3}", 0..4),
+        ) {
+            let v = Value::Object(keys.into_iter().zip(vals.iter().cloned().map(Value::from)).collect());
+            let v = json!({"nested": [v, vals]});
+            let mut expected = v.clone();
+            clean_value(&mut expected);
+            let got = cleaned_value(&v);
+            prop_assert_eq!(got.as_ref(), &expected);
+            prop_assert_eq!(matches!(got, Cow::Borrowed(_)), nul_path(&v, "").is_none());
         }
     }
 }

@@ -215,7 +215,7 @@ impl Job {
                         match finish_answer_of(done).await {
                             Ok(Some(stored)) => {
                                 let finish = stored.replaced_by.unwrap_or(finish);
-                                return self.reporter.ended(ended_row(&row, &finish), Ended::Ran);
+                                return self.reporter.ended(ended_row(row, finish), Ended::Ran);
                             }
                             Ok(None) => return log_fenced(id),
                             Err(_) => row,
@@ -235,7 +235,7 @@ impl Job {
                 }
             }
         };
-        self.persist(&started, finish).await;
+        self.persist(started, finish).await;
     }
 
     /// The running write again while the database is away: the fence, or None when the
@@ -292,14 +292,14 @@ impl Job {
         }
     }
 
-    async fn persist(&self, started: &ExecutionRow, finish: Finish) {
+    async fn persist(&self, started: ExecutionRow, finish: Finish) {
         let id = started.id;
         for attempt in 0..=WRITE_RETRIES {
             let written = self.writer.finish(id, Some(started.fence), finish.clone());
             match finish_answer_of(written).await {
                 Ok(Some(stored)) => {
                     let finish = stored.replaced_by.unwrap_or(finish);
-                    return self.reporter.ended(ended_row(started, &finish), Ended::Ran);
+                    return self.reporter.ended(ended_row(started, finish), Ended::Ran);
                 }
                 Ok(None) => return log_fenced(id),
                 Err(e) => {
@@ -315,18 +315,19 @@ impl Job {
     }
 }
 
-/// The row as stored by a final write over `started`.
-fn ended_row(started: &ExecutionRow, f: &Finish) -> ExecutionRow {
+/// The row as stored by a final write over `started` (both moved in: no copy of the task or
+/// the result).
+fn ended_row(started: ExecutionRow, f: Finish) -> ExecutionRow {
     ExecutionRow {
         status: f.status,
         finished_at: Some(f.finished_at),
         duration_ms: f.duration_ms,
-        result: f.result.clone(),
-        error: f.error.clone(),
+        result: f.result,
+        error: f.error,
         error_type: f.error_type,
-        conductor_thread_id: f.conductor_thread_id.clone(),
-        conductor_status: f.conductor_status.clone(),
-        ..started.clone()
+        conductor_thread_id: f.conductor_thread_id,
+        conductor_status: f.conductor_status,
+        ..started
     }
 }
 

@@ -258,13 +258,14 @@ async fn write_finals(
     finishing: Vec<(FinishItem, FinishReply)>,
     folded: Vec<(Uuid, Reply)>,
 ) {
-    let items: Vec<FinishItem> = finishing.iter().map(|(i, _)| i.clone()).collect();
+    // Split, not cloned: a result can be a large JSON value.
+    let (items, replies): (Vec<FinishItem>, Vec<FinishReply>) = finishing.into_iter().unzip();
     let res = status_batch::finish(pool, instance, &items).await;
     let rows = match res {
         Ok(rows) => rows,
         Err(e) if e.is_unavailable() || items.len() == 1 && is_last_resort(&items[0]) => {
             let msg = e.to_string();
-            for (_, reply) in finishing {
+            for reply in replies {
                 let _ = reply.send(Err(msg.clone()));
             }
             for (_, reply) in folded {
@@ -277,11 +278,12 @@ async fn write_finals(
                 "a batch of {} final states was refused, writing them one by one: {e}",
                 items.len()
             );
+            let finishing = items.into_iter().zip(replies).collect();
             return write_one_by_one(pool, instance, finishing, folded).await;
         }
     };
     let by_id: HashMap<Uuid, i64> = rows.into_iter().map(|r| (r.id, r.fence)).collect();
-    for (item, reply) in finishing {
+    for (item, reply) in items.iter().zip(replies) {
         let stored = by_id.get(&item.id).map(|f| Stored {
             fence: *f,
             replaced_by: None,
