@@ -74,7 +74,8 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let input = input(&state, &body)?;
     let row = state.actors.scheduler.send(CreateSchedule(input)).await??;
-    Ok(HttpResponse::Created().json(view_of(&state, &row).await?))
+    // A schedule created just now has no runs: its health is known without a query.
+    Ok(HttpResponse::Created().json(ScheduleView::from(&row).with_health(None)))
 }
 
 /// GET /api/scheduler/schedules

@@ -27,7 +27,8 @@ pub struct AuditRow {
 
 /// An entry to append.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = audit_log)]
+// None is NULL (those columns have no default), so the one-entry insert stays prepared.
+#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
 pub struct NewAudit {
     pub id: Uuid,
     pub actor: String,
@@ -58,10 +59,13 @@ impl NewAudit {
 /// Appends entries in one statement.
 pub async fn insert(pool: &DbPool, rows: &[NewAudit]) -> Result<(), DbError> {
     let mut c = conn(pool).await?;
-    diesel::insert_into(audit_log::table)
-        .values(rows)
-        .execute(&mut c)
-        .await?;
+    let q = diesel::insert_into(audit_log::table);
+    // A one-entry batch (the common case) goes as a single-row insert: diesel keeps that
+    // statement prepared, while a multi-row insert is parsed and planned every time.
+    match rows {
+        [one] => q.values(one).execute(&mut c).await?,
+        _ => q.values(rows).execute(&mut c).await?,
+    };
     Ok(())
 }
 

@@ -49,7 +49,8 @@ impl ExecutionRow {
 
 /// A new, pending execution.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = task_executions)]
+// None is NULL (no column here has a default it would need): the insert stays prepared.
+#[diesel(table_name = task_executions, treat_none_as_default_value = false)]
 pub struct NewExecution {
     pub id: Uuid,
     pub schedule_id: Uuid,

@@ -26,7 +26,7 @@ pub struct OutboxRow {
 
 /// An event to hand over.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = event_outbox)]
+#[diesel(table_name = event_outbox, treat_none_as_default_value = false)]
 pub struct NewOutbox {
     pub instance_id: Uuid,
     pub kind: String,

@@ -297,10 +297,11 @@ async fn fire_rules_are_checked_by_field_and_round_trip() {
         .as_str()
         .unwrap_or_default()
         .starts_with("jitterSeconds"));
-    // A schedule with rules, read and sent back unchanged, stays byte for byte the same.
+    // A schedule with rules, read and sent back unchanged, stays byte for byte the same. It
+    // fires once a year so that no fire (nor a claim ahead of one) moves it between the reads.
     let s = app
         .create_schedule(with(
-            shell("ruled", "cron", every_minute),
+            shell("ruled", "cron", json!({"expression": "0 0 1 1 *"})),
             json!({"misfirePolicy": "run_all", "catchupMax": 3, "catchupWindowSeconds": 600,
                 "jitterSeconds": 20, "activeFrom": "2026-01-01T00:00:00Z",
                 "activeUntil": "2099-01-01T00:00:00Z", "maxRuns": 1000, "startDeadlineSeconds": 30}),

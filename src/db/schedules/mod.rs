@@ -159,7 +159,13 @@ pub async fn check_secrets(pool: &DbPool, task: &TaskSpec) -> Result<(), WriteEr
 
 /// The editable fields of a schedule as written by create and replace.
 #[derive(Insertable, AsChangeset)]
-#[diesel(table_name = task_schedules, treat_none_as_null = true)]
+// None is NULL, never DEFAULT: a statement with DEFAULT in it is one diesel will not keep
+// prepared, so every create would be parsed and planned again.
+#[diesel(
+    table_name = task_schedules,
+    treat_none_as_null = true,
+    treat_none_as_default_value = false
+)]
 struct Editable<'a> {
     name: &'a str,
     description: Option<&'a str>,
