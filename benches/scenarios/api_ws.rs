@@ -13,6 +13,7 @@ pub(crate) async fn b6(ctx: &Ctx, secs: u64) -> String {
     let url = migrated(ctx, "b6").await;
     let svc = Service::start(&url, ctx.logs.path(), "b6", &[]);
     let count = Rc::new(RefCell::new((0usize, 0usize)));
+    let cpu0 = (svc.usage().0, harness_cpu(), postgres_cpu(&ctx.pg));
     let end = Instant::now() + Duration::from_secs(secs);
     let mut joins = Vec::new();
     for w in 0..8 {
@@ -33,9 +34,18 @@ pub(crate) async fn b6(ctx: &Ctx, secs: u64) -> String {
     for j in joins {
         let _ = j.await;
     }
-    svc.stop();
     let (ok, bad) = *count.borrow();
-    format!("B6 schedule creation, 8 clients for {secs} s: {:.0} creates/s (created={ok}, failed={bad})", ok as f64 / secs as f64)
+    let per = |now: f64, then: f64| (now - then) * 1e6 / ok.max(1) as f64;
+    let (svc_us, gen_us, pg_us) = (
+        per(svc.usage().0, cpu0.0),
+        per(harness_cpu(), cpu0.1),
+        per(postgres_cpu(&ctx.pg), cpu0.2),
+    );
+    svc.stop();
+    format!(
+        "B6 schedule creation, 8 clients for {secs} s: {:.0} creates/s (created={ok}, failed={bad}); CPU per create: service {svc_us:.0} us, load generator {gen_us:.0} us, PostgreSQL {pg_us:.0} us",
+        ok as f64 / secs as f64
+    )
 }
 
 /// `clients` WebSocket clients on their own thread and event loop until `stop_at`: delivery
@@ -108,6 +118,14 @@ pub(crate) async fn b4(ctx: &Ctx, clients: usize, secs: u64) -> String {
             "scheduleType": "interval", "scheduleConfig": {"intervalSeconds": 1, "startAt": start.to_rfc3339()}});
         post(&c, &format!("{}/api/scheduler/schedules", svc.base), &body).await;
     }
+    // Who used the two cores while events flowed: the service, this harness (the 1,000
+    // clients are its threads, so a client-bound figure shows here) and PostgreSQL.
+    let cpu0 = (
+        svc.usage().0,
+        harness_cpu(),
+        postgres_cpu(&ctx.pg),
+        Instant::now(),
+    );
     let mut lat = Vec::new();
     let mut closed = 0;
     for t in threads {
@@ -117,10 +135,17 @@ pub(crate) async fn b4(ctx: &Ctx, clients: usize, secs: u64) -> String {
         lat.extend(l);
         closed += c;
     }
+    let wall = cpu0.3.elapsed().as_secs_f64().max(1e-9);
+    let share = |now: f64, then: f64| 100.0 * (now - then) / wall;
+    let (svc_cpu, gen_cpu, pg_cpu) = (
+        share(svc.usage().0, cpu0.0),
+        share(harness_cpu(), cpu0.1),
+        share(postgres_cpu(&ctx.pg), cpu0.2),
+    );
     svc.stop();
     let per_client = lat.len() as f64 / clients as f64;
     format!(
-        "B4 {clients} WebSocket clients, ~100 events/s for {secs} s: delivery {}; events per client {per_client:.0}; disconnected={closed}; RSS per session {:.1} KB",
+        "B4 {clients} WebSocket clients, ~100 events/s for {secs} s: delivery {}; events per client {per_client:.0}; disconnected={closed}; RSS per session {:.1} KB; CPU (% of one core) service {svc_cpu:.0}, load generator {gen_cpu:.0}, PostgreSQL {pg_cpu:.0}",
         summary(&mut lat),
         (rss1.saturating_sub(rss0)) as f64 / clients as f64 / 1024.0
     )

@@ -40,8 +40,13 @@ pub(crate) fn client() -> awc::Client {
 }
 
 pub(crate) async fn post(c: &awc::Client, url: &str, body: &serde_json::Value) -> u16 {
+    // The answer is read to its end: a response dropped unread closes its connection, and
+    // every request would then pay for a new one (connect, accept, shutdown).
     match c.post(url).send_json(body).await {
-        Ok(r) => r.status().as_u16(),
+        Ok(mut r) => match r.body().limit(10 << 20).await {
+            Ok(_) => r.status().as_u16(),
+            Err(_) => 0,
+        },
         Err(_) => 0,
     }
 }

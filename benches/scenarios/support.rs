@@ -173,22 +173,7 @@ impl Service {
 
     /// (user+system CPU seconds, RSS bytes) of the service process.
     pub(crate) fn usage(&self) -> (f64, u64) {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
-        let fields: Vec<&str> = stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .split_whitespace()
-            .collect();
-        let ticks: f64 = fields
-            .get(11)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-            + fields
-                .get(12)
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0);
+        let cpu = cpu_of(&format!("/proc/{}/stat", self.pid()));
         let status =
             std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
         let rss_kb: u64 = status
@@ -197,7 +182,7 @@ impl Service {
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        (ticks / 100.0, rss_kb * 1024)
+        (cpu, rss_kb * 1024)
     }
 
     pub(crate) fn stop(mut self) {
@@ -215,6 +200,27 @@ impl Service {
         let _ = self.child.kill();
         eprintln!("service did not stop in time; log: {}", self.log.display());
     }
+}
+
+/// User + system CPU seconds of the process whose `stat` file is `path`.
+fn cpu_of(path: &str) -> f64 {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = (11..13)
+        .filter_map(|i| fields.get(i).and_then(|v| v.parse::<f64>().ok()))
+        .sum();
+    ticks / 100.0
+}
+
+/// CPU seconds used so far by this harness process: the load generator's share (and the
+/// stub's, which answers the tasks' requests).
+pub(crate) fn harness_cpu() -> f64 {
+    cpu_of("/proc/self/stat")
 }
 
 /// A local HTTP target answering 200 `{}` at once; its URL.
