@@ -157,6 +157,15 @@ pub struct PauseDoc {
     pub until: Option<String>,
 }
 
+/// Optional body of `POST .../trigger`.
+#[derive(ToSchema)]
+pub struct TriggerDoc {
+    /// Any JSON (at most `limits.payload_max_bytes` as text): stored on the execution, given to
+    /// shell tasks as `TASKFORGE_PAYLOAD` and put into `{{payload…}}` placeholders.
+    #[schema(value_type = Option<Object>)]
+    pub payload: Option<serde_json::Value>,
+}
+
 /// Body of `POST /api/tokens`.
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]

@@ -10,6 +10,7 @@ use utoipa::{Modify, OpenApi};
 use super::bodies::{
     BackfillDoc, BulkDoc, BulkFilterDoc, ErrorBody, ErrorDetail, FieldProblem, NoteDoc, PauseDoc,
     PreviewDoc, RetryPolicyDoc, ScheduleInputDoc, SecretInputDoc, SecretValueDoc, TokenInputDoc,
+    TriggerDoc,
 };
 
 struct BearerAuth;
@@ -105,7 +106,7 @@ impl Modify for BearerAuth {
         super::secrets::update,
         super::secrets::delete,
     ),
-    components(schemas(ErrorBody, ErrorDetail, FieldProblem, RetryPolicyDoc, ScheduleInputDoc, PreviewDoc, BackfillDoc, NoteDoc, BulkDoc, BulkFilterDoc, PauseDoc, TokenInputDoc, SecretInputDoc, SecretValueDoc)),
+    components(schemas(ErrorBody, ErrorDetail, FieldProblem, RetryPolicyDoc, ScheduleInputDoc, PreviewDoc, BackfillDoc, NoteDoc, BulkDoc, BulkFilterDoc, PauseDoc, TriggerDoc, TokenInputDoc, SecretInputDoc, SecretValueDoc)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -199,13 +199,24 @@ async fn set_enabled(
 }
 
 /// POST /api/scheduler/schedules/{id}/trigger
-#[utoipa::path(post, path = "/api/scheduler/schedules/{id}/trigger", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 202, body = ExecutionIdView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
+#[utoipa::path(post, path = "/api/scheduler/schedules/{id}/trigger", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body(content = Option<crate::api::bodies::TriggerDoc>), responses((status = 202, body = ExecutionIdView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn trigger(
     state: web::Data<AppState>,
     id: web::Path<String>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let id = params::path_id(&id)?;
-    let exec = state.actors.scheduler.send(TriggerNow(id)).await??;
+    let max = state.limits.payload_max_bytes;
+    let payload = params::optional_body(&body, |o, e| {
+        o.only(&["payload"], e);
+        o.opt_payload("payload", max, e)
+    })?
+    .flatten();
+    let exec = state
+        .actors
+        .scheduler
+        .send(TriggerNow { id, payload })
+        .await??;
     Ok(HttpResponse::Accepted().json(ExecutionIdView {
         execution_id: Some(exec.id),
     }))

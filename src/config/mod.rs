@@ -212,6 +212,7 @@ impl Config {
             message_max_bytes: l.message_max_bytes,
             tags_max: l.tags_max,
             note_max_chars: l.note_max_chars,
+            payload_max_bytes: l.payload_max_bytes,
             task_types: self.execution.enabled_task_types.clone(),
         }
     }

@@ -112,6 +112,7 @@ pub struct LimitsConfig {
     pub message_max_bytes: usize,
     pub tags_max: usize,
     pub note_max_chars: usize,
+    pub payload_max_bytes: usize,
 }
 
 /// `[retention]`: what the pruning job deletes and how.

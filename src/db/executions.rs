@@ -38,12 +38,23 @@ pub struct ExecutionRow {
     pub fence: i64,
     pub schedule_name: String,
     pub skip_reason: Option<SkipReason>,
+    /// The JSON the run was given (trigger or webhook body); None for a plain fire.
+    pub payload: Option<Value>,
+    /// A retry's slot key (the chain's first run); None: this run's own slot.
+    pub idempotency_key: Option<String>,
 }
 
 impl ExecutionRow {
     /// True once the execution reached a final status.
     pub fn is_finished(&self) -> bool {
         self.status.is_final()
+    }
+
+    /// The Idempotency-Key of this run's slot: a retry's is its chain's first run's.
+    pub fn slot_key(&self) -> String {
+        self.idempotency_key
+            .clone()
+            .unwrap_or_else(|| crate::domain::slot::key(self.schedule_id, self.scheduled_for))
     }
 }
 
@@ -67,6 +78,8 @@ pub struct NewExecution {
     /// Set (with `finished_at`) for a slot recorded as skipped.
     pub finished_at: Option<DateTime<Utc>>,
     pub skip_reason: Option<SkipReason>,
+    pub payload: Option<Value>,
+    pub idempotency_key: Option<String>,
 }
 
 impl NewExecution {
@@ -94,6 +107,8 @@ impl NewExecution {
             schedule_name: schedule.name.clone(),
             finished_at: None,
             skip_reason: None,
+            payload: None,
+            idempotency_key: None,
         }
     }
 
@@ -120,6 +135,8 @@ impl NewExecution {
             schedule_name: schedule.name.clone(),
             finished_at: Some(now),
             skip_reason: Some(reason),
+            payload: None,
+            idempotency_key: None,
         }
     }
 }
@@ -150,6 +167,8 @@ impl From<NewExecution> for ExecutionRow {
             fence: 0,
             schedule_name: new.schedule_name,
             skip_reason: new.skip_reason,
+            payload: new.payload,
+            idempotency_key: new.idempotency_key,
         }
     }
 }
@@ -173,10 +192,10 @@ pub async fn insert_many(
     let inserted: Vec<Inserted> = diesel::sql_query(
         "INSERT INTO task_executions (id, schedule_id, status, trigger, attempt, scheduled_for, \
              task_type, task_config, created_at, owner_instance, error_record_id, schedule_name, \
-             finished_at, skip_reason) \
+             finished_at, skip_reason, payload, idempotency_key) \
          SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int4[], \
              $6::timestamptz[], $7::text[], $8::jsonb[], $9::timestamptz[], $10::uuid[], $11::uuid[], $12::text[], \
-             $13::timestamptz[], $14::text[]) \
+             $13::timestamptz[], $14::text[], $15::jsonb[], $16::text[]) \
          ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind::<Array<SqlUuid>, _>(uuids(|r| r.id))
@@ -195,6 +214,12 @@ pub async fn insert_many(
     .bind::<Array<Nullable<Text>>, _>(
         rows.iter()
             .map(|r| r.skip_reason.map(SkipReason::as_str))
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Array<Nullable<Jsonb>>, _>(rows.iter().map(|r| r.payload.as_ref()).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(
+        rows.iter()
+            .map(|r| r.idempotency_key.as_deref())
             .collect::<Vec<_>>(),
     )
     .load(c)

@@ -140,6 +140,8 @@ diesel::table! {
         schedule_name -> Text,
         skip_reason -> Nullable<Text>,
         waiting -> Bool,
+        payload -> Nullable<Jsonb>,
+        idempotency_key -> Nullable<Text>,
     }
 }
 

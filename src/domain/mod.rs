@@ -17,8 +17,10 @@ pub mod rules;
 pub mod schedule;
 pub mod schedule_input;
 pub mod sealed;
+pub mod slot;
 pub mod states;
 pub mod task;
+pub mod template;
 pub mod text;
 pub mod validate;
 

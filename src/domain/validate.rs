@@ -13,6 +13,8 @@ pub struct Limits {
     pub message_max_bytes: usize,
     pub tags_max: usize,
     pub note_max_chars: usize,
+    /// A run's payload as JSON text.
+    pub payload_max_bytes: usize,
     /// Task types this server accepts.
     pub task_types: Vec<super::states::TaskType>,
 }
@@ -27,6 +29,7 @@ impl Default for Limits {
             message_max_bytes: 262_144,
             tags_max: 50,
             note_max_chars: 4_000,
+            payload_max_bytes: 65_536,
             task_types: super::states::TaskType::ALL.to_vec(),
         }
     }
@@ -280,6 +283,28 @@ impl<'a> Obj<'a> {
             );
             None
         }
+    }
+}
+
+impl Obj<'_> {
+    /// A run's `payload`: any JSON up to `max` bytes as text, with no NUL (PostgreSQL's
+    /// `jsonb` cannot hold one). A JSON `null` is no payload.
+    pub fn opt_payload(&self, key: &str, max: usize, errors: &mut FieldErrors) -> Option<Value> {
+        let v = self.get(key).filter(|v| !v.is_null())?;
+        let path = self.path(key);
+        if let Some(at) = super::text::nul_path(v, &path) {
+            errors.add(at, "must not contain a NUL byte");
+            return None;
+        }
+        let len = v.to_string().len();
+        if len > max {
+            errors.add(
+                path,
+                format!("must be at most {max} bytes as JSON, got {len}"),
+            );
+            return None;
+        }
+        Some(v.clone())
     }
 }
 

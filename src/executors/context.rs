@@ -1,7 +1,7 @@
 //! What a task is told about its run: `TASKFORGE_*` variables for shell tasks,
 //! `X-Taskforge-*` and `Idempotency-Key` headers for HTTP and conductor requests.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -18,17 +18,13 @@ pub struct ExecContext {
     pub attempt: i32,
     pub trigger: crate::domain::states::Trigger,
     pub payload: Option<Value>,
+    /// The slot's Idempotency-Key: a retry keeps its chain's first run's.
+    pub idempotency_key: String,
 }
 
 impl ExecContext {
     fn scheduled_for(&self) -> String {
-        self.scheduled_for
-            .to_rfc3339_opts(SecondsFormat::Micros, true)
-    }
-
-    /// The same for every attempt of one slot, so a receiver can deduplicate retries.
-    pub fn idempotency_key(&self) -> String {
-        format!("{}:{}", self.schedule_id, self.scheduled_for())
+        crate::domain::slot::time_text(self.scheduled_for)
     }
 
     /// A shell task's environment: `passthrough` (from `execution.env_passthrough`, PATH
@@ -61,7 +57,7 @@ impl ExecContext {
             ("X-Taskforge-Execution-Id", self.execution_id.to_string()),
             ("X-Taskforge-Scheduled-For", self.scheduled_for()),
             ("X-Taskforge-Attempt", self.attempt.to_string()),
-            ("Idempotency-Key", self.idempotency_key()),
+            ("Idempotency-Key", self.idempotency_key.clone()),
         ]
     }
 }
@@ -80,6 +76,7 @@ mod tests {
             attempt: 2,
             trigger: crate::domain::states::Trigger::Retry,
             payload: Some(serde_json::json!({"a": 1})),
+            idempotency_key: "k".into(),
         };
         let env = c.env(&[("HOME".into(), "/root".into())]);
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
@@ -93,9 +90,10 @@ mod tests {
         assert_eq!(get("TASKFORGE_ATTEMPT"), Some("2"));
         assert_eq!(get("TASKFORGE_PAYLOAD"), Some(r#"{"a":1}"#));
         let h = c.headers();
-        assert!(h.contains(&(
-            "Idempotency-Key",
+        assert!(h.contains(&("Idempotency-Key", "k".into())));
+        assert_eq!(
+            crate::domain::slot::key(Uuid::nil(), c.scheduled_for),
             format!("{}:2027-01-15T08:00:00.000000Z", Uuid::nil())
-        )));
+        );
     }
 }

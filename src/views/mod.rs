@@ -199,6 +199,9 @@ pub struct ExecutionView<'a> {
     pub error_record_id: Option<Uuid>,
     /// Why a `skipped` slot did not run; null for every other status.
     pub skip_reason: Option<SkipReason>,
+    /// The JSON the run was given (`trigger`'s `payload`, a webhook's body); null for a fire.
+    #[schema(value_type = Option<Object>)]
+    pub payload: &'a Option<Value>,
 }
 
 impl<'a> From<&'a ExecutionRow> for ExecutionView<'a> {
@@ -223,6 +226,7 @@ impl<'a> From<&'a ExecutionRow> for ExecutionView<'a> {
             conductor_status: r.conductor_status.as_deref(),
             skip_reason: r.skip_reason,
             error_record_id: r.error_record_id,
+            payload: &r.payload,
         }
     }
 }

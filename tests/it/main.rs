@@ -22,6 +22,7 @@ mod tokens;
 mod auto_pause;
 mod backfill;
 mod concurrency;
+mod connect;
 mod error_groups;
 mod error_triage;
 mod fire_rules;

@@ -28,6 +28,8 @@ fn pending(schedule: Uuid, owner: Uuid) -> NewExecution {
         schedule_name: "status-writes".into(),
         finished_at: None,
         skip_reason: None,
+        payload: None,
+        idempotency_key: None,
     }
 }
 

@@ -15,7 +15,6 @@ use crate::domain::clock;
 use crate::domain::redact::{redact, redact_value};
 use crate::domain::states::{ExecutionStatus, Trigger};
 use crate::domain::task::TaskSpec;
-use crate::executors::context::ExecContext;
 use crate::executors::{self, ErrorType, Outcome, RunContext};
 use crate::telemetry;
 
@@ -45,38 +44,6 @@ pub(super) struct Job {
     /// For opening the secrets a task refers to, when it starts.
     pub pool: crate::db::DbPool,
     pub keyring: std::sync::Arc<crate::db::secrets::Keyring>,
-}
-
-/// What a task is told about its run.
-pub(super) fn context_of(row: &ExecutionRow) -> ExecContext {
-    ExecContext {
-        execution_id: row.id,
-        schedule_id: row.schedule_id,
-        schedule_name: row.schedule_name.clone(),
-        scheduled_for: row.scheduled_for,
-        attempt: row.attempt,
-        trigger: row.trigger,
-        payload: None,
-    }
-}
-
-/// The task with its secret references opened, and the opened values (to mask them in
-/// everything stored). A missing or unreadable secret is a `spawn` failure naming it.
-async fn with_secrets(
-    task: &TaskSpec,
-    pool: &crate::db::DbPool,
-    keyring: &crate::db::secrets::Keyring,
-) -> Result<(TaskSpec, Vec<String>), Outcome> {
-    let refs = task.secret_refs();
-    if refs.is_empty() {
-        return Ok((task.clone(), vec![]));
-    }
-    let names: Vec<String> = refs.iter().map(|(_, n)| n.clone()).collect();
-    let values = crate::db::secrets::open_all(pool, keyring, &names)
-        .await
-        .map_err(|e| Outcome::failed(ErrorType::Spawn, e))?;
-    let masked = values.iter().map(|(_, v)| v.clone()).collect();
-    Ok((task.resolved(&values), masked))
 }
 
 impl Job {
@@ -134,7 +101,7 @@ impl Job {
                     vec![],
                 ),
                 // The opened secret values come back with the outcome, to be masked in it.
-                Ok(t) => match with_secrets(t, &self.pool, &self.keyring).await {
+                Ok(t) => match super::prepare::prepared(t, &row, &self.pool, &self.keyring).await {
                     Ok((t, opened)) => {
                         let mut run = self.run.clone();
                         run.timeout = t

@@ -6,6 +6,7 @@
 
 mod job;
 pub mod messages;
+mod prepare;
 mod reads;
 pub mod report;
 mod stop;
@@ -193,7 +194,7 @@ impl ExecutionActor {
                 conductor_url: cfg.conductor.base_url.clone(),
                 http,
                 conductor_ready: self.services.conductor_ready.clone(),
-                context: job::context_of(&row),
+                context: prepare::context_of(&row),
                 passthrough_env: self.passthrough_env.clone(),
                 policy: self.policy.clone(),
             },

@@ -223,11 +223,14 @@ impl Handler<TriggerNow> for SchedulerActor {
         let instance = self.services.instance_id;
         let execution = self.execution.clone();
         Box::pin(async move {
-            let row = schedules::get(&pool, msg.0)
+            let row = schedules::get(&pool, msg.id)
                 .await?
-                .ok_or(ScheduleError::NotFound(msg.0))?;
+                .ok_or(ScheduleError::NotFound(msg.id))?;
             let now = clock::now();
-            let new = NewExecution::of(&row, Trigger::Manual, 1, now, now, instance);
+            let new = NewExecution {
+                payload: msg.payload,
+                ..NewExecution::of(&row, Trigger::Manual, 1, now, now, instance)
+            };
             let exec = execution
                 .send(StartExecution(new))
                 .await

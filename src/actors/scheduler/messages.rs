@@ -64,10 +64,13 @@ pub struct ListSchedules {
     pub cursor: Option<Cursor>,
 }
 
-/// Runs a schedule now (`trigger: manual`); answers the pending execution.
+/// Runs a schedule now (`trigger: manual`), given `payload`; answers the pending execution.
 #[derive(Message)]
 #[rtype(result = "Result<ExecutionRow, ScheduleError>")]
-pub struct TriggerNow(pub Uuid);
+pub struct TriggerNow {
+    pub id: Uuid,
+    pub payload: Option<serde_json::Value>,
+}
 
 /// The next `count` fires of a stored schedule strictly after `from`, with their details.
 #[derive(Message)]

@@ -111,7 +111,7 @@ pub async fn start_manual_retry(
                     rec.schedule_id
                 ))
             })?;
-        let new = retry_execution(&rec, &schedule, instance, now, now);
+        let new = retry_execution(c, &rec, &schedule, instance, now, now).await?;
         let exec: ExecutionRow = diesel::insert_into(x::task_executions)
             .values(&new)
             .returning(ExecutionRow::as_returning())

@@ -18,15 +18,26 @@ use crate::db::schema::task_schedules::dsl as s;
 use crate::db::{conn, DbError, DbPool};
 use crate::domain::states::{HistoryAction, RecoveryStatus, Trigger};
 
-pub(super) fn retry_execution(
+/// The next attempt of `rec`'s chain: the first run's payload again, and its slot's
+/// Idempotency-Key, so a receiver sees every attempt of one slot under one key.
+pub(super) async fn retry_execution(
+    c: &mut diesel_async::AsyncPgConnection,
     rec: &ErrorRecordRow,
     schedule: &ScheduleRow,
     instance: Uuid,
     scheduled_for: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> NewExecution {
-    NewExecution {
+) -> Result<NewExecution, diesel::result::Error> {
+    let first: Option<ExecutionRow> = x::task_executions
+        .find(rec.execution_id)
+        .select(ExecutionRow::as_select())
+        .first(c)
+        .await
+        .optional()?;
+    Ok(NewExecution {
         error_record_id: Some(rec.id),
+        payload: first.as_ref().and_then(|f| f.payload.clone()),
+        idempotency_key: first.as_ref().map(ExecutionRow::slot_key),
         ..NewExecution::of(
             schedule,
             Trigger::Retry,
@@ -35,7 +46,7 @@ pub(super) fn retry_execution(
             now,
             instance,
         )
-    }
+    })
 }
 
 /// A claimed retry: the record (now `retrying`, or back to `unresolved` with a note when its
@@ -88,13 +99,8 @@ pub async fn claim_due_retries(
                     None,
                 ),
                 Some(sched) => {
-                    let new = retry_execution(
-                        &rec,
-                        sched,
-                        instance,
-                        rec.next_retry_at.unwrap_or(now),
-                        now,
-                    );
+                    let at = rec.next_retry_at.unwrap_or(now);
+                    let new = retry_execution(c, &rec, sched, instance, at, now).await?;
                     let row: ExecutionRow = diesel::insert_into(x::task_executions)
                         .values(&new)
                         .returning(ExecutionRow::as_returning())

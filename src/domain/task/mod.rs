@@ -179,6 +179,50 @@ impl TaskSpec {
         out
     }
 
+    /// True when the task's HTTP `url` or `body` or conductor `message` holds a placeholder.
+    pub fn has_placeholders(&self) -> bool {
+        use crate::domain::template::has_placeholders as has;
+        fn in_json(v: &Value) -> bool {
+            match v {
+                Value::String(s) => has(s),
+                Value::Array(a) => a.iter().any(in_json),
+                Value::Object(m) => m.values().any(in_json),
+                _ => false,
+            }
+        }
+        match self {
+            TaskSpec::Shell(_) => false,
+            TaskSpec::Http(t) => has(&t.url) || t.body.as_ref().is_some_and(in_json),
+            TaskSpec::Conductor(t) => has(&t.message),
+        }
+    }
+
+    /// The task with the run's values put into its HTTP `url` and `body` or its conductor
+    /// `message` (see [`crate::domain::template`]); shell tasks get them as variables instead.
+    /// Done before secrets are opened: a secret's value is never read as a template, and a
+    /// body that is a secret reference is left alone.
+    pub fn rendered(&self, vars: &crate::domain::template::Vars) -> Result<TaskSpec, String> {
+        let fail = |e: crate::domain::template::Missing| e.to_string();
+        Ok(match self {
+            TaskSpec::Shell(_) => self.clone(),
+            TaskSpec::Http(t) => {
+                let body = match &t.body {
+                    Some(b) if body_secret(b).is_none() => Some(vars.render_json(b).map_err(fail)?),
+                    other => other.clone(),
+                };
+                TaskSpec::Http(HttpTask {
+                    url: vars.render_url(&t.url).map_err(fail)?,
+                    body,
+                    ..t.clone()
+                })
+            }
+            TaskSpec::Conductor(t) => TaskSpec::Conductor(ConductorTask {
+                message: vars.render(&t.message).map_err(fail)?,
+                ..t.clone()
+            }),
+        })
+    }
+
     /// The task with every secret reference replaced by its value (`values`: name → value).
     /// A reference without a value is left as is (callers check [`TaskSpec::secret_refs`]).
     pub fn resolved(&self, values: &[(String, String)]) -> TaskSpec {

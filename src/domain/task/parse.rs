@@ -124,7 +124,10 @@ impl TaskSpec {
                 let url = obj.req_str("url", errors)?;
                 max_bytes(errors, "taskConfig.url", &url, limits.url_max_bytes);
                 if !(url.starts_with("http://") || url.starts_with("https://"))
-                    || url.parse::<awc::http::Uri>().is_err()
+                    // Placeholders ({{payload.id}}) are filled when the task starts.
+                    || crate::domain::template::with_sample_values(&url)
+                        .parse::<awc::http::Uri>()
+                        .is_err()
                 {
                     errors.add(
                         "taskConfig.url",

@@ -1,0 +1,2 @@
+ALTER TABLE task_executions DROP COLUMN IF EXISTS idempotency_key;
+ALTER TABLE task_executions DROP COLUMN IF EXISTS payload;
