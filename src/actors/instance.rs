@@ -185,15 +185,18 @@ impl InstanceMonitor {
             let interrupted = orphans::reap(&pool, &dead, me, now).await?;
             let unrecorded =
                 orphans::unrecorded(&pool, now, chrono::Duration::seconds(SETTLE), 200).await?;
-            Ok::<_, crate::db::DbError>((interrupted, unrecorded))
+            let settled = now - chrono::Duration::seconds(SETTLE);
+            let unchained = crate::db::chains::unstarted(&pool, settled, 200).await?;
+            Ok::<_, crate::db::DbError>((interrupted, unrecorded, unchained))
         };
         ctx.spawn(guard_future(fut).map(|res, act: &mut Self, _| {
             act.scanning = false;
             match res {
-                Some(Ok((interrupted, unrecorded))) => {
+                Some(Ok((interrupted, unrecorded, unchained))) => {
                     for (rows, why) in [
                         (interrupted, Ended::InstanceDied),
                         (unrecorded, Ended::Unrecorded),
+                        (unchained, Ended::Unchained),
                     ] {
                         if !rows.is_empty() {
                             act.execution.do_send(ReportEnded { rows, why });

@@ -106,6 +106,10 @@ pub fn start_all(
         let execution = execution.clone();
         move |_| scheduler::SchedulerActor::new(s, hub, execution)
     });
+    // Completed runs with an onSuccess chain flow execution → scheduler.
+    execution.do_send(execution::messages::SetChainSink(
+        scheduler.clone().recipient(),
+    ));
     let access = Supervisor::start({
         let s = services.clone();
         let hub = hub.clone();

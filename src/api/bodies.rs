@@ -82,6 +82,11 @@ pub struct ScheduleInputDoc {
     /// 1..=10000: pause after this many consecutive failed run chains (unset: the server's
     /// `scheduler.auto_pause_after_failures`)
     pub auto_pause_after_failures: Option<i64>,
+    /// Up to 50 schedule ids run once (trigger `chained`) after a run of this one completes;
+    /// a list that would make a loop is a 400.
+    pub on_success: Option<Vec<uuid::Uuid>>,
+    /// The same, after a run fails with no retry left.
+    pub on_failure: Option<Vec<uuid::Uuid>>,
 }
 
 /// Any JSON object.

@@ -42,6 +42,11 @@ pub struct ExecutionRow {
     pub payload: Option<Value>,
     /// A retry's slot key (the chain's first run); None: this run's own slot.
     pub idempotency_key: Option<String>,
+    /// For `trigger: chained`: the run whose end started this one, and the steps to here.
+    pub chained_from: Option<Uuid>,
+    pub chain_depth: i32,
+    /// True while this run's end may still start its schedule's chain.
+    pub chain_next: bool,
 }
 
 impl ExecutionRow {
@@ -80,6 +85,9 @@ pub struct NewExecution {
     pub skip_reason: Option<SkipReason>,
     pub payload: Option<Value>,
     pub idempotency_key: Option<String>,
+    pub chained_from: Option<Uuid>,
+    pub chain_depth: i32,
+    pub chain_next: bool,
 }
 
 impl NewExecution {
@@ -109,6 +117,10 @@ impl NewExecution {
             skip_reason: None,
             payload: None,
             idempotency_key: None,
+            chained_from: None,
+            chain_depth: 0,
+            // The schedule's chain as it is now, like its task.
+            chain_next: !(schedule.on_success.is_empty() && schedule.on_failure.is_empty()),
         }
     }
 
@@ -137,6 +149,9 @@ impl NewExecution {
             skip_reason: Some(reason),
             payload: None,
             idempotency_key: None,
+            chained_from: None,
+            chain_depth: 0,
+            chain_next: false,
         }
     }
 }
@@ -169,62 +184,11 @@ impl From<NewExecution> for ExecutionRow {
             skip_reason: new.skip_reason,
             payload: new.payload,
             idempotency_key: new.idempotency_key,
+            chained_from: new.chained_from,
+            chain_depth: new.chain_depth,
+            chain_next: new.chain_next,
         }
     }
-}
-
-/// Inserts many executions in one statement, one array per column (a statement with a parameter
-/// per value costs PostgreSQL more to parse and plan than to run, at a thousand rows). A fire
-/// that already exists (the unique fire key) is skipped. Answers the ids inserted.
-pub async fn insert_many(
-    c: &mut diesel_async::AsyncPgConnection,
-    rows: &[NewExecution],
-) -> Result<Vec<Uuid>, diesel::result::Error> {
-    use diesel::sql_types::{Array, Int4, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
-    #[derive(QueryableByName)]
-    struct Inserted {
-        #[diesel(sql_type = SqlUuid)]
-        id: Uuid,
-    }
-    let uuids = |f: fn(&NewExecution) -> Uuid| rows.iter().map(f).collect::<Vec<_>>();
-    let texts = |f: fn(&NewExecution) -> &str| rows.iter().map(f).collect::<Vec<_>>();
-    let stamps = |f: fn(&NewExecution) -> DateTime<Utc>| rows.iter().map(f).collect::<Vec<_>>();
-    let inserted: Vec<Inserted> = diesel::sql_query(
-        "INSERT INTO task_executions (id, schedule_id, status, trigger, attempt, scheduled_for, \
-             task_type, task_config, created_at, owner_instance, error_record_id, schedule_name, \
-             finished_at, skip_reason, payload, idempotency_key) \
-         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int4[], \
-             $6::timestamptz[], $7::text[], $8::jsonb[], $9::timestamptz[], $10::uuid[], $11::uuid[], $12::text[], \
-             $13::timestamptz[], $14::text[], $15::jsonb[], $16::text[]) \
-         ON CONFLICT DO NOTHING RETURNING id",
-    )
-    .bind::<Array<SqlUuid>, _>(uuids(|r| r.id))
-    .bind::<Array<SqlUuid>, _>(uuids(|r| r.schedule_id))
-    .bind::<Array<Text>, _>(texts(|r| r.status.as_str()))
-    .bind::<Array<Text>, _>(texts(|r| r.trigger.as_str()))
-    .bind::<Array<Int4>, _>(rows.iter().map(|r| r.attempt).collect::<Vec<_>>())
-    .bind::<Array<Timestamptz>, _>(stamps(|r| r.scheduled_for))
-    .bind::<Array<Text>, _>(texts(|r| r.task_type.as_str()))
-    .bind::<Array<Jsonb>, _>(rows.iter().map(|r| &r.task_config).collect::<Vec<_>>())
-    .bind::<Array<Timestamptz>, _>(stamps(|r| r.created_at))
-    .bind::<Array<Nullable<SqlUuid>>, _>(rows.iter().map(|r| r.owner_instance).collect::<Vec<_>>())
-    .bind::<Array<Nullable<SqlUuid>>, _>(rows.iter().map(|r| r.error_record_id).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(texts(|r| r.schedule_name.as_str()))
-    .bind::<Array<Nullable<Timestamptz>>, _>(rows.iter().map(|r| r.finished_at).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(
-        rows.iter()
-            .map(|r| r.skip_reason.map(SkipReason::as_str))
-            .collect::<Vec<_>>(),
-    )
-    .bind::<Array<Nullable<Jsonb>>, _>(rows.iter().map(|r| r.payload.as_ref()).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(
-        rows.iter()
-            .map(|r| r.idempotency_key.as_deref())
-            .collect::<Vec<_>>(),
-    )
-    .load(c)
-    .await?;
-    Ok(inserted.into_iter().map(|r| r.id).collect())
 }
 
 /// Inserts one execution (manual trigger, retry).

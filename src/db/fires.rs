@@ -180,7 +180,7 @@ pub async fn claim_due(
                 // Only the ids come back: the rows are the ones just built (returning and
                 // parsing every column of a thousand rows cost more than the insert).
                 let inserted: std::collections::HashSet<Uuid> =
-                    super::executions::insert_many(c, &new_execs)
+                    super::execution_inserts::insert_many(c, &new_execs)
                         .await?
                         .into_iter()
                         .collect();
@@ -249,10 +249,11 @@ async fn insert_skipped(
 ) -> Result<Vec<ExecutionRow>, diesel::result::Error> {
     let mut stored = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(SKIPPED_CHUNK) {
-        let inserted: std::collections::HashSet<Uuid> = super::executions::insert_many(c, chunk)
-            .await?
-            .into_iter()
-            .collect();
+        let inserted: std::collections::HashSet<Uuid> =
+            super::execution_inserts::insert_many(c, chunk)
+                .await?
+                .into_iter()
+                .collect();
         stored.extend(
             chunk
                 .iter()

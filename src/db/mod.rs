@@ -3,8 +3,10 @@
 pub mod api_tokens;
 pub mod audit;
 pub mod backfill;
+pub mod chains;
 pub mod error_groups;
 pub mod error_records;
+pub mod execution_inserts;
 pub mod execution_stats;
 pub mod executions;
 pub mod fires;

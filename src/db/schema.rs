@@ -142,6 +142,9 @@ diesel::table! {
         waiting -> Bool,
         payload -> Nullable<Jsonb>,
         idempotency_key -> Nullable<Text>,
+        chained_from -> Nullable<Uuid>,
+        chain_depth -> Int4,
+        chain_next -> Bool,
     }
 }
 
@@ -171,6 +174,8 @@ diesel::table! {
         paused_until -> Nullable<Timestamptz>,
         fire_rules -> Jsonb,
         run_count -> Int8,
+        on_success -> Array<Uuid>,
+        on_failure -> Array<Uuid>,
     }
 }
 

@@ -11,7 +11,8 @@ use diesel::sql_types::{Array, BigInt, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::executions::{insert_many, ExecutionRow, NewExecution};
+use super::execution_inserts::insert_many;
+use super::executions::{ExecutionRow, NewExecution};
 use super::schema::task_executions::dsl as x;
 use super::schema::task_schedules::dsl as s;
 use super::{conn, DbError, DbPool};

@@ -30,6 +30,8 @@ pub struct ScheduleInput {
     pub tags: Vec<String>,
     /// Jitter, window, run limit, start deadline, catch-up limits.
     pub rules: FireRules,
+    /// The schedules that run after this one's runs (`onSuccess`, `onFailure`).
+    pub chain: super::chain::Chain,
 }
 
 /// The fields a create or replace sets.
@@ -101,6 +103,7 @@ pub fn validate(
     };
     let mut allowed = EDITABLE.to_vec();
     allowed.extend_from_slice(&super::rules::FIELDS);
+    allowed.extend_from_slice(&super::chain::FIELDS);
     // A schedule object read from the API can be sent back as is: its read-only fields are
     // ignored, not refused.
     allowed.extend_from_slice(&READ_ONLY);
@@ -171,6 +174,7 @@ pub fn validate(
         Some((misfire_policy, concurrency_policy)),
         &mut e,
     );
+    let chain = super::chain::Chain::from_obj(&obj, &mut e);
 
     match (name, task, spec, retry_policy, schedule_type) {
         (Some(name), Some(task), Some(spec), Some(retry_policy), Some(schedule_type))
@@ -189,6 +193,7 @@ pub fn validate(
                 misfire_policy,
                 tags,
                 rules,
+                chain,
             })
         }
         _ => Err(e),

@@ -135,6 +135,8 @@ text_enum! {
         CatchUp = "catch_up",
         /// An operator ran a past slot (`POST …/backfill`).
         Backfill = "backfill",
+        /// A run of a schedule listing this one in `onSuccess`/`onFailure` ended so.
+        Chained = "chained",
     }
 }
 

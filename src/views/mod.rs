@@ -111,6 +111,10 @@ pub struct ScheduleView {
     pub max_concurrent: Option<u32>,
     /// Pauses itself after this many consecutive failed run chains (null: the server's default).
     pub auto_pause_after_failures: Option<u32>,
+    /// Schedules run once after a run of this one completes ...
+    pub on_success: Vec<Uuid>,
+    /// ... or ends failed with no retry left.
+    pub on_failure: Vec<Uuid>,
     /// Status of the newest finished run (completed, failed or cancelled).
     #[schema(value_type = Option<ExecutionStatus>)]
     pub last_status: Option<ExecutionStatus>,
@@ -164,6 +168,8 @@ impl From<&ScheduleRow> for ScheduleView {
             start_deadline_seconds: rules.start_deadline_seconds,
             max_concurrent: rules.max_concurrent,
             auto_pause_after_failures: rules.auto_pause_after_failures,
+            on_success: r.on_success.clone(),
+            on_failure: r.on_failure.clone(),
             last_status: None,
             consecutive_failures: None,
         }
@@ -202,6 +208,8 @@ pub struct ExecutionView<'a> {
     /// The JSON the run was given (`trigger`'s `payload`, a webhook's body); null for a fire.
     #[schema(value_type = Option<Object>)]
     pub payload: &'a Option<Value>,
+    /// For `trigger: chained`, the run whose end started this one.
+    pub chained_from: Option<Uuid>,
 }
 
 impl<'a> From<&'a ExecutionRow> for ExecutionView<'a> {
@@ -227,6 +235,7 @@ impl<'a> From<&'a ExecutionRow> for ExecutionView<'a> {
             skip_reason: r.skip_reason,
             error_record_id: r.error_record_id,
             payload: &r.payload,
+            chained_from: r.chained_from,
         }
     }
 }
@@ -244,4 +253,10 @@ pub struct RunsView {
     pub runs: Vec<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<Vec<RunDetail>>,
+}
+
+/// What a chained run is given: `{"from": <the execution whose end started it>}`, as the API
+/// shows that execution.
+pub fn chain_payload(from: &ExecutionRow) -> Value {
+    serde_json::json!({ "from": ExecutionView::from(from) })
 }

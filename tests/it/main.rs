@@ -21,6 +21,7 @@ mod tokens;
 
 mod auto_pause;
 mod backfill;
+mod chains;
 mod concurrency;
 mod connect;
 mod error_groups;

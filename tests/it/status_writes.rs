@@ -30,6 +30,9 @@ fn pending(schedule: Uuid, owner: Uuid) -> NewExecution {
         skip_reason: None,
         payload: None,
         idempotency_key: None,
+        chained_from: None,
+        chain_depth: 0,
+        chain_next: false,
     }
 }
 

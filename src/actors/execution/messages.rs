@@ -62,6 +62,11 @@ pub struct ExecutionEnded(pub ExecutionRow);
 #[rtype(result = "()")]
 pub struct SetFailureSink(pub Recipient<ExecutionEnded>);
 
+/// Where completed runs with an `onSuccess` chain go (wired after the scheduler starts).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetChainSink(pub Recipient<crate::actors::scheduler::messages::ChainCompleted>);
+
 /// Executions waiting to start here (queued, or claimed ahead of their time) and running.
 #[derive(Message)]
 #[rtype(result = "(usize, usize)")]
@@ -117,6 +122,9 @@ pub enum Ended {
     /// Ended earlier but its failure never reached error recovery: recorded now, not
     /// announced again.
     Unrecorded,
+    /// Completed earlier but its `onSuccess` chain was not started: started now, not
+    /// announced again.
+    Unchained,
 }
 
 /// Runs cancelled (already stored) by `concurrencyPolicy: replace`: stop their tasks if they

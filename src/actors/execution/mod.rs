@@ -306,6 +306,14 @@ impl Handler<SetFailureSink> for ExecutionActor {
     }
 }
 
+impl Handler<SetChainSink> for ExecutionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetChainSink, _: &mut Context<Self>) {
+        self.reporter.set_chains(msg.0);
+    }
+}
+
 impl Handler<RunExecutions> for ExecutionActor {
     type Result = ();
 

@@ -7,6 +7,7 @@
 use actix::prelude::*;
 
 use super::messages::{Ended, ExecutionEnded};
+use crate::actors::scheduler::messages::ChainCompleted;
 use crate::actors::ws::audience::Audience;
 use crate::actors::ws::hub::WsHub;
 use crate::actors::ws::messages::Publish;
@@ -30,6 +31,7 @@ impl Ended {
             Ended::Shutdown => " (this instance shut down)",
             Ended::InstanceDied => " (its instance died)",
             Ended::Unrecorded => " (its failure had no error record; recording it)",
+            Ended::Unchained => " (its onSuccess chain was not started; starting it)",
         }
     }
 }
@@ -40,6 +42,7 @@ pub struct Reporter {
     hub: Addr<WsHub>,
     audience: Audience,
     recovery: Option<Recipient<ExecutionEnded>>,
+    chains: Option<Recipient<ChainCompleted>>,
 }
 
 impl Reporter {
@@ -49,12 +52,18 @@ impl Reporter {
             hub,
             audience,
             recovery: None,
+            chains: None,
         }
     }
 
     /// Where failures are handed (wired once both actors run).
     pub fn set_recovery(&mut self, recovery: Recipient<ExecutionEnded>) {
         self.recovery = Some(recovery);
+    }
+
+    /// Where completed runs with an `onSuccess` chain are handed (wired once both run).
+    pub fn set_chains(&mut self, chains: Recipient<ChainCompleted>) {
+        self.chains = Some(chains);
     }
 
     /// The running state is stored.
@@ -64,8 +73,23 @@ impl Reporter {
 
     /// A final state is stored: announced, and failures handed to error recovery.
     pub fn ended(&self, row: ExecutionRow, why: Ended) {
+        self.chain(&row);
         if let Some(recovery) = self.announce(&row, why) {
             recovery.do_send(ExecutionEnded(row));
+        }
+    }
+
+    /// A completed run whose schedule had an `onSuccess` chain starts it.
+    fn chain(&self, row: &ExecutionRow) {
+        if !(row.chain_next && row.status == ExecutionStatus::Completed) {
+            return;
+        }
+        match &self.chains {
+            Some(chains) => chains.do_send(ChainCompleted(row.clone())),
+            None => log::warn!(
+                "no chain handler wired; chain left to the orphan scan: execution={}",
+                row.id
+            ),
         }
     }
 
@@ -73,6 +97,7 @@ impl Reporter {
     /// shutdown, before the pool closes).
     pub async fn ended_and_recorded(&self, row: ExecutionRow, why: Ended) {
         let id = row.id;
+        self.chain(&row);
         if let Some(recovery) = self.announce(&row, why) {
             if let Err(e) = recovery.send(ExecutionEnded(row)).await {
                 log::warn!("ended execution not handed to error recovery: execution={id} {e}");
@@ -82,7 +107,8 @@ impl Reporter {
 
     /// Logs, counts and publishes; answers where the row must go next, if anywhere.
     fn announce(&self, row: &ExecutionRow, why: Ended) -> Option<&Recipient<ExecutionEnded>> {
-        let level = if why.is_interruption() || why == Ended::Unrecorded {
+        let again = matches!(why, Ended::Unrecorded | Ended::Unchained);
+        let level = if why.is_interruption() || again {
             log::Level::Warn
         } else {
             log::Level::Info
@@ -91,11 +117,12 @@ impl Reporter {
         if log::log_enabled!(level) {
             log::log!(level, "{}", log_line(row, why));
         }
-        if why != Ended::Unrecorded {
+        if !again {
             count(row);
             self.publish(event_kind(row.status), row);
         }
-        let to_recovery = row.status == ExecutionStatus::Failed || row.error_record_id.is_some();
+        let to_recovery = why != Ended::Unchained
+            && (row.status == ExecutionStatus::Failed || row.error_record_id.is_some());
         let recovery = self.recovery.as_ref().filter(|_| to_recovery);
         if to_recovery && recovery.is_none() {
             log::warn!(

@@ -226,15 +226,27 @@ impl Handler<ExecutionEnded> for ErrorRecoveryActor {
 
     fn handle(&mut self, msg: ExecutionEnded, _: &mut Context<Self>) -> Self::Result {
         let pool = self.services.pool.clone();
+        let (instance, execution) = (self.services.instance_id, self.execution.clone());
         let exec = msg.0;
         Box::pin(
             guard_future(async move {
                 let now = clock::now();
                 match exec.status {
                     ExecutionStatus::Failed => {
-                        error_records::record_failure(&pool, &exec, now, jitter())
+                        let payload = exec.chain_next.then(|| crate::views::chain_payload(&exec));
+                        let on_failure = payload
+                            .as_ref()
+                            .map(|payload| error_records::OnFailure { payload, instance });
+                        error_records::record_failure(&pool, &exec, now, jitter(), on_failure)
                             .await
-                            .map(|r| r.map(|r| (r.record, r.created)))
+                            .map(|r| {
+                                r.map(|r| {
+                                    if !r.chained.is_empty() {
+                                        execution.do_send(RunExecutions(r.chained));
+                                    }
+                                    (r.record, r.created)
+                                })
+                            })
                     }
                     ExecutionStatus::Completed => error_records::record_retry_end(
                         &pool,

@@ -131,3 +131,8 @@ pub struct FireStats {
     pub skipped_running: u64,
     pub skipped_misfire: u64,
 }
+
+/// A run completed and its schedule had an `onSuccess` chain when the run was created: start it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ChainCompleted(pub ExecutionRow);

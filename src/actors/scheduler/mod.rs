@@ -6,6 +6,7 @@
 //! executions to the ExecutionActor. PostgreSQL is the truth; nothing but timers lives here.
 
 mod backfill;
+mod chain;
 mod crud;
 mod insight;
 pub mod messages;

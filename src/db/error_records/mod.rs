@@ -10,7 +10,7 @@ mod record;
 mod retries;
 
 pub use actions::{apply_action, start_manual_retry, ActionError, By};
-pub use record::{record_failure, record_retry_end, Recorded, RetryEnd};
+pub use record::{record_failure, record_retry_end, OnFailure, Recorded, RetryEnd};
 pub use retries::{claim_due_retries, ClaimedRetry};
 
 use chrono::{DateTime, Utc};

@@ -26,15 +26,45 @@ pub struct Recorded {
     pub record: ErrorRecordRow,
     /// True for a new chain (`error_recorded`), false for a retry of one (`error_updated`).
     pub created: bool,
+    /// The `onFailure` runs started because no retry is left (pending, to run).
+    pub chained: Vec<ExecutionRow>,
+}
+
+/// How a failure with no retry left starts its schedule's `onFailure` runs.
+#[derive(Debug, Clone, Copy)]
+pub struct OnFailure<'a> {
+    /// What they are given: `{"from": <the failed execution>}`.
+    pub payload: &'a serde_json::Value,
+    /// Who runs them.
+    pub instance: Uuid,
+}
+
+/// The `onFailure` runs of `exec` when `status` leaves no retry, in the record's transaction.
+async fn chained(
+    c: &mut diesel_async::AsyncPgConnection,
+    exec: &ExecutionRow,
+    status: RecoveryStatus,
+    on_failure: Option<OnFailure<'_>>,
+    now: DateTime<Utc>,
+) -> Result<Vec<ExecutionRow>, diesel::result::Error> {
+    match on_failure {
+        Some(f) if exec.chain_next && status != RecoveryStatus::RetryScheduled => {
+            let on = crate::domain::chain::ChainOn::Failure;
+            crate::db::chains::start_next_in(c, exec, on, f.payload, f.instance, now).await
+        }
+        _ => Ok(vec![]),
+    }
 }
 
 /// Records a failed execution: a new record for a first failure, the chain's record for a
 /// retry. Idempotent: the same execution recorded twice changes nothing the second time.
+/// When no retry is left, the schedule's `onFailure` runs are created in the same transaction.
 pub async fn record_failure(
     pool: &DbPool,
     exec: &ExecutionRow,
     now: DateTime<Utc>,
     jitter: f64,
+    on_failure: Option<OnFailure<'_>>,
 ) -> Result<Option<Recorded>, DbError> {
     let mut c = conn(pool).await?;
     let exec = exec.clone();
@@ -94,9 +124,11 @@ pub async fn record_failure(
                     to: row.recovery_status,
                 };
                 history::add(c, row.id, now, change).await?;
+                let chained = chained(c, &exec, row.recovery_status, on_failure, now).await?;
                 Ok(Some(Recorded {
                     record: row,
                     created: false,
+                    chained,
                 }))
             }
             None => {
@@ -139,7 +171,9 @@ pub async fn record_failure(
                     .get_result(c)
                     .await
                     .optional()?;
+                let mut started = vec![];
                 if let Some(rec) = &row {
+                    started = chained(c, &exec, rec.recovery_status, on_failure, now).await?;
                     crate::db::error_groups::count_in(c, rec).await?;
                     let change = Change {
                         action: HistoryAction::Recorded,
@@ -157,6 +191,7 @@ pub async fn record_failure(
                 Ok(row.map(|record| Recorded {
                     record,
                     created: true,
+                    chained: started,
                 }))
             }
         }

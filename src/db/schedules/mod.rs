@@ -1,8 +1,11 @@
 //! `task_schedules`: the stored row and its writes; reads are in [`read`].
 
+mod chains;
+mod delete;
 mod pause;
 mod read;
 
+pub use delete::delete;
 pub use pause::{pause_if_failing, resume_due, set_enabled, Toggle};
 pub use read::{due_first, earliest_due, get, list, ListFilter, Upcoming};
 
@@ -50,6 +53,8 @@ pub struct ScheduleRow {
     pub paused_until: Option<DateTime<Utc>>,
     pub fire_rules: Value,
     pub run_count: i64,
+    pub on_success: Vec<Uuid>,
+    pub on_failure: Vec<Uuid>,
 }
 
 impl ScheduleRow {
@@ -186,6 +191,8 @@ struct Editable<'a> {
     paused_reason: Option<&'a str>,
     paused_until: Option<DateTime<Utc>>,
     fire_rules: Value,
+    on_success: &'a [Uuid],
+    on_failure: &'a [Uuid],
 }
 
 impl<'a> Editable<'a> {
@@ -202,6 +209,8 @@ impl<'a> Editable<'a> {
             && self.misfire_policy == old.misfire_policy
             && self.tags == old.tags.as_slice()
             && self.fire_rules == old.fire_rules
+            && self.on_success == old.on_success.as_slice()
+            && self.on_failure == old.on_failure.as_slice()
     }
 
     fn of(
@@ -231,6 +240,8 @@ impl<'a> Editable<'a> {
             paused_reason: None,
             paused_until: None,
             fire_rules: input.rules.to_json(),
+            on_success: &input.chain.on_success,
+            on_failure: &input.chain.on_failure,
         }
     }
 }
@@ -243,16 +254,28 @@ pub async fn insert(
     now: DateTime<Utc>,
 ) -> Result<ScheduleRow, WriteError> {
     let mut c = conn(pool).await?;
-    diesel::insert_into(s::task_schedules)
-        .values((
-            s::id.eq(id),
-            s::created_at.eq(now),
-            Editable::of(input, input.first_run(now, now, 0), now),
-        ))
-        .returning(ScheduleRow::as_returning())
-        .get_result(&mut c)
-        .await
-        .map_err(map_unique(&input.name))
+    let insert = diesel::insert_into(s::task_schedules).values((
+        s::id.eq(id),
+        s::created_at.eq(now),
+        Editable::of(input, input.first_run(now, now, 0), now),
+    ));
+    if input.chain.is_empty() {
+        return insert
+            .returning(ScheduleRow::as_returning())
+            .get_result(&mut c)
+            .await
+            .map_err(map_unique(&input.name));
+    }
+    // A chain is checked and written under one lock, so no two writes close a loop.
+    c.transaction::<_, WriteError, _>(async |c| {
+        chains::check(c, id, &input.chain).await?;
+        insert
+            .returning(ScheduleRow::as_returning())
+            .get_result(c)
+            .await
+            .map_err(map_unique(&input.name))
+    })
+    .await
 }
 
 /// What a replace did.
@@ -281,6 +304,7 @@ pub async fn replace(
             let Some(old) = lock(c, id).await? else {
                 return Ok(None);
             };
+            chains::check(c, id, &input.chain).await?;
             let new = Editable::of(input, None, now);
             // The name moves the jitter and the rules cut the fires: any of them changes when.
             let same_rule = old.schedule_type == new.schedule_type
@@ -347,26 +371,6 @@ async fn lock(
         .first(c)
         .await
         .optional()
-}
-
-/// Deletes a schedule (its executions and errors stay); the deleted row, if it existed.
-pub async fn delete(
-    pool: &DbPool,
-    id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<Option<ScheduleRow>, DbError> {
-    let mut c = conn(pool).await?;
-    let row = c
-        .transaction::<_, DbError, _>(async |c| {
-            super::leads::take_back(c, id, now).await?;
-            Ok(diesel::delete(s::task_schedules.find(id))
-                .returning(ScheduleRow::as_returning())
-                .get_result(c)
-                .await
-                .optional()?)
-        })
-        .await?;
-    Ok(row)
 }
 
 /// Records a manual run as the schedule's latest run.
