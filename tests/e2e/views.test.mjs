@@ -127,6 +127,30 @@ test('every execution and error row names its schedule', async () => {
   await page.screenshot({ path: join(shots, 'errors-named.png') });
 });
 
+test('a chained run links back to the run that started it, and a schedule shows what it triggers', async () => {
+  const next = await create({ name: 'chain-next' });
+  const first = await create({ name: 'chain-first', onSuccess: [next.id] });
+  const run = await api('POST', `/api/scheduler/schedules/${first.id}/trigger`, { payload: { ticket: 42 } });
+  assert.equal(run.status, 202, JSON.stringify(run.data));
+  let chained;
+  await waitFor(async () => {
+    chained = (await api('GET', `/api/executions?scheduleId=${next.id}`)).data.items[0];
+    return chained?.status === 'completed';
+  }, 'the chained run');
+  await page.goto(`${base}/#/executions/${chained.id}`);
+  const back = page.locator('.chained-from a');
+  await back.waitFor();
+  assert.match(await page.locator('#payload').textContent(), new RegExp(run.data.executionId));
+  await back.click();
+  await page.locator('h1').filter({ hasText: 'chain-first' }).waitFor();
+  assert.match(await page.locator('#payload').textContent(), /"ticket": 42/);
+  await page.screenshot({ path: join(shots, 'chained-from.png') });
+  await page.goto(`${base}/#/schedules?q=chain-first`);
+  const link = page.locator('tr[data-schedule="chain-first"] .chain-links a');
+  await link.waitFor();
+  assert.equal(await link.getAttribute('title'), next.id);
+});
+
 test('the errors view opens on what needs attention and never hides an escalated record', async () => {
   await create({ name: 'escalates', taskConfig: { command: 'exit 9' }, severity: 'high', retryPolicy: { maxAttempts: 1 } })
     .then((s) => api('POST', `/api/scheduler/schedules/${s.id}/trigger`, {}));

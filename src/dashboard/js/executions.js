@@ -9,7 +9,7 @@ import { listView, banner, apiPath } from './list.js';
 import { confirmed } from './confirm.js';
 
 const STATUSES = ['', 'pending', 'running', 'completed', 'failed', 'cancelled', 'skipped'];
-const TRIGGERS = ['', 'schedule', 'manual', 'retry', 'catch_up'];
+const TRIGGERS = ['', 'schedule', 'manual', 'retry', 'catch_up', 'backfill', 'chained'];
 
 export function scheduleLink(x) {
   return el('a', { href: `#/executions?scheduleId=${x.scheduleId}`, class: 'schedule-name' }, x.scheduleName || x.scheduleId);
@@ -51,9 +51,13 @@ async function detail(ctx, main, id) {
       el('div', {}, el('strong', {}, 'Duration: '), x.durationMs == null ? '—' : `${x.durationMs} ms`),
       x.conductorThreadId ? el('div', {}, el('strong', {}, 'Conductor: '), `${x.conductorThreadId} (${x.conductorStatus})`) : null,
       x.errorRecordId ? el('div', {}, el('a', { href: `#/errors/${x.errorRecordId}` }, 'error record')) : null,
-      x.skipReason ? el('div', {}, el('strong', {}, 'Skipped: '), x.skipReason) : null),
+      x.skipReason ? el('div', {}, el('strong', {}, 'Skipped: '), x.skipReason) : null,
+      x.chainedFrom ? el('div', { class: 'chained-from' }, el('strong', {}, 'Triggered by ← '), el('a', { href: `#/executions/${x.chainedFrom}` }, `execution ${x.chainedFrom.slice(0, 8)}…`)) : null),
     x.error ? el('p', { class: 'form-error' }, `${x.errorType || 'error'}: ${x.error}`) : null,
-    status, cancel, ...blocks);
+    status, cancel,
+    x.payload == null ? null : el('h2', {}, 'Payload'),
+    x.payload == null ? null : el('pre', { id: 'payload' }, JSON.stringify(x.payload, null, 2)),
+    ...blocks);
 }
 
 function select(id, label, values, value) {

@@ -68,6 +68,11 @@ function matchValue(text) {
   return Object.keys(m).length ? m : undefined;
 }
 const rule = (path) => ({ read: (s) => matchText(get(s, path)), write: (b, v) => put(b, path, matchValue(v)) });
+// `id, id` ↔ a list of schedule ids (onSuccess, onFailure).
+const ids = (path) => ({
+  read: (s) => (get(s, path) || []).join(', '),
+  write: (b, v) => put(b, path, v.split(',').map((x) => x.trim()).filter(Boolean)),
+});
 
 // kind: text | textarea | number | select | checkbox; section: where it is shown.
 export const FIELDS = [
@@ -114,6 +119,8 @@ export const FIELDS = [
   { key: 'retryPolicy.honorRetryAfter', label: 'Wait as long as a 429/503 Retry-After asks (up to the backoff max)', kind: 'checkbox', section: 'policy',
     read: (s) => s.retryPolicy?.honorRetryAfter ?? true, write: (b, v) => put(b, 'retryPolicy.honorRetryAfter', v) },
   { key: 'autoPauseAfterFailures', label: 'Pause after this many failed runs in a row (a run and its retries count once; empty = server default)', kind: 'number', section: 'policy', ...unset('autoPauseAfterFailures', num) },
+  { key: 'onSuccess', label: 'Then run, when a run completes (schedule ids, comma-separated)', kind: 'text', section: 'policy', ...ids('onSuccess') },
+  { key: 'onFailure', label: 'Then run, when a run fails with no retry left (schedule ids)', kind: 'text', section: 'policy', ...ids('onFailure') },
   { key: 'severity', label: 'Severity override', kind: 'select', options: ['', 'low', 'medium', 'high', 'critical'], section: 'policy', read: (s) => s.severity || '', write: (b, v) => { b.severity = v || null; } },
   { key: 'concurrencyPolicy', label: 'Concurrency', kind: 'select', options: ['allow', 'forbid', 'queue', 'replace'], section: 'policy', read: (s) => s.concurrencyPolicy || 'allow', write: (b, v) => { b.concurrencyPolicy = v; } },
   { key: 'maxConcurrent', label: 'allow: most runs at once (empty = no limit; excess runs wait)', kind: 'number', section: 'policy', ...unset('maxConcurrent', num) },

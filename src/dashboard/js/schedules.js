@@ -36,6 +36,14 @@ function pauseNote(s) {
     s.pausedUntil ? ['until ', stamp(s.pausedUntil)] : '');
 }
 
+// What this schedule's runs start: "triggers →" links to each target's runs.
+function chainLinks(s) {
+  const lists = [['on success', s.onSuccess], ['on failure', s.onFailure]].filter(([, ids]) => ids?.length);
+  if (!lists.length) return null;
+  return el('div', { class: 'muted chain-links' }, lists.map(([when, ids]) => el('div', {}, `triggers → (${when}) `,
+    ids.map((id) => el('a', { href: `#/executions?scheduleId=${id}`, title: id }, `${id.slice(0, 8)}… `)))));
+}
+
 // How the latest runs went: the last status, and the failures in a row if any.
 function lastRun(s) {
   if (!s.lastStatus) return null;
@@ -113,7 +121,7 @@ export async function schedules(ctx, main) {
     path: (cursor) => apiPath('/api/scheduler/schedules', filters(), cursor),
     head: ['Name', 'Task', 'When', 'Next run', 'State', 'Actions'],
     row: (s) => [
-      el('a', { href: `#/executions?scheduleId=${s.id}` }, s.name), s.taskType, describe(s), nextRun(s),
+      el('a', { href: `#/executions?scheduleId=${s.id}` }, s.name), s.taskType, el('td', {}, describe(s), chainLinks(s)), nextRun(s),
       el('td', {}, badge(s.enabled ? 'enabled' : 'paused'), pauseNote(s), lastRun(s)),
       el('div', { class: 'actions' },
         can('operator') && el('button', { type: 'button', onclick: () => (s.enabled ? openPause(s) : act(s, 'resume')) }, s.enabled ? 'Pause' : 'Resume'),
