@@ -134,12 +134,13 @@ impl InstanceMonitor {
                 act.pruning = false;
                 match res {
                     Some(Ok(p)) if p.total() > 0 => log::info!(
-                        "retention: deleted executions={} error_records={} error_groups={} sessions={} audit={}",
+                        "retention: deleted executions={} error_records={} error_groups={} sessions={} audit={} webhook_deliveries={}",
                         p.executions,
                         p.error_records,
                         p.error_groups,
                         p.sessions,
-                        p.audit
+                        p.audit,
+                        p.deliveries
                     ),
                     Some(Ok(_)) | None => {}
                     Some(Err(e)) => {

@@ -87,6 +87,9 @@ pub struct ScheduleInputDoc {
     pub on_success: Option<Vec<uuid::Uuid>>,
     /// The same, after a run fails with no retry left.
     pub on_failure: Option<Vec<uuid::Uuid>>,
+    /// `{"enabled": true}` gives the schedule a webhook URL and secret (see `webhookUrl`).
+    #[schema(value_type = Option<Object>)]
+    pub webhook: Option<serde_json::Value>,
 }
 
 /// Any JSON object.

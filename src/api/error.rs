@@ -37,6 +37,9 @@ pub enum ApiError {
     /// 415: a body that is not `application/json`.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 429: too many calls; try again after this many seconds.
+    #[error("{0}")]
+    RateLimited(String, u64),
     /// 503: shutting down, database or an actor unavailable.
     #[error("{0}")]
     Unavailable(String),
@@ -65,6 +68,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::RateLimited(..) => "rate_limited",
             ApiError::Unavailable(_) => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -91,6 +95,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RateLimited(..) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -109,6 +114,9 @@ impl ResponseError for ApiError {
             }
             ApiError::Unavailable(_) => {
                 resp.insert_header((actix_web::http::header::RETRY_AFTER, "5"));
+            }
+            ApiError::RateLimited(_, secs) => {
+                resp.insert_header((actix_web::http::header::RETRY_AFTER, secs.to_string()));
             }
             _ => {}
         }

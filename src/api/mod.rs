@@ -14,6 +14,7 @@ pub mod error_groups;
 pub mod errors;
 pub mod executions;
 pub mod health;
+pub mod hooks;
 pub mod insight;
 pub mod metrics;
 pub mod openapi;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub started_at: Instant,
     /// Body caps and task-type policy.
     pub limits: crate::domain::validate::Limits,
+    /// Per-key rate of webhook calls.
+    pub hooks: hooks::HookLimits,
     /// Token verification; whether auth is on.
     pub auth: std::sync::Arc<auth::Auth>,
     /// Where successful state changes append their audit entry.

@@ -63,7 +63,7 @@ impl Modify for BearerAuth {
 /// The whole API.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "taskforge", description = "Task scheduler and execution service. Errors are {\"error\": {code, message, details}}. With authentication on (TASKFORGE_API_TOKEN set, or any token created), every route but /api/health, /metrics and the dashboard's files needs Authorization: Bearer <token> of a role that may use it (viewer: reads and /ws; operator: also trigger, pause, resume, cancel and error actions; admin: everything). A too-small role gets 403 forbidden."),
+    info(title = "taskforge", description = "Task scheduler and execution service. Errors are {\"error\": {code, message, details}}. With authentication on (TASKFORGE_API_TOKEN set, or any token created), every route but /api/health, /metrics, /api/hooks/{key} (signed instead) and the dashboard's files needs Authorization: Bearer <token> of a role that may use it (viewer: reads and /ws; operator: also trigger, pause, resume, cancel and error actions; admin: everything). A too-small role gets 403 forbidden."),
     paths(
         super::health::health,
         super::metrics::metrics,
@@ -82,6 +82,8 @@ impl Modify for BearerAuth {
         super::insight::stats,
         super::insight::upcoming,
         super::insight::backfill,
+        super::hooks::rotate,
+        super::hooks::deliver,
         super::executions::list,
         super::executions::get,
         super::executions::cancel,

@@ -141,6 +141,33 @@ pub fn opt_int(q: &Query, key: &str, min: i64, max: i64) -> Result<Option<i64>, 
     }
 }
 
+/// A body that is any JSON value, or nothing (empty, or `null`): a webhook's payload. Malformed
+/// JSON is a 400 on `field`; a NUL anywhere is a 400 naming where.
+pub fn optional_json(
+    body: &[u8],
+    field: &str,
+    max: usize,
+) -> Result<Option<serde_json::Value>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid(field, format!("malformed JSON: {e}")))?;
+    let mut wrapped = serde_json::Map::new();
+    wrapped.insert(field.to_string(), value);
+    let wrapped = serde_json::Value::Object(wrapped);
+    let mut e = crate::domain::validate::FieldErrors::default();
+    let got = Obj::new(&wrapped, "", &mut e).and_then(|o| o.opt_payload(field, max, &mut e));
+    if e.is_empty() {
+        Ok(got)
+    } else {
+        Err(ApiError::Validation {
+            message: e.summary(),
+            details: Some(e.details()),
+        })
+    }
+}
+
 /// An optional small JSON object body (empty means none): `read` takes its fields, adding a
 /// problem per bad field; any problem is a 400 naming them all.
 pub fn optional_body<T>(

@@ -70,6 +70,9 @@ route_table! {
     "/api/scheduler/schedules/{id}/next-runs" => [get VIEWER None => schedules::next_runs],
     "/api/scheduler/schedules/{id}/stats" => [get VIEWER None => insight::stats],
     "/api/scheduler/schedules/{id}/backfill" => [post OPERATOR Some("schedule.backfill") => insight::backfill],
+    "/api/scheduler/schedules/{id}/webhook/rotate" => [post ADMIN Some("schedule.webhook_rotate") => hooks::rotate],
+    // No token: the key finds the schedule and the body's signature proves the caller.
+    "/api/hooks/{key}" => [post OPEN Some("webhook.deliver") => hooks::deliver],
     "/api/scheduler/upcoming" => [get VIEWER None => insight::upcoming],
     // A computation over an unsaved schedule: reads nothing, changes nothing.
     "/api/scheduler/preview" => [post VIEWER None => schedules::preview],
@@ -164,6 +167,11 @@ async fn authorize(
         return Ok(req.into_response(e.error_response()));
     }
     let res = next.call(req).await?;
+    // An open route that changes state (a webhook call) is recorded as its caller.
+    let principal = match access {
+        Access::Open => action.map(|_| Principal::webhook()),
+        _ => principal,
+    };
     match (action, principal) {
         (Some(action), Some(p)) => Ok(super::audit_trail::record(action, &p, res).await),
         _ => Ok(res),

@@ -1,6 +1,6 @@
 //! `/api/scheduler/*`: schedules. Handlers validate, send one message, map the reply.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use super::params::{self, Query};
@@ -56,10 +56,28 @@ pub(super) async fn views_of(
 }
 
 /// The view of one schedule with how its runs went.
-async fn view_of(state: &AppState, row: &ScheduleRow) -> Result<ScheduleView, ApiError> {
+pub(super) async fn view_of(state: &AppState, row: &ScheduleRow) -> Result<ScheduleView, ApiError> {
     let mut v = views_of(state, &[row]).await?;
     v.pop()
         .ok_or_else(|| ApiError::from(crate::db::DbError::Unavailable("no view".into())))
+}
+
+/// The view for this caller: an admin also sees the webhook's URL and secret.
+fn for_caller(
+    req: &HttpRequest,
+    state: &AppState,
+    row: &ScheduleRow,
+    view: ScheduleView,
+) -> ScheduleView {
+    let admin = req
+        .extensions()
+        .get::<crate::domain::access::Principal>()
+        .is_some_and(|p| p.role == crate::domain::access::Role::Admin);
+    if admin && row.webhook_key.is_some() {
+        view.revealed(row, &state.services.keyring)
+    } else {
+        view
+    }
 }
 
 fn input(state: &AppState, body: &Value) -> Result<ScheduleInput, ApiError> {
@@ -70,18 +88,21 @@ fn input(state: &AppState, body: &Value) -> Result<ScheduleInput, ApiError> {
 #[utoipa::path(post, path = "/api/scheduler/schedules", tag = "schedules", request_body = crate::api::bodies::ScheduleInputDoc, responses((status = 201, body = ScheduleView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 409, body = crate::api::bodies::ErrorBody), (status = 413, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let input = input(&state, &body)?;
     let row = state.actors.scheduler.send(CreateSchedule(input)).await??;
     // A schedule created just now has no runs: its health is known without a query.
-    Ok(HttpResponse::Created().json(ScheduleView::from(&row).with_health(None)))
+    let view = ScheduleView::from(&row).with_health(None);
+    Ok(HttpResponse::Created().json(for_caller(&req, &state, &row, view)))
 }
 
 /// GET /api/scheduler/schedules
 #[utoipa::path(get, path = "/api/scheduler/schedules", tag = "schedules", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("enabled" = Option<bool>, Query,), ("taskType" = Option<String>, Query, description = "shell | http | conductor"), ("tag" = Option<String>, Query,), ("q" = Option<String>, Query, description = "a substring of the name (any case), or a tag")), responses((status = 200, body = PageView<ScheduleView>), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
+    req: HttpRequest,
     q: web::Query<Query>,
 ) -> Result<HttpResponse, ApiError> {
     let (limit, cursor) = params::paging(&q)?;
@@ -101,7 +122,12 @@ pub async fn list(
         })
         .await??;
     let rows: Vec<&ScheduleRow> = page.items.iter().collect();
-    let items = views_of(&state, &rows).await?;
+    let items = views_of(&state, &rows)
+        .await?
+        .into_iter()
+        .zip(&rows)
+        .map(|(v, r)| for_caller(&req, &state, r, v))
+        .collect();
     Ok(HttpResponse::Ok().json(PageView {
         items,
         next_cursor: page.next_cursor.map(|c| c.encode()),
@@ -112,17 +138,20 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/scheduler/schedules/{id}", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = ScheduleView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn get(
     state: web::Data<AppState>,
+    req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = params::path_id(&id)?;
     let row = state.actors.scheduler.send(GetSchedule(id)).await??;
-    Ok(HttpResponse::Ok().json(view_of(&state, &row).await?))
+    let view = view_of(&state, &row).await?;
+    Ok(HttpResponse::Ok().json(for_caller(&req, &state, &row, view)))
 }
 
 /// PUT /api/scheduler/schedules/{id}
 #[utoipa::path(put, path = "/api/scheduler/schedules/{id}", tag = "schedules", params(("id" = uuid::Uuid, Path, description = "UUID")), request_body = crate::api::bodies::ScheduleInputDoc, responses((status = 200, body = ScheduleView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 409, body = crate::api::bodies::ErrorBody), (status = 413, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn replace(
     state: web::Data<AppState>,
+    req: HttpRequest,
     id: web::Path<String>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
@@ -133,7 +162,8 @@ pub async fn replace(
         .scheduler
         .send(ReplaceSchedule { id, input })
         .await??;
-    Ok(HttpResponse::Ok().json(view_of(&state, &row).await?))
+    let view = view_of(&state, &row).await?;
+    Ok(HttpResponse::Ok().json(for_caller(&req, &state, &row, view)))
 }
 
 /// DELETE /api/scheduler/schedules/{id}

@@ -124,6 +124,7 @@ pub async fn start(config: Arc<Config>, db_url: &str) -> Result<RunningApp, Star
         in_flight: AtomicUsize::new(0),
         started_at: Instant::now(),
         limits: config.limits(),
+        hooks: Default::default(),
         auth,
         audit,
         ws_sessions: Arc::new(AtomicUsize::new(0)),

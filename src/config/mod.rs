@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod limits;
 mod secret;
 mod sections;
 
+pub use limits::LimitsConfig;
 pub use secret::SecretString;
 pub use sections::*;
 
@@ -169,6 +171,7 @@ impl Config {
         self.scheduler.validate()?;
         self.execution.validate()?;
         self.recovery.validate()?;
+        self.limits.validate()?;
         self.retention.validate()?;
         self.instance.validate()?;
         self.supervisor.validate()?;

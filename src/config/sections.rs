@@ -101,20 +101,6 @@ pub struct RecoveryConfig {
     pub scan_interval_ms: u64,
 }
 
-/// `[limits]`: field caps of request bodies.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct LimitsConfig {
-    pub name_max_chars: usize,
-    pub description_max_chars: usize,
-    pub command_max_bytes: usize,
-    pub url_max_bytes: usize,
-    pub message_max_bytes: usize,
-    pub tags_max: usize,
-    pub note_max_chars: usize,
-    pub payload_max_bytes: usize,
-}
-
 /// `[retention]`: what the pruning job deletes and how.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

@@ -23,6 +23,7 @@ pub mod secrets;
 pub mod status_batch;
 pub mod system_state;
 pub mod waiting;
+pub mod webhooks;
 pub mod ws_sessions;
 
 use std::time::{Duration, Instant};

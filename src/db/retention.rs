@@ -17,12 +17,19 @@ pub struct Pruned {
     pub error_groups: usize,
     pub sessions: usize,
     pub audit: usize,
+    /// Webhook deliveries past their 24-hour `Idempotency-Key` window (always pruned).
+    pub deliveries: usize,
 }
 
 impl Pruned {
     /// Rows deleted in all.
     pub fn total(&self) -> usize {
-        self.executions + self.error_records + self.error_groups + self.sessions + self.audit
+        self.executions
+            + self.error_records
+            + self.error_groups
+            + self.sessions
+            + self.audit
+            + self.deliveries
     }
 }
 
@@ -74,6 +81,7 @@ pub async fn prune(
             *count = in_batches(pool, table, cutoff(days), cfg.batch_size).await?;
         }
     }
+    out.deliveries = super::webhooks::prune(pool, now).await?;
     Ok(out)
 }
 

@@ -176,6 +176,18 @@ diesel::table! {
         run_count -> Int8,
         on_success -> Array<Uuid>,
         on_failure -> Array<Uuid>,
+        webhook_key -> Nullable<Text>,
+        webhook_secret_nonce -> Nullable<Bytea>,
+        webhook_secret_sealed -> Nullable<Bytea>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (schedule_id, idempotency_key) {
+        schedule_id -> Uuid,
+        idempotency_key -> Text,
+        execution_id -> Uuid,
+        created_at -> Timestamptz,
     }
 }
 
@@ -202,5 +214,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     system_state,
     task_executions,
     task_schedules,
+    webhook_deliveries,
     websocket_sessions,
 );

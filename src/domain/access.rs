@@ -79,6 +79,16 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// A webhook call: no token, proven by its signature (the audit log's actor).
+    pub fn webhook() -> Principal {
+        Principal {
+            actor: "webhook".into(),
+            role: Role::Viewer,
+            token_id: None,
+            expires_at: None,
+        }
+    }
+
     /// The caller when authentication is off (no token configured): loopback admin.
     pub fn anonymous() -> Principal {
         Principal {

@@ -24,6 +24,7 @@ pub mod task;
 pub mod template;
 pub mod text;
 pub mod validate;
+pub mod webhook;
 
 #[cfg(test)]
 mod props;

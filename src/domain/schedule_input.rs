@@ -32,6 +32,8 @@ pub struct ScheduleInput {
     pub rules: FireRules,
     /// The schedules that run after this one's runs (`onSuccess`, `onFailure`).
     pub chain: super::chain::Chain,
+    /// `webhook: {"enabled": true}`: runs on a signed `POST /api/hooks/{key}`.
+    pub webhook: bool,
 }
 
 /// The fields a create or replace sets.
@@ -51,7 +53,7 @@ pub const EDITABLE: [&str; 12] = [
 ];
 
 /// Fields of the schedule object that the server maintains; ignored in a body.
-pub const READ_ONLY: [&str; 12] = [
+pub const READ_ONLY: [&str; 14] = [
     "id",
     "nextRunAt",
     "lastRunAt",
@@ -64,6 +66,8 @@ pub const READ_ONLY: [&str; 12] = [
     "runCount",
     "lastStatus",
     "consecutiveFailures",
+    "webhookUrl",
+    "webhookSecret",
 ];
 
 impl ScheduleInput {
@@ -104,6 +108,7 @@ pub fn validate(
     let mut allowed = EDITABLE.to_vec();
     allowed.extend_from_slice(&super::rules::FIELDS);
     allowed.extend_from_slice(&super::chain::FIELDS);
+    allowed.push("webhook");
     // A schedule object read from the API can be sent back as is: its read-only fields are
     // ignored, not refused.
     allowed.extend_from_slice(&READ_ONLY);
@@ -175,6 +180,14 @@ pub fn validate(
         &mut e,
     );
     let chain = super::chain::Chain::from_obj(&obj, &mut e);
+    let webhook = obj
+        .get("webhook")
+        .and_then(|v| Obj::new(v, "webhook", &mut e))
+        .map(|o| {
+            o.only(&["enabled"], &mut e);
+            o.opt_bool("enabled", &mut e).unwrap_or(false)
+        })
+        .unwrap_or(false);
 
     match (name, task, spec, retry_policy, schedule_type) {
         (Some(name), Some(task), Some(spec), Some(retry_policy), Some(schedule_type))
@@ -194,6 +207,7 @@ pub fn validate(
                 tags,
                 rules,
                 chain,
+                webhook,
             })
         }
         _ => Err(e),

@@ -137,6 +137,8 @@ text_enum! {
         Backfill = "backfill",
         /// A run of a schedule listing this one in `onSuccess`/`onFailure` ended so.
         Chained = "chained",
+        /// A signed `POST /api/hooks/{key}`.
+        Webhook = "webhook",
     }
 }
 

@@ -115,6 +115,12 @@ pub struct ScheduleView {
     pub on_success: Vec<Uuid>,
     /// ... or ends failed with no retry left.
     pub on_failure: Vec<Uuid>,
+    /// `{"enabled": true}`: a signed `POST /api/hooks/{key}` runs the schedule.
+    pub webhook: WebhookView,
+    /// Shown to admins only (null otherwise): the path to POST to ...
+    pub webhook_url: Option<String>,
+    /// ... and the secret its body is signed with (`X-Taskforge-Signature: sha256=<hex>`).
+    pub webhook_secret: Option<String>,
     /// Status of the newest finished run (completed, failed or cancelled).
     #[schema(value_type = Option<ExecutionStatus>)]
     pub last_status: Option<ExecutionStatus>,
@@ -123,7 +129,24 @@ pub struct ScheduleView {
     pub consecutive_failures: Option<i64>,
 }
 
+/// Whether a schedule has a webhook.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct WebhookView {
+    pub enabled: bool,
+}
+
 impl ScheduleView {
+    /// The view with its webhook's URL and secret, for an admin. A secret that cannot be
+    /// opened (the server's key changed) is left out, with a warning.
+    pub fn revealed(mut self, row: &ScheduleRow, keyring: &crate::db::secrets::Keyring) -> Self {
+        self.webhook_url = row.webhook_key.as_ref().map(|k| format!("/api/hooks/{k}"));
+        self.webhook_secret = crate::db::schedules::secret_of(keyring, row).unwrap_or_else(|e| {
+            log::warn!("webhook secret unreadable: schedule={} {e}", row.id);
+            None
+        });
+        self
+    }
+
     /// The view with how the schedule's runs went.
     pub fn with_health(mut self, h: Option<&Health>) -> ScheduleView {
         let h = h.cloned().unwrap_or_default();
@@ -170,6 +193,11 @@ impl From<&ScheduleRow> for ScheduleView {
             auto_pause_after_failures: rules.auto_pause_after_failures,
             on_success: r.on_success.clone(),
             on_failure: r.on_failure.clone(),
+            webhook: WebhookView {
+                enabled: r.webhook_key.is_some(),
+            },
+            webhook_url: None,
+            webhook_secret: None,
             last_status: None,
             consecutive_failures: None,
         }

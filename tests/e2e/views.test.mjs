@@ -151,6 +151,17 @@ test('a chained run links back to the run that started it, and a schedule shows 
   assert.equal(await link.getAttribute('title'), next.id);
 });
 
+test('an admin sees a webhook URL and a curl line that signs the body', async () => {
+  const s = await create({ name: 'hooked-ui', webhook: { enabled: true } });
+  await page.goto(`${base}/#/schedules?q=hooked-ui`);
+  const row = page.locator('tr[data-schedule="hooked-ui"]');
+  await row.locator('.webhook-note summary').click();
+  assert.equal(await row.locator('.webhook-url').textContent(), `${base}${s.webhookUrl}`);
+  const curl = await row.locator('.webhook-curl').textContent();
+  assert.ok(curl.includes(`-hmac '${s.webhookSecret}'`) && curl.includes('X-Taskforge-Signature: sha256='), curl);
+  await page.screenshot({ path: join(shots, 'webhook.png') });
+});
+
 test('the errors view opens on what needs attention and never hides an escalated record', async () => {
   await create({ name: 'escalates', taskConfig: { command: 'exit 9' }, severity: 'high', retryPolicy: { maxAttempts: 1 } })
     .then((s) => api('POST', `/api/scheduler/schedules/${s.id}/trigger`, {}));

@@ -200,6 +200,12 @@ const MATRIX: &[(&str, &str, Min)] = &[
         "/api/scheduler/schedules/{id}/backfill",
         Min::Operator,
     ),
+    (
+        "post",
+        "/api/scheduler/schedules/{id}/webhook/rotate",
+        Min::Admin,
+    ),
+    ("post", "/api/hooks/{key}", Min::Open),
     ("get", "/api/scheduler/upcoming", Min::Viewer),
     ("post", "/api/scheduler/preview", Min::Viewer),
     ("get", "/api/stats", Min::Viewer),
@@ -282,7 +288,8 @@ async fn role_matrix_covers_every_route() {
         let path = pattern
             .replace("{id}", &id)
             .replace("{file}", "app.js")
-            .replace("{name}", "no-such-secret");
+            .replace("{name}", "no-such-secret")
+            .replace("{key}", "no-such-key");
         let has_body = matches!(*method, "post" | "put");
         for (who, tok, role) in &callers {
             let auth = tok.map(bearer);

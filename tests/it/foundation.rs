@@ -162,6 +162,7 @@ async fn every_migration_reverts_and_reapplies() {
             "system_state",
             "task_executions",
             "task_schedules",
+            "webhook_deliveries",
             "websocket_sessions"
         ]
     );

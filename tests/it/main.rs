@@ -48,6 +48,7 @@ mod security;
 mod shutdown;
 mod status_writes;
 mod views;
+mod webhooks;
 mod websocket;
 mod ws_sessions;
 mod wsclient;

@@ -40,7 +40,7 @@ impl SchedulerActor {
     }
 
     /// Maps a write's result, publishing `kind` and waking the timer on success.
-    fn after_write(
+    pub(super) fn after_write(
         &mut self,
         ctx: &mut Context<Self>,
         res: Result<Option<ScheduleRow>, WriteError>,
@@ -93,11 +93,12 @@ impl Handler<CreateSchedule> for SchedulerActor {
 
     fn handle(&mut self, msg: CreateSchedule, _: &mut Context<Self>) -> Self::Result {
         let pool = self.services.pool.clone();
+        let keyring = self.services.keyring.clone();
         let id = Uuid::now_v7();
         Box::pin(
             actix::fut::wrap_future(async move {
                 schedules::check_secrets(&pool, &msg.0.task).await?;
-                schedules::insert(&pool, id, &msg.0, clock::now())
+                schedules::insert(&pool, &keyring, id, &msg.0, clock::now())
                     .await
                     .map(Some)
             })
@@ -113,11 +114,12 @@ impl Handler<ReplaceSchedule> for SchedulerActor {
 
     fn handle(&mut self, msg: ReplaceSchedule, _: &mut Context<Self>) -> Self::Result {
         let pool = self.services.pool.clone();
+        let keyring = self.services.keyring.clone();
         let id = msg.id;
         Box::pin(
             actix::fut::wrap_future(async move {
                 schedules::check_secrets(&pool, &msg.input.task).await?;
-                schedules::replace(&pool, id, &msg.input, clock::now()).await
+                schedules::replace(&pool, &keyring, id, &msg.input, clock::now()).await
             })
             .map(move |res, act: &mut Self, ctx| match res {
                 // Nothing changed: no write happened, so no event and no wake-up.

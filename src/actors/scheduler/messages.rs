@@ -136,3 +136,19 @@ pub struct FireStats {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct ChainCompleted(pub ExecutionRow);
+
+/// Gives a schedule's webhook a new key and secret; answers the row (NotFound when the
+/// schedule does not exist, Invalid `webhook` when it has no webhook).
+#[derive(Message)]
+#[rtype(result = "Result<ScheduleRow, ScheduleError>")]
+pub struct RotateWebhook(pub Uuid);
+
+/// A verified webhook delivery: runs `schedule` given `payload`, once per `idempotency_key`
+/// within 24 hours; answers the run and whether it is new.
+#[derive(Message)]
+#[rtype(result = "Result<crate::db::webhooks::Delivered, ScheduleError>")]
+pub struct DeliverWebhook {
+    pub schedule: ScheduleRow,
+    pub idempotency_key: Option<String>,
+    pub payload: Option<serde_json::Value>,
+}

@@ -11,6 +11,7 @@ mod crud;
 mod insight;
 pub mod messages;
 mod waiting;
+mod webhook;
 
 use std::time::Duration;
 

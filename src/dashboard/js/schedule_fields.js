@@ -119,6 +119,8 @@ export const FIELDS = [
   { key: 'retryPolicy.honorRetryAfter', label: 'Wait as long as a 429/503 Retry-After asks (up to the backoff max)', kind: 'checkbox', section: 'policy',
     read: (s) => s.retryPolicy?.honorRetryAfter ?? true, write: (b, v) => put(b, 'retryPolicy.honorRetryAfter', v) },
   { key: 'autoPauseAfterFailures', label: 'Pause after this many failed runs in a row (a run and its retries count once; empty = server default)', kind: 'number', section: 'policy', ...unset('autoPauseAfterFailures', num) },
+  { key: 'webhook.enabled', label: 'Webhook: also run on a signed POST to its own URL (shown to admins once saved)', kind: 'checkbox', section: 'policy',
+    read: (s) => s.webhook?.enabled ?? false, write: (b, v) => put(b, 'webhook.enabled', v) },
   { key: 'onSuccess', label: 'Then run, when a run completes (schedule ids, comma-separated)', kind: 'text', section: 'policy', ...ids('onSuccess') },
   { key: 'onFailure', label: 'Then run, when a run fails with no retry left (schedule ids)', kind: 'text', section: 'policy', ...ids('onFailure') },
   { key: 'severity', label: 'Severity override', kind: 'select', options: ['', 'low', 'medium', 'high', 'critical'], section: 'policy', read: (s) => s.severity || '', write: (b, v) => { b.severity = v || null; } },
@@ -139,7 +141,7 @@ export const PREVIEW_KEYS = ['name', 'jitterSeconds', 'activeFrom', 'activeUntil
 
 // The fields the server maintains: kept out of the JSON tab (the API ignores them anyway).
 // The server's list too (domain::schedule_input::READ_ONLY): it ignores these in a body.
-export const READ_ONLY = ['id', 'nextRunAt', 'lastRunAt', 'lastExecutionId', 'createdAt', 'updatedAt', 'pausedAt', 'pausedReason', 'pausedUntil', 'runCount', 'lastStatus', 'consecutiveFailures'];
+export const READ_ONLY = ['id', 'nextRunAt', 'lastRunAt', 'lastExecutionId', 'createdAt', 'updatedAt', 'pausedAt', 'pausedReason', 'pausedUntil', 'runCount', 'lastStatus', 'consecutiveFailures', 'webhookUrl', 'webhookSecret'];
 
 export function editable(s) {
   const copy = structuredClone(s || {});

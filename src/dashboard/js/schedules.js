@@ -44,6 +44,17 @@ function chainLinks(s) {
     ids.map((id) => el('a', { href: `#/executions?scheduleId=${id}`, title: id }, `${id.slice(0, 8)}… `)))));
 }
 
+// An admin sees the webhook's URL and a curl line that signs its body with the secret.
+function webhookNote(s) {
+  if (!s.webhookUrl) return null;
+  const url = `${location.origin}${s.webhookUrl}`;
+  const curl = `body='{}'; curl -X POST '${url}' -H 'Content-Type: application/json' `
+    + `-H "X-Taskforge-Signature: sha256=$(printf '%s' "$body" | openssl dgst -sha256 -hmac '${s.webhookSecret || ''}' | sed 's/^.* //')" -d "$body"`;
+  return el('details', { class: 'webhook-note' }, el('summary', {}, 'webhook'),
+    el('div', {}, el('code', { class: 'webhook-url' }, url)),
+    el('pre', { class: 'webhook-curl' }, curl));
+}
+
 // How the latest runs went: the last status, and the failures in a row if any.
 function lastRun(s) {
   if (!s.lastStatus) return null;
@@ -121,7 +132,7 @@ export async function schedules(ctx, main) {
     path: (cursor) => apiPath('/api/scheduler/schedules', filters(), cursor),
     head: ['Name', 'Task', 'When', 'Next run', 'State', 'Actions'],
     row: (s) => [
-      el('a', { href: `#/executions?scheduleId=${s.id}` }, s.name), s.taskType, el('td', {}, describe(s), chainLinks(s)), nextRun(s),
+      el('a', { href: `#/executions?scheduleId=${s.id}` }, s.name), s.taskType, el('td', {}, describe(s), chainLinks(s), webhookNote(s)), nextRun(s),
       el('td', {}, badge(s.enabled ? 'enabled' : 'paused'), pauseNote(s), lastRun(s)),
       el('div', { class: 'actions' },
         can('operator') && el('button', { type: 'button', onclick: () => (s.enabled ? openPause(s) : act(s, 'resume')) }, s.enabled ? 'Pause' : 'Resume'),

@@ -4,10 +4,15 @@ mod chains;
 mod delete;
 mod pause;
 mod read;
+mod webhook;
+mod write_error;
 
 pub use delete::delete;
 pub use pause::{pause_if_failing, resume_due, set_enabled, Toggle};
 pub use read::{due_first, earliest_due, get, list, ListFilter, Upcoming};
+pub use webhook::{secret_of, WebhookCreds};
+use write_error::map_unique;
+pub use write_error::{check_secrets, WriteError};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -16,6 +21,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::schema::task_schedules::{self, dsl as s};
+use super::secrets::Keyring;
 use super::{conn, DbError, DbPool};
 use crate::domain::retry::RetryPolicy;
 use crate::domain::rules::{FireRules, Timing};
@@ -55,6 +61,10 @@ pub struct ScheduleRow {
     pub run_count: i64,
     pub on_success: Vec<Uuid>,
     pub on_failure: Vec<Uuid>,
+    /// The webhook's key (`/api/hooks/<key>`) and its secret, sealed; None without one.
+    pub webhook_key: Option<String>,
+    pub webhook_secret_nonce: Option<Vec<u8>>,
+    pub webhook_secret_sealed: Option<Vec<u8>>,
 }
 
 impl ScheduleRow {
@@ -119,49 +129,6 @@ impl ScheduleRow {
     }
 }
 
-/// Why a write was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum WriteError {
-    #[error("a schedule named `{0}` already exists")]
-    DuplicateName(String),
-    /// Refers to something that does not exist (a secret).
-    #[error("{field}: {message}")]
-    Invalid { field: String, message: String },
-    #[error(transparent)]
-    Db(#[from] DbError),
-}
-
-impl From<diesel::result::Error> for WriteError {
-    fn from(e: diesel::result::Error) -> Self {
-        WriteError::Db(DbError::Query(e))
-    }
-}
-
-fn map_unique(name: &str) -> impl Fn(diesel::result::Error) -> WriteError + '_ {
-    move |e| match e {
-        diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        ) => WriteError::DuplicateName(name.to_string()),
-        other => WriteError::Db(DbError::Query(other)),
-    }
-}
-
-/// Refuses a task that refers to secrets that do not exist (checked at write time; a secret
-/// deleted later makes the run fail as `spawn`).
-pub async fn check_secrets(pool: &DbPool, task: &TaskSpec) -> Result<(), WriteError> {
-    let refs = task.secret_refs();
-    let names: Vec<String> = refs.iter().map(|(_, n)| n.clone()).collect();
-    let missing = super::secrets::missing(pool, &names).await?;
-    match refs.into_iter().find(|(_, n)| missing.contains(n)) {
-        Some((field, name)) => Err(WriteError::Invalid {
-            field,
-            message: format!("secret `{name}` does not exist (create it with POST /api/secrets)"),
-        }),
-        None => Ok(()),
-    }
-}
-
 /// The editable fields of a schedule as written by create and replace.
 #[derive(Insertable, AsChangeset)]
 // None is NULL, never DEFAULT: a statement with DEFAULT in it is one diesel will not keep
@@ -193,6 +160,9 @@ struct Editable<'a> {
     fire_rules: Value,
     on_success: &'a [Uuid],
     on_failure: &'a [Uuid],
+    webhook_key: Option<&'a str>,
+    webhook_secret_nonce: Option<&'a [u8]>,
+    webhook_secret_sealed: Option<&'a [u8]>,
 }
 
 impl<'a> Editable<'a> {
@@ -211,10 +181,12 @@ impl<'a> Editable<'a> {
             && self.fire_rules == old.fire_rules
             && self.on_success == old.on_success.as_slice()
             && self.on_failure == old.on_failure.as_slice()
+            && self.webhook_key.is_some() == old.webhook_key.is_some()
     }
 
     fn of(
         input: &'a ScheduleInput,
+        webhook: Option<&'a WebhookCreds>,
         next_run_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Self {
@@ -242,6 +214,9 @@ impl<'a> Editable<'a> {
             fire_rules: input.rules.to_json(),
             on_success: &input.chain.on_success,
             on_failure: &input.chain.on_failure,
+            webhook_key: webhook.map(|w| w.key.as_str()),
+            webhook_secret_nonce: webhook.map(|w| w.nonce.as_slice()),
+            webhook_secret_sealed: webhook.map(|w| w.sealed.as_slice()),
         }
     }
 }
@@ -249,15 +224,21 @@ impl<'a> Editable<'a> {
 /// Inserts a new schedule.
 pub async fn insert(
     pool: &DbPool,
+    keyring: &Keyring,
     id: Uuid,
     input: &ScheduleInput,
     now: DateTime<Utc>,
 ) -> Result<ScheduleRow, WriteError> {
+    let webhook = input
+        .webhook
+        .then(|| WebhookCreds::fresh(keyring, id))
+        .transpose()
+        .map_err(DbError::Unavailable)?;
     let mut c = conn(pool).await?;
     let insert = diesel::insert_into(s::task_schedules).values((
         s::id.eq(id),
         s::created_at.eq(now),
-        Editable::of(input, input.first_run(now, now, 0), now),
+        Editable::of(input, webhook.as_ref(), input.first_run(now, now, 0), now),
     ));
     if input.chain.is_empty() {
         return insert
@@ -293,10 +274,17 @@ pub struct Replaced {
 /// `runAt` moved.
 pub async fn replace(
     pool: &DbPool,
+    keyring: &Keyring,
     id: Uuid,
     input: &ScheduleInput,
     now: DateTime<Utc>,
 ) -> Result<Option<Replaced>, WriteError> {
+    // Used only when the webhook is turned on by this write; one already on keeps its key.
+    let fresh = input
+        .webhook
+        .then(|| WebhookCreds::fresh(keyring, id))
+        .transpose()
+        .map_err(DbError::Unavailable)?;
     let mut c = conn(pool).await?;
     let name = input.name.clone();
     let result = c
@@ -305,7 +293,17 @@ pub async fn replace(
                 return Ok(None);
             };
             chains::check(c, id, &input.chain).await?;
-            let new = Editable::of(input, None, now);
+            let kept = old.webhook_key.as_ref().map(|key| WebhookCreds {
+                key: key.clone(),
+                nonce: old.webhook_secret_nonce.clone().unwrap_or_default(),
+                sealed: old.webhook_secret_sealed.clone().unwrap_or_default(),
+            });
+            let webhook = if input.webhook {
+                kept.or_else(|| fresh.clone())
+            } else {
+                None
+            };
+            let new = Editable::of(input, webhook.as_ref(), None, now);
             // The name moves the jitter and the rules cut the fires: any of them changes when.
             let same_rule = old.schedule_type == new.schedule_type
                 && old.schedule_config == new.schedule_config
@@ -337,7 +335,7 @@ pub async fn replace(
                 }
                 _ => (input.first_run(now, now, old.run_count), now),
             };
-            let mut edit = Editable::of(input, next, now);
+            let mut edit = Editable::of(input, webhook.as_ref(), next, now);
             edit.anchor_at = anchor;
             if !input.enabled && !old.enabled {
                 // Still paused: the pause keeps its start, reason and end.
