@@ -134,6 +134,10 @@ impl Vars<'_> {
 
 /// True when `text` holds a placeholder this module substitutes.
 pub fn has_placeholders(text: &str) -> bool {
+    // Checked for every HTTP and conductor run: text without braces costs no copy.
+    if !text.contains("{{") {
+        return false;
+    }
     let mut found = false;
     let _ = expand(text, |_| {
         found = true;

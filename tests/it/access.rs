@@ -114,6 +114,21 @@ async fn every_spelling_of_a_protected_path_needs_the_token() {
             assert_envelope(&v, "unauthorized");
         }
     }
+    // The one open route that takes a POST: no spelling of it reaches a protected route. The
+    // key segment may swallow the rest (an unknown key, 404), but nothing is created.
+    for path in [
+        "/api/hooks/../scheduler/schedules",
+        "/api/hooks/%2E%2E/scheduler/schedules",
+        "/api/hooks/x/..%2F..%2Fscheduler%2Fschedules",
+        "/api/hooks/x%2F..%2F..%2Fscheduler%2Fschedules",
+        "/api/hooks//../scheduler/schedules",
+    ] {
+        let (status, _, v) = raw(&app.base, "POST", path, &json_ct, Some(&body)).await;
+        assert!(
+            matches!(status, StatusCode::UNAUTHORIZED | StatusCode::NOT_FOUND),
+            "POST {path}: {status} {v}"
+        );
+    }
     assert_eq!(
         schedule_count(&app).await,
         0,

@@ -279,12 +279,6 @@ pub async fn replace(
     input: &ScheduleInput,
     now: DateTime<Utc>,
 ) -> Result<Option<Replaced>, WriteError> {
-    // Used only when the webhook is turned on by this write; one already on keeps its key.
-    let fresh = input
-        .webhook
-        .then(|| WebhookCreds::fresh(keyring, id))
-        .transpose()
-        .map_err(DbError::Unavailable)?;
     let mut c = conn(pool).await?;
     let name = input.name.clone();
     let result = c
@@ -298,10 +292,13 @@ pub async fn replace(
                 nonce: old.webhook_secret_nonce.clone().unwrap_or_default(),
                 sealed: old.webhook_secret_sealed.clone().unwrap_or_default(),
             });
-            let webhook = if input.webhook {
-                kept.or_else(|| fresh.clone())
-            } else {
-                None
+            // A webhook already on keeps its key; one turned on by this write gets a new one.
+            let webhook = match (input.webhook, kept) {
+                (false, _) => None,
+                (true, Some(kept)) => Some(kept),
+                (true, None) => {
+                    Some(WebhookCreds::fresh(keyring, id).map_err(DbError::Unavailable)?)
+                }
             };
             let new = Editable::of(input, webhook.as_ref(), None, now);
             // The name moves the jitter and the rules cut the fires: any of them changes when.
