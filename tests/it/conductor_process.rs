@@ -114,6 +114,13 @@ async fn managed_conductor_is_started_restarted_and_stopped() {
         .then_some(())
     })
     .await;
+    // The restart is logged when the new process is spawned, before it
+    // listens: wait until it answers, as the first start did.
+    eventually(Duration::from_secs(30), "conductor ok again", || async {
+        let (_, h) = app.get("/api/health").await;
+        (h["conductor"] == "ok" && conductor_pids(port).len() >= 2).then_some(())
+    })
+    .await;
     let (_, trig) = app.post(&path, &json!({})).await;
     let e = app
         .finished_execution(trig["executionId"].as_str().unwrap_or_default())
