@@ -2,7 +2,7 @@
 //!     cargo bench --bench scenarios
 //! CI runs every scenario once at a tiny size so the harness cannot rot:
 //!     cargo bench --bench scenarios -- --tiny
-//! One scenario: `-- b2` (names: b1 b2 b3 b4 b5 b6 b7 b8). B7 runs 10 minutes in a full run.
+//! One scenario: `-- b2` (names: b1 b2 b3 b4 b5 b6 b7 b8 b9). B7 runs 10 minutes in a full run.
 #![expect(
     clippy::cast_possible_truncation,
     reason = "harness arithmetic on its own counters, percentiles and frame sizes, never on outside input"
@@ -10,6 +10,7 @@
 
 mod api_ws;
 mod flood;
+mod output;
 mod support;
 mod sustained;
 mod wsclient;
@@ -367,6 +368,14 @@ fn main() {
             } else {
                 flood::b8(&ctx, 1_000, 20).await
             });
+        }
+        if want("b9") {
+            if tiny {
+                say(output::b9(&ctx, 1, 1_000_000, 65_536).await);
+            } else {
+                say(output::b9(&ctx, 10, 10_000_000, 65_536).await);
+                say(output::b9(&ctx, 10, 10_000_000, 16 << 20).await);
+            }
         }
         eprintln!("\n== figures ==");
         for l in &lines {

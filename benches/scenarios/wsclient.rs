@@ -60,6 +60,18 @@ pub(crate) async fn connect(base: &str) -> Client {
 }
 
 impl Client {
+    /// Sends one text frame (masked with a zero mask, as a client must).
+    pub(crate) async fn send_text(&mut self, text: &str) {
+        let payload = text.as_bytes();
+        assert!(payload.len() < 126, "short frames only");
+        let mut f = vec![0x81, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+        f.extend_from_slice(payload);
+        self.stream
+            .write_all(&f)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
     /// Reads frames until `stop_at`, answering pings; each text frame's delivery latency goes
     /// to `lat`. False when the server closed the session.
     pub(crate) async fn run(mut self, stop_at: Instant, lat: &mut Vec<f64>) -> bool {

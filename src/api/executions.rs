@@ -1,15 +1,15 @@
-//! `/api/executions`: list, read, cancel.
+//! `/api/executions`: list, read, output, cancel.
 
 use actix_web::{web, HttpResponse};
 
 use super::params::{self, Query};
 use super::AppState;
 use crate::actors::execution::messages::{
-    CancelError, CancelExecution, GetExecution, ListExecutions,
+    CancelError, CancelExecution, GetExecution, GetOutput, ListExecutions,
 };
 use crate::api::error::ApiError;
 use crate::db::executions::ListFilter;
-use crate::views::{ExecutionView, PageView};
+use crate::views::{ExecutionView, OutputView, PageView};
 
 impl From<CancelError> for ApiError {
     fn from(e: CancelError) -> Self {
@@ -56,6 +56,19 @@ pub async fn get(
     let id = params::path_id(&id)?;
     match state.actors.execution.send(GetExecution(id)).await?? {
         Some(row) => Ok(HttpResponse::Ok().json(ExecutionView::from(&row))),
+        None => Err(ApiError::NotFound(format!("execution {id} not found"))),
+    }
+}
+
+/// GET /api/executions/{id}/output
+#[utoipa::path(get, path = "/api/executions/{id}/output", tag = "executions", params(("id" = uuid::Uuid, Path, description = "UUID")), responses((status = 200, body = crate::views::OutputView), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 404, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
+pub async fn output(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = params::path_id(&id)?;
+    match state.actors.execution.send(GetOutput(id)).await?? {
+        Some((out, running)) => Ok(HttpResponse::Ok().json(OutputView::of(out, running))),
         None => Err(ApiError::NotFound(format!("execution {id} not found"))),
     }
 }

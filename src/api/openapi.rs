@@ -86,6 +86,7 @@ impl Modify for BearerAuth {
         super::hooks::deliver,
         super::executions::list,
         super::executions::get,
+        super::executions::output,
         super::executions::cancel,
         super::executions::stats,
         super::dashboard::index,

@@ -81,6 +81,7 @@ route_table! {
     "/assets/{file}" => [get OPEN None => dashboard::asset],
     "/api/executions" => [get VIEWER None => executions::list],
     "/api/executions/{id}" => [get VIEWER None => executions::get],
+    "/api/executions/{id}/output" => [get VIEWER None => executions::output],
     "/api/executions/{id}/cancel" => [post OPERATOR Some("execution.cancel") => executions::cancel],
     "/api/errors/errors" => [get VIEWER None => errors::list],
     "/api/errors/groups" => [get VIEWER None => error_groups::list],

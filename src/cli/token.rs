@@ -124,6 +124,7 @@ async fn execute(pool: &DbPool, cmd: TokenCommand) -> Result<String, String> {
                 instance_id: uuid::Uuid::nil(),
                 kind: TOKEN_REVOKED.to_string(),
                 schedule_id: None,
+                execution_id: None,
                 payload: row.id.to_string(),
             };
             if let Err(e) = outbox::publish(pool, &[notice]).await {

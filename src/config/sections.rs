@@ -76,6 +76,9 @@ pub struct ExecutionConfig {
     pub max_pending: usize,
     pub default_timeout_ms: u64,
     pub output_cap_bytes: usize,
+    /// Shell output sent out live (`execution_output` events, stored for other instances)
+    /// while the task runs; off, it is shown when the run ends.
+    pub live_output: bool,
     /// Names of taskforge's environment variables that shell tasks inherit.
     pub env_passthrough: Vec<String>,
     /// Their values, read once at load (the only environment a task gets from taskforge).

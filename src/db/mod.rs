@@ -7,6 +7,7 @@ pub mod chains;
 pub mod error_groups;
 pub mod error_records;
 pub mod execution_inserts;
+pub mod execution_output;
 pub mod execution_stats;
 pub mod executions;
 pub mod fires;

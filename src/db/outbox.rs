@@ -21,6 +21,7 @@ pub struct OutboxRow {
     pub kind: String,
     pub schedule_id: Option<Uuid>,
     pub payload: String,
+    pub execution_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -31,6 +32,7 @@ pub struct NewOutbox {
     pub instance_id: Uuid,
     pub kind: String,
     pub schedule_id: Option<Uuid>,
+    pub execution_id: Option<Uuid>,
     pub payload: String,
 }
 

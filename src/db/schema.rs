@@ -88,6 +88,7 @@ diesel::table! {
         schedule_id -> Nullable<Uuid>,
         payload -> Text,
         created_at -> Timestamptz,
+        execution_id -> Nullable<Uuid>,
     }
 }
 
@@ -183,6 +184,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    execution_output (execution_id) {
+        execution_id -> Uuid,
+        stdout -> Text,
+        stderr -> Text,
+        truncated -> Bool,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     webhook_deliveries (schedule_id, idempotency_key) {
         schedule_id -> Uuid,
         idempotency_key -> Text,
@@ -210,6 +221,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     error_history,
     error_records,
     event_outbox,
+    execution_output,
     secrets,
     system_state,
     task_executions,

@@ -6,6 +6,9 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use uuid::Uuid;
 
+/// The topic of live output: never part of `*`, which would drown a dashboard in it.
+pub const OUTPUT: &str = "output";
+
 /// The event types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -15,6 +18,8 @@ pub enum EventKind {
     ExecutionFailed,
     ExecutionCancelled,
     ExecutionSkipped,
+    /// A piece of a running shell task's output.
+    ExecutionOutput,
     ErrorRecorded,
     ErrorUpdated,
     ErrorEscalated,
@@ -34,6 +39,7 @@ impl EventKind {
             | EventKind::ExecutionFailed
             | EventKind::ExecutionCancelled
             | EventKind::ExecutionSkipped => "executions",
+            EventKind::ExecutionOutput => OUTPUT,
             EventKind::ErrorRecorded | EventKind::ErrorUpdated | EventKind::ErrorEscalated => {
                 "errors"
             }
@@ -56,6 +62,9 @@ pub struct Event {
     /// The schedule the event concerns, for `schedule:<id>` topics; not serialized.
     #[serde(skip)]
     pub schedule_id: Option<Uuid>,
+    /// The execution it concerns, for `execution:<id>` topics; not serialized.
+    #[serde(skip)]
+    pub execution_id: Option<Uuid>,
 }
 
 impl Event {
@@ -69,12 +78,24 @@ impl Event {
             data,
             timestamp: super::clock::now(),
             schedule_id,
+            execution_id: None,
         }
+    }
+
+    /// The same event, also on the topic of `execution`.
+    pub fn of_execution(mut self, execution: Uuid) -> Event {
+        self.execution_id = Some(execution);
+        self
     }
 
     /// True when a session subscribed to `subscriptions` should receive this event.
     pub fn matches<'a>(&self, subscriptions: impl IntoIterator<Item = &'a String>) -> bool {
-        matches_topics(self.kind.topic(), self.schedule_id, subscriptions)
+        matches_topics(
+            self.kind.topic(),
+            self.schedule_id,
+            self.execution_id,
+            subscriptions,
+        )
     }
 }
 
@@ -87,6 +108,7 @@ impl EventKind {
             EventKind::ExecutionFailed => "execution_failed",
             EventKind::ExecutionCancelled => "execution_cancelled",
             EventKind::ExecutionSkipped => "execution_skipped",
+            EventKind::ExecutionOutput => "execution_output",
             EventKind::ErrorRecorded => "error_recorded",
             EventKind::ErrorUpdated => "error_updated",
             EventKind::ErrorEscalated => "error_escalated",
@@ -100,7 +122,9 @@ impl EventKind {
 
 /// The resource topic of an event type given by its wire name (events from other instances).
 pub fn topic_of(kind: &str) -> &'static str {
-    if kind.starts_with("execution_") {
+    if kind == "execution_output" {
+        OUTPUT
+    } else if kind.starts_with("execution_") {
         "executions"
     } else if kind.starts_with("error_") {
         "errors"
@@ -109,23 +133,35 @@ pub fn topic_of(kind: &str) -> &'static str {
     }
 }
 
-/// True when `subscriptions` include `topic`, `schedule:<schedule_id>` or `*`.
+/// True when `subscriptions` include `topic`, `schedule:<schedule_id>`,
+/// `execution:<execution_id>` or `*` (which leaves out [`OUTPUT`]).
 pub fn matches_topics<'a>(
     topic: &str,
     schedule_id: Option<Uuid>,
+    execution_id: Option<Uuid>,
     subscriptions: impl IntoIterator<Item = &'a String>,
 ) -> bool {
-    let schedule_topic = schedule_id.map(|id| format!("schedule:{id}"));
-    subscriptions
-        .into_iter()
-        .any(|s| s == "*" || s == topic || schedule_topic.as_deref().is_some_and(|t| t == s))
+    let of = |prefix: &str, id: Option<Uuid>, s: &str| {
+        id.is_some_and(|id| {
+            s.strip_prefix(prefix)
+                .is_some_and(|rest| Uuid::parse_str(rest).is_ok_and(|r| r == id))
+        })
+    };
+    subscriptions.into_iter().any(|s| {
+        (s == "*" && topic != OUTPUT)
+            || s == topic
+            || of("schedule:", schedule_id, s)
+            || of("execution:", execution_id, s)
+    })
 }
 
 /// True when `s` is a topic a client may subscribe to.
 pub fn is_valid_topic(s: &str) -> bool {
-    matches!(s, "*" | "executions" | "errors" | "schedules")
-        || s.strip_prefix("schedule:")
-            .is_some_and(|id| Uuid::parse_str(id).is_ok())
+    matches!(s, "*" | "executions" | "errors" | "schedules" | OUTPUT)
+        || ["schedule:", "execution:"].iter().any(|p| {
+            s.strip_prefix(p)
+                .is_some_and(|id| Uuid::parse_str(id).is_ok())
+        })
 }
 
 #[cfg(test)]
@@ -143,6 +179,22 @@ mod tests {
         assert!(!e.matches(&subs(&["errors", "schedules"])));
         assert!(!e.matches(&subs(&[&format!("schedule:{}", Uuid::new_v4())])));
         assert!(!e.matches(&subs(&[])));
+        let run = Uuid::new_v4();
+        let e = e.of_execution(run);
+        assert!(e.matches(&subs(&[&format!("execution:{run}")])));
+        assert!(!e.matches(&subs(&[&format!("execution:{id}")])));
+    }
+
+    #[test]
+    fn output_is_left_out_of_star() {
+        let (id, run) = (Uuid::new_v4(), Uuid::new_v4());
+        let e = Event::new(EventKind::ExecutionOutput, Some(id), Value::Null).of_execution(run);
+        let subs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(!e.matches(&subs(&["*", "executions"])));
+        assert!(e.matches(&subs(&["*", "output"])));
+        assert!(e.matches(&subs(&[&format!("execution:{run}")])));
+        assert!(e.matches(&subs(&[&format!("schedule:{id}")])));
+        assert_eq!(topic_of(EventKind::ExecutionOutput.name()), OUTPUT);
     }
 
     #[test]
@@ -163,6 +215,9 @@ mod tests {
         assert!(is_valid_topic("errors"));
         assert!(is_valid_topic(&format!("schedule:{}", Uuid::new_v4())));
         assert!(!is_valid_topic("schedule:nope"));
+        assert!(is_valid_topic("output"));
+        assert!(is_valid_topic(&format!("execution:{}", Uuid::new_v4())));
+        assert!(!is_valid_topic("execution:"));
         assert!(!is_valid_topic("everything"));
     }
 }

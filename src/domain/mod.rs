@@ -9,6 +9,7 @@ pub mod fingerprint;
 pub mod firing;
 pub mod gate;
 pub mod incident;
+pub mod live_output;
 pub mod net;
 pub mod recovery;
 pub mod redact;

@@ -17,6 +17,15 @@ pub fn clean(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// Bytes a task produced as storable text: invalid UTF-8 and NUL bytes become U+FFFD.
+pub fn lossy(bytes: Vec<u8>) -> String {
+    let s = match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    };
+    clean(&s).into_owned()
+}
+
 /// `v` with every string cleaned, copied only when one holds a NUL (the usual case borrows).
 pub fn cleaned_value(v: &Value) -> Cow<'_, Value> {
     if has_nul(v) {

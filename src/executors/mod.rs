@@ -65,6 +65,8 @@ pub struct RunContext {
     pub passthrough_env: std::sync::Arc<[(String, String)]>,
     /// Where HTTP and conductor tasks may connect.
     pub policy: std::rc::Rc<netpolicy::NetPolicy>,
+    /// Where a shell task's output is captured while it runs (None: a private capture).
+    pub live: Option<std::sync::Arc<capture::LiveOutput>>,
 }
 
 /// Runs `task` until it ends, times out or `cancel` fires. For HTTP and conductor tasks the

@@ -9,7 +9,8 @@ use nix::unistd::Pid;
 use serde_json::json;
 use tokio::sync::oneshot;
 
-use super::capture::{read_capped_until, Captured};
+use super::capture::{read_into, LiveOutput};
+use crate::domain::live_output::OutputStream;
 use crate::process::Group;
 
 /// After the process group is gone, its output readers get this long to see the end of the
@@ -52,17 +53,29 @@ pub async fn run(t: &ShellTask, ctx: &RunContext, mut cancel: oneshot::Receiver<
         Err(e) => return Outcome::failed(ErrorType::Spawn, format!("cannot start /bin/sh: {e}")),
     };
     let group = Group::of(child.id());
-    let cap = ctx.output_cap;
+    // Read into the run's shared capture (seen live by the API), or a private one.
+    let live = ctx
+        .live
+        .clone()
+        .unwrap_or_else(|| LiveOutput::new(ctx.output_cap));
     let (stop_out, stop_out_rx) = oneshot::channel();
     let (stop_err, stop_err_rx) = oneshot::channel();
-    let stdout = child
-        .stdout
-        .take()
-        .map(|o| tokio::spawn(read_capped_until(o, cap, stop_out_rx)));
-    let stderr = child
-        .stderr
-        .take()
-        .map(|e| tokio::spawn(read_capped_until(e, cap, stop_err_rx)));
+    let stdout = child.stdout.take().map(|o| {
+        tokio::spawn(read_into(
+            o,
+            live.clone(),
+            OutputStream::Stdout,
+            stop_out_rx,
+        ))
+    });
+    let stderr = child.stderr.take().map(|e| {
+        tokio::spawn(read_into(
+            e,
+            live.clone(),
+            OutputStream::Stderr,
+            stop_err_rx,
+        ))
+    });
 
     let end = tokio::select! {
         status = child.wait() => match status {
@@ -78,7 +91,11 @@ pub async fn run(t: &ShellTask, ctx: &RunContext, mut cancel: oneshot::Receiver<
     if !matches!(end, End::Exited(_)) {
         let _ = child.wait().await;
     }
-    let (out, err) = tokio::join!(join(stdout, stop_out), join(stderr, stop_err));
+    tokio::join!(join(stdout, stop_out), join(stderr, stop_err));
+    let (out, err) = (
+        live.captured(OutputStream::Stdout),
+        live.captured(OutputStream::Stderr),
+    );
     let result = |code: Option<i32>| {
         json!({
             "exitCode": code,
@@ -129,16 +146,16 @@ pub async fn run(t: &ShellTask, ctx: &RunContext, mut cancel: oneshot::Receiver<
     }
 }
 
-/// The reader's capture: at its end of stream, or what it has [`DRAIN_GRACE`] from now.
-async fn join(h: Option<tokio::task::JoinHandle<Captured>>, stop: oneshot::Sender<()>) -> Captured {
+/// Waits for a reader to see its end of stream, or stops it [`DRAIN_GRACE`] from now.
+async fn join(h: Option<tokio::task::JoinHandle<()>>, stop: oneshot::Sender<()>) {
     let Some(mut h) = h else {
-        return Captured::default();
+        return;
     };
     tokio::select! {
-        c = &mut h => c.unwrap_or_default(),
+        _ = &mut h => {}
         () = tokio::time::sleep(DRAIN_GRACE) => {
             let _ = stop.send(());
-            h.await.unwrap_or_default()
+            let _ = h.await;
         }
     }
 }

@@ -6,6 +6,7 @@ mod access;
 mod errors;
 mod insight;
 mod ops;
+mod output;
 
 pub use access::{AuditView, SecretView, TokenView, WhoamiView};
 pub use errors::{BulkView, ErrorGroupView, ErrorRecordDetailView, ErrorRecordView, HistoryView};
@@ -14,6 +15,7 @@ pub use insight::{
     UpcomingView,
 };
 pub use ops::{HealthView, MinuteStat, Stats};
+pub use output::{OutputFrame, OutputView};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { startService, launchBrowser, apiClient, waitFor, shots, T, freePort } from './harness.mjs';
 
@@ -149,6 +149,23 @@ test('a chained run links back to the run that started it, and a schedule shows 
   const link = page.locator('tr[data-schedule="chain-first"] .chain-links a');
   await link.waitFor();
   assert.equal(await link.getAttribute('title'), next.id);
+});
+
+test('a running task\'s output is tailed live and the view stays at its end', async () => {
+  const gate = join(dataDir, `tail-gate-${Date.now()}`);
+  const s = await create({ name: 'tailed', taskConfig: { command: `i=0; while [ $i -lt 150 ]; do echo line$i; i=$((i+1)); done; while [ ! -e '${gate}' ]; do sleep 0.05; done; echo after-gate` } });
+  const run = await api('POST', `/api/scheduler/schedules/${s.id}/trigger`, {});
+  assert.equal(run.status, 202, JSON.stringify(run.data));
+  await page.goto(`${base}/#/executions/${run.data.executionId}`);
+  const text = (sel) => page.evaluate((q) => document.querySelector(q)?.textContent || '', sel);
+  await waitFor(async () => /line149/.test(await text('pre#stdout[data-live="true"]')), 'the output so far, while it runs');
+  const live = page.locator('pre#stdout[data-live="true"]');
+  assert.equal((await api('GET', `/api/executions/${run.data.executionId}`)).data.status, 'running');
+  const atEnd = await live.evaluate((pre) => pre.scrollHeight > pre.clientHeight && pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4);
+  assert.ok(atEnd, 'the live block is scrolled to its end');
+  await page.screenshot({ path: join(shots, 'live-output.png') });
+  writeFileSync(gate, '');
+  await waitFor(async () => /after-gate/.test(await text('pre#stdout:not([data-live])')), 'the final output');
 });
 
 test('an admin sees a webhook URL and a curl line that signs the body', async () => {

@@ -226,6 +226,7 @@ const MATRIX: &[(&str, &str, Min)] = &[
     ("get", "/api/stats", Min::Viewer),
     ("get", "/api/executions", Min::Viewer),
     ("get", "/api/executions/{id}", Min::Viewer),
+    ("get", "/api/executions/{id}/output", Min::Viewer),
     ("post", "/api/executions/{id}/cancel", Min::Operator),
     ("get", "/api/errors/errors", Min::Viewer),
     ("get", "/api/errors/groups", Min::Viewer),

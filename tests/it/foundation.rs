@@ -158,6 +158,7 @@ async fn every_migration_reverts_and_reapplies() {
             "error_history",
             "error_records",
             "event_outbox",
+            "execution_output",
             "secrets",
             "system_state",
             "task_executions",

@@ -30,6 +30,7 @@ mod fire_rules;
 mod firing;
 mod foundation;
 mod lifecycle;
+mod live_output;
 mod operations;
 mod outage;
 mod outbound;

@@ -8,6 +8,7 @@ use chrono::Utc;
 use tokio::sync::oneshot;
 
 use super::messages::Ended;
+use super::output::{Follower, FRAME_EVERY};
 use super::report::Reporter;
 use super::writer::{answer_of, finish_answer_of, StatusWriter};
 use crate::db::executions::{ExecutionRow, Finish};
@@ -44,11 +45,27 @@ pub(super) struct Job {
     /// For opening the secrets a task refers to, when it starts.
     pub pool: crate::db::DbPool,
     pub keyring: std::sync::Arc<crate::db::secrets::Keyring>,
+    /// `execution.live_output`: a shell task's output goes out while it runs.
+    pub live_output: bool,
 }
 
 impl Job {
     /// Runs `row` to its end.
     pub(super) async fn execute(self, row: ExecutionRow, cancel: oneshot::Receiver<()>) {
+        let live = self.run.live.clone().filter(|_| self.live_output);
+        let mut follower = live.map(|l| Follower::new(l, &self.reporter, &self.pool, &row));
+        self.run_to_end(row, cancel, &mut follower).await;
+        if let Some(f) = follower {
+            f.forget().await;
+        }
+    }
+
+    async fn run_to_end(
+        &self,
+        row: ExecutionRow,
+        cancel: oneshot::Receiver<()>,
+        follower: &mut Option<Follower>,
+    ) {
         let id = row.id;
         // Fires are claimed ahead of their time (scheduler.claim_ahead_ms, prefetch_ms) so the
         // claim's commit is off the critical path: start exactly on time.
@@ -103,6 +120,9 @@ impl Job {
                 // The opened secret values come back with the outcome, to be masked in it.
                 Ok(t) => match super::prepare::prepared(t, &row, &self.pool, &self.keyring).await {
                     Ok((t, opened)) => {
+                        if let Some(live) = &self.run.live {
+                            live.set_secrets(opened.iter().filter(|v| v.len() >= 3).cloned().collect());
+                        }
                         let mut run = self.run.clone();
                         run.timeout = t
                             .timeout_ms()
@@ -123,8 +143,16 @@ impl Job {
         let retry = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(retry);
         let (mut retry_armed, mut attempt) = (false, 0);
+        let mut frames =
+            tokio::time::interval_at(tokio::time::Instant::now() + FRAME_EVERY, FRAME_EVERY);
+        frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let (outcome, mut opened) = loop {
             tokio::select! {
+                _ = frames.tick(), if follower.is_some() && answered.is_some() => {
+                    if let Some(f) = follower.as_mut() {
+                        f.tick();
+                    }
+                }
                 r = &mut running, if answered.is_none() && !retry_armed => {
                     match r.unwrap_or_else(|_| Err("status writer dropped the request".into())) {
                         Ok(Some(fence)) => answered = Some(Ok(Some(announce(fence)))),
@@ -154,6 +182,10 @@ impl Job {
             answered = Some(Err("database unreachable".into()));
         }
         self.work_done.do_send(super::messages::WorkDone(id));
+        // The last frames go out before the final state's event.
+        if let Some(f) = follower.as_mut() {
+            f.ended().await;
+        }
         let mut finish = finish_of(outcome, started_at);
         opened.retain(|v| v.len() >= 3);
         secrets.extend(opened.iter().cloned());

@@ -43,6 +43,11 @@ pub enum CancelError {
 #[rtype(result = "Result<Option<ExecutionRow>, DbError>")]
 pub struct GetExecution(pub Uuid);
 
+/// What an execution printed so far, and whether it still runs (None: no such execution).
+#[derive(Message)]
+#[rtype(result = "Result<Option<(crate::domain::live_output::Snapshot, bool)>, DbError>")]
+pub struct GetOutput(pub Uuid);
+
 /// Reads a page of executions.
 #[derive(Message)]
 #[rtype(result = "Result<Page<ExecutionRow>, DbError>")]

@@ -6,6 +6,7 @@
 
 mod job;
 pub mod messages;
+mod output;
 mod prepare;
 mod reads;
 pub mod report;
@@ -43,6 +44,8 @@ struct Running {
     waiters: Vec<oneshot::Sender<()>>,
     /// Its task is over and its slot released (only its final write is left).
     work_done: bool,
+    /// A shell task's output as it is captured.
+    live: Option<std::sync::Arc<executors::capture::LiveOutput>>,
 }
 
 /// See the module docs.
@@ -168,12 +171,15 @@ impl ExecutionActor {
             .clone();
         let cfg = &self.services.config;
         let (cancel_tx, cancel_rx) = oneshot::channel();
+        let live = (row.task_type == crate::domain::states::TaskType::Shell)
+            .then(|| executors::capture::LiveOutput::new(cfg.execution.output_cap_bytes));
         self.running.insert(
             row.id,
             Running {
                 cancel: Some(cancel_tx),
                 waiters: Vec::new(),
                 work_done: false,
+                live: live.clone(),
             },
         );
         self.active += 1;
@@ -197,7 +203,9 @@ impl ExecutionActor {
                 context: prepare::context_of(&row),
                 passthrough_env: self.passthrough_env.clone(),
                 policy: self.policy.clone(),
+                live,
             },
+            live_output: cfg.execution.live_output,
             pool: self.services.pool.clone(),
             keyring: self.services.keyring.clone(),
             default_timeout: Duration::from_millis(cfg.execution.default_timeout_ms),

@@ -5,6 +5,7 @@
 //! (and the ends of retry chains) to error recovery.
 
 use actix::prelude::*;
+use uuid::Uuid;
 
 use super::messages::{Ended, ExecutionEnded};
 use crate::actors::scheduler::messages::ChainCompleted;
@@ -13,6 +14,7 @@ use crate::actors::ws::hub::WsHub;
 use crate::actors::ws::messages::Publish;
 use crate::db::executions::ExecutionRow;
 use crate::domain::event::{Event, EventKind};
+use crate::domain::live_output::OutputStream;
 use crate::domain::states::ExecutionStatus;
 use crate::telemetry;
 
@@ -138,11 +140,39 @@ impl Reporter {
         if !self.audience.anyone() {
             return;
         }
-        self.hub.do_send(Publish(Event::new(
-            kind,
-            Some(row.schedule_id),
-            crate::views::ExecutionView::from(row),
-        )));
+        self.hub.do_send(Publish(
+            Event::new(
+                kind,
+                Some(row.schedule_id),
+                crate::views::ExecutionView::from(row),
+            )
+            .of_execution(row.id),
+        ));
+    }
+
+    /// True when an event published now could reach someone.
+    pub fn has_audience(&self) -> bool {
+        self.audience.anyone()
+    }
+
+    /// A piece of a running task's output.
+    pub fn output(
+        &self,
+        schedule: Uuid,
+        execution: Uuid,
+        stream: OutputStream,
+        seq: u64,
+        chunk: &str,
+    ) {
+        let frame = crate::views::OutputFrame {
+            execution_id: execution,
+            stream,
+            seq,
+            chunk,
+        };
+        self.hub.do_send(Publish(
+            Event::new(EventKind::ExecutionOutput, Some(schedule), frame).of_execution(execution),
+        ));
     }
 }
 

@@ -72,12 +72,18 @@ impl WsHub {
                 return;
             }
         };
-        self.fan_out(event.kind.topic(), event.schedule_id, &text);
+        self.fan_out(
+            event.kind.topic(),
+            event.schedule_id,
+            event.execution_id,
+            &text,
+        );
         if let Some(bridge) = &self.bridge {
             bridge.do_send(Forward(NewOutbox {
                 instance_id: self.instance_id,
                 kind: event.kind.name().to_string(),
                 schedule_id: event.schedule_id,
+                execution_id: event.execution_id,
                 payload: text.to_string(),
             }));
         }
@@ -85,10 +91,16 @@ impl WsHub {
 
     /// Sends one serialized event to every matching session; a session whose bounded queue is
     /// full is dropped (and told why) so it never slows the others.
-    fn fan_out(&mut self, topic: &str, schedule_id: Option<Uuid>, text: &Arc<str>) {
+    fn fan_out(
+        &mut self,
+        topic: &str,
+        schedule_id: Option<Uuid>,
+        execution_id: Option<Uuid>,
+        text: &Arc<str>,
+    ) {
         let mut slow = Vec::new();
         for (id, entry) in &self.sessions {
-            if !matches_topics(topic, schedule_id, &entry.subscriptions) {
+            if !matches_topics(topic, schedule_id, execution_id, &entry.subscriptions) {
                 continue;
             }
             match entry.recipient.try_send(Deliver::Text(text.clone())) {
@@ -144,6 +156,7 @@ impl Handler<CloseTokenSessions> for WsHub {
                     instance_id: act.instance_id,
                     kind: TOKEN_REVOKED.to_string(),
                     schedule_id: None,
+                    execution_id: None,
                     payload: msg.0.to_string(),
                 }));
             }
@@ -230,7 +243,12 @@ impl Handler<PublishRemote> for WsHub {
                     continue;
                 }
                 let text: Arc<str> = Arc::from(row.payload);
-                act.fan_out(topic_of(&row.kind), row.schedule_id, &text);
+                act.fan_out(
+                    topic_of(&row.kind),
+                    row.schedule_id,
+                    row.execution_id,
+                    &text,
+                );
             }
         });
     }

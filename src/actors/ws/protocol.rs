@@ -28,7 +28,7 @@ pub fn parse(text: &str) -> Result<ClientMessage, String> {
     {
         if let Some(bad) = subscriptions.iter().find(|s| !is_valid_topic(s)) {
             return Err(format!(
-                "subscriptions: unknown topic `{bad}` (use executions, errors, schedules, schedule:<id> or *)"
+                "subscriptions: unknown topic `{bad}` (use executions, errors, schedules, output, schedule:<id>, execution:<id> or *)"
             ));
         }
     }

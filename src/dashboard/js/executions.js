@@ -1,5 +1,5 @@
 // Executions: a live list (rows patched in place), filters kept in the URL, "Load more", and a
-// detail view with output and cancel.
+// detail view with output (tailed live while it runs) and cancel.
 import { show, el, badge } from './dom.js';
 import { api, errorMessage } from './api.js';
 import { can } from './session.js';
@@ -30,7 +30,11 @@ async function detail(ctx, main, id) {
   const x = r.data;
   const res = x.result || {};
   const blocks = [];
-  if ('stdout' in res) blocks.push(el('h2', {}, 'stdout'), el('pre', { id: 'stdout' }, res.stdout || ''), el('h2', {}, 'stderr'), el('pre', { id: 'stderr' }, res.stderr || ''));
+  const live = x.taskType === 'shell' && ['pending', 'running'].includes(x.status);
+  if (live) {
+    blocks.push(el('h2', {}, 'stdout ', el('span', { class: 'muted' }, '(live)')), el('pre', { id: 'stdout', 'data-live': 'true' }),
+      el('h2', {}, 'stderr'), el('pre', { id: 'stderr', 'data-live': 'true' }));
+  } else if ('stdout' in res) blocks.push(el('h2', {}, 'stdout'), el('pre', { id: 'stdout' }, res.stdout || ''), el('h2', {}, 'stderr'), el('pre', { id: 'stderr' }, res.stderr || ''));
   else if (x.result !== null) blocks.push(el('h2', {}, 'Result'), el('pre', { id: 'result' }, JSON.stringify(x.result, null, 2)));
   const status = el('p', { class: 'form-error', role: 'alert' });
   const cancel = can('operator') && ['pending', 'running'].includes(x.status)
@@ -58,6 +62,35 @@ async function detail(ctx, main, id) {
     x.payload == null ? null : el('h2', {}, 'Payload'),
     x.payload == null ? null : el('pre', { id: 'payload' }, JSON.stringify(x.payload, null, 2)),
     ...blocks);
+  if (live) ctx.tail?.();
+}
+
+// What a running task printed so far, painted into its live blocks; a block scrolled to its
+// end stays at the end as lines arrive. One request at a time: frames that arrive meanwhile
+// are covered by one more request after it.
+function tailer(ctx, id) {
+  let busy = false;
+  let again = false;
+  const paint = (out) => {
+    for (const k of ['stdout', 'stderr']) {
+      const pre = document.getElementById(k);
+      if (!pre || pre.dataset.live !== 'true') continue;
+      const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+      pre.textContent = out[k];
+      if (atEnd) pre.scrollTop = pre.scrollHeight;
+    }
+  };
+  return async () => {
+    if (busy) { again = true; return; }
+    busy = true;
+    do {
+      again = false;
+      const r = await api('GET', `/api/executions/${id}/output`);
+      if (!ctx.alive()) return;
+      if (r.ok) paint(r.data);
+    } while (again);
+    busy = false;
+  };
 }
 
 function select(id, label, values, value) {
@@ -67,8 +100,13 @@ function select(id, label, values, value) {
 
 export async function executions(ctx, main, id) {
   if (id) {
+    ctx.tail = tailer(ctx, id);
+    ctx.follow(`execution:${id}`);
     await detail(ctx, main, id);
-    ctx.onEvent((e) => { if (e.data?.id === id && e.type?.startsWith('execution_')) detail(ctx, main, id); });
+    ctx.onEvent((e) => {
+      if (e.type === 'execution_output' && e.data?.executionId === id) ctx.tail();
+      else if (e.data?.id === id && e.type?.startsWith('execution_')) detail(ctx, main, id);
+    });
     return;
   }
   const p = params();

@@ -11,6 +11,20 @@ let lost = false;
 
 export function onEvent(fn) { handlers.add(fn); return () => handlers.delete(fn); }
 
+// Everything (`*`) plus the topics views follow now, such as one execution's live output
+// (which `*` leaves out). Sent again whenever the socket (re)opens.
+const followed = new Map();
+function sendSubscriptions() {
+  if (socket?.readyState !== WebSocket.OPEN) return;
+  socket.send(JSON.stringify({ type: 'subscribe', subscriptions: ['*', ...new Set(followed.values())] }));
+}
+export function follow(topic) {
+  const key = Symbol(topic);
+  followed.set(key, topic);
+  sendSubscriptions();
+  return () => { followed.delete(key); sendSubscriptions(); };
+}
+
 // Called when the connection comes back after it was lost (the server restarted, the network
 // returned): what a view shows may be stale, so it reloads.
 export function onReconnect(fn) { reconnected.add(fn); return () => reconnected.delete(fn); }
@@ -35,6 +49,7 @@ export function connect() {
   socket.onopen = () => {
     delay = 500;
     setState('open', 'live');
+    if (followed.size) sendSubscriptions();
     if (wasOpen && lost) for (const fn of reconnected) fn();
     wasOpen = true;
     lost = false;

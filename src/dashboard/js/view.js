@@ -1,7 +1,7 @@
 // The life of one rendered view: timers, event subscriptions and in-flight loads belong to it
 // and end when the router moves on, before the next view renders. A load that finishes after
 // that (`alive()` false) renders nothing.
-import { onEvent } from './live.js';
+import { onEvent, follow } from './live.js';
 
 export function viewContext() {
   let alive = true;
@@ -12,6 +12,7 @@ export function viewContext() {
     every(ms, fn) { const t = setInterval(fn, ms); cleanups.push(() => clearInterval(t)); },
     later(ms, fn) { const t = setTimeout(fn, ms); cleanups.push(() => clearTimeout(t)); },
     onEvent(fn) { cleanups.push(onEvent(fn)); },
+    follow(topic) { cleanups.push(follow(topic)); },
     close() {
       alive = false;
       for (const fn of cleanups.splice(0)) { try { fn(); } catch { /* a cleanup must not stop the others */ } }

@@ -1,0 +1,114 @@
+//! B9: a shell task writing 10 MB at full speed, with live output on (and a WebSocket client
+//! following every frame) and off, interleaved run by run on two services of the same build.
+//! Durations are the runs' own `finished_at − started_at` read from PostgreSQL; peak RSS is the
+//! service's VmHWM.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::support::*;
+use super::{client, migrated, post, wsclient, Ctx};
+
+/// Peak resident memory of `svc` (VmHWM), in MiB.
+fn peak_mib(svc: &Service) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", svc.pid())).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+/// One run of `schedule` on `svc`: its duration in ms, as stored.
+async fn one_run(c: &awc::Client, svc: &Service, url: &str, schedule: &str) -> f64 {
+    let path = format!("{}/api/scheduler/schedules/{schedule}/trigger", svc.base);
+    assert_eq!(post(c, &path, &json!({})).await, 202);
+    let sql = format!(
+        "SELECT COALESCE(max(extract(epoch FROM finished_at - started_at) * 1000), -1)::float8 AS v \
+         FROM task_executions WHERE schedule_id = '{schedule}' AND status = 'completed' \
+         AND finished_at > now() - interval '1 minute' AND id = (SELECT id FROM task_executions \
+         WHERE schedule_id = '{schedule}' ORDER BY created_at DESC LIMIT 1)"
+    );
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let ms = float(url, &sql).await;
+        if ms >= 0.0 {
+            return ms;
+        }
+        assert!(Instant::now() < deadline, "the run did not complete");
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A schedule writing `bytes` of text as fast as `yes` can; answers its id.
+async fn writer(c: &awc::Client, svc: &Service, bytes: usize) -> String {
+    let body = json!({"name": "b9", "taskType": "shell", "scheduleType": "cron",
+        "scheduleConfig": {"expression": "0 0 1 1 *"},
+        "taskConfig": {"command": format!("yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c {bytes}")}});
+    let mut r = c
+        .post(format!("{}/api/scheduler/schedules", svc.base))
+        .send_json(&body)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let v: serde_json::Value = r.json().await.unwrap_or_else(|e| panic!("{e}"));
+    v["id"].as_str().unwrap_or_default().to_string()
+}
+
+/// B9 with `cap` bytes kept per stream (`execution.output_cap_bytes`).
+pub(crate) async fn b9(ctx: &Ctx, runs: usize, bytes: usize, cap: usize) -> String {
+    let cap_text = cap.to_string();
+    let cap_env = ("TASKFORGE__EXECUTION__OUTPUT_CAP_BYTES", cap_text.as_str());
+    let on_url = migrated(ctx, "b9on").await;
+    let off_url = migrated(ctx, "b9off").await;
+    let on = Service::start(&on_url, ctx.logs.path(), "b9on", &[cap_env]);
+    let off = Service::start(
+        &off_url,
+        ctx.logs.path(),
+        "b9off",
+        &[cap_env, ("TASKFORGE__EXECUTION__LIVE_OUTPUT", "false")],
+    );
+    let c = client();
+    let (s_on, s_off) = (writer(&c, &on, bytes).await, writer(&c, &off, bytes).await);
+    // A follower of every frame on the streaming service (frames are built only for listeners).
+    let stop_at = Instant::now() + Duration::from_secs(3600);
+    let mut follower = wsclient::connect(&on.base).await;
+    follower
+        .send_text(r#"{"type":"subscribe","subscriptions":["output","executions"]}"#)
+        .await;
+    let frames = actix_web::rt::spawn(async move {
+        let mut lat = Vec::new();
+        follower.run(stop_at, &mut lat).await;
+        lat.len()
+    });
+    let (mut d_on, mut d_off) = (Vec::new(), Vec::new());
+    for i in 0..runs {
+        // Alternate which goes first, so neither always runs on a warmer machine.
+        if i % 2 == 0 {
+            d_on.push(one_run(&c, &on, &on_url, &s_on).await);
+            d_off.push(one_run(&c, &off, &off_url, &s_off).await);
+        } else {
+            d_off.push(one_run(&c, &off, &off_url, &s_off).await);
+            d_on.push(one_run(&c, &on, &on_url, &s_on).await);
+        }
+    }
+    let (peak_on, peak_off) = (peak_mib(&on), peak_mib(&off));
+    let sent = float(
+        &on_url,
+        "SELECT count(*)::float8 AS v FROM execution_output",
+    )
+    .await;
+    frames.abort();
+    on.stop();
+    off.stop();
+    let ratio = pct(&mut d_on, 50.0) / pct(&mut d_off, 50.0);
+    format!(
+        "B9 {} MB of shell output x {runs} runs, cap {} KiB: streaming on {}, off {}; median on/off {ratio:.3}; peak RSS on {peak_on:.1} MiB, off {peak_off:.1} MiB; stored copies left {sent}",
+        bytes / 1_000_000,
+        cap / 1024,
+        summary(&mut d_on),
+        summary(&mut d_off),
+    )
+}
