@@ -101,8 +101,9 @@ function select(id, label, values, value) {
 export async function executions(ctx, main, id) {
   if (id) {
     ctx.tail = tailer(ctx, id);
-    ctx.follow(`execution:${id}`);
     await detail(ctx, main, id);
+    // Once the server sends this run's events, read it again: it may have moved on meanwhile.
+    ctx.follow(`execution:${id}`, () => detail(ctx, main, id));
     ctx.onEvent((e) => {
       if (e.type === 'execution_output' && e.data?.executionId === id) ctx.tail();
       else if (e.data?.id === id && e.type?.startsWith('execution_')) detail(ctx, main, id);

@@ -12,17 +12,22 @@ let lost = false;
 export function onEvent(fn) { handlers.add(fn); return () => handlers.delete(fn); }
 
 // Everything (`*`) plus the topics views follow now, such as one execution's live output
-// (which `*` leaves out). Sent again whenever the socket (re)opens.
+// (which `*` leaves out). Sent again whenever the socket (re)opens. `onActive` runs each time
+// the server confirms the topic: what happened before that was not sent, so the view reloads.
 const followed = new Map();
 function sendSubscriptions() {
   if (socket?.readyState !== WebSocket.OPEN) return;
-  socket.send(JSON.stringify({ type: 'subscribe', subscriptions: ['*', ...new Set(followed.values())] }));
+  const topics = [...new Set([...followed.values()].map((f) => f.topic))];
+  socket.send(JSON.stringify({ type: 'subscribe', subscriptions: ['*', ...topics] }));
 }
-export function follow(topic) {
+export function follow(topic, onActive) {
   const key = Symbol(topic);
-  followed.set(key, topic);
+  followed.set(key, { topic, onActive });
   sendSubscriptions();
   return () => { followed.delete(key); sendSubscriptions(); };
+}
+function confirmed(topics) {
+  for (const f of followed.values()) if (topics.includes(f.topic)) f.onActive?.();
 }
 
 // Called when the connection comes back after it was lost (the server restarted, the network
@@ -58,6 +63,7 @@ export function connect() {
     let msg;
     try { msg = JSON.parse(m.data); } catch { return; }
     if (msg.type === 'ping') return;
+    if (msg.type === 'subscribed' && Array.isArray(msg.subscriptions)) confirmed(msg.subscriptions);
     for (const h of handlers) h(msg);
   };
   socket.onclose = () => {

@@ -12,7 +12,7 @@ export function viewContext() {
     every(ms, fn) { const t = setInterval(fn, ms); cleanups.push(() => clearInterval(t)); },
     later(ms, fn) { const t = setTimeout(fn, ms); cleanups.push(() => clearTimeout(t)); },
     onEvent(fn) { cleanups.push(onEvent(fn)); },
-    follow(topic) { cleanups.push(follow(topic)); },
+    follow(topic, onActive) { cleanups.push(follow(topic, () => { if (alive) onActive?.(); })); },
     close() {
       alive = false;
       for (const fn of cleanups.splice(0)) { try { fn(); } catch { /* a cleanup must not stop the others */ } }
