@@ -1,4 +1,4 @@
-//! B9: a shell task writing 10 MB at full speed, with live output on (and a WebSocket client
+//! B9: a shell task writing 10 MB at full speed, a line per write, with live output on (and a WebSocket client
 //! following every frame) and off, interleaved run by run on two services of the same build.
 //! Durations are the runs' own `finished_at − started_at` read from PostgreSQL; peak RSS is the
 //! service's VmHWM.
@@ -43,11 +43,17 @@ async fn one_run(c: &awc::Client, svc: &Service, url: &str, schedule: &str) -> f
     }
 }
 
-/// A schedule writing `bytes` of text as fast as `yes` can; answers its id.
+/// The line the B9 task prints, 64 bytes with its number and newline.
+const LINE: &str = "0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghij";
+
+/// A schedule printing about `bytes` of text a line at a time as fast as the shell can (one
+/// write per line, like a chatty task; `yes | head` would be done in one pipe-full in 10 ms,
+/// before the first frame); answers its id.
 async fn writer(c: &awc::Client, svc: &Service, bytes: usize) -> String {
+    let lines = bytes / (LINE.len() + 8);
     let body = json!({"name": "b9", "taskType": "shell", "scheduleType": "cron",
         "scheduleConfig": {"expression": "0 0 1 1 *"},
-        "taskConfig": {"command": format!("yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c {bytes}")}});
+        "taskConfig": {"command": format!("i=0; while [ $i -lt {lines} ]; do printf '%07d {LINE}\\n' $i; i=$((i+1)); done")}});
     let mut r = c
         .post(format!("{}/api/scheduler/schedules", svc.base))
         .send_json(&body)

@@ -2,6 +2,7 @@
 //! memory. Shell output goes into a shared [`LiveOutput`] as it is read, where the API and the
 //! live frames see it while the task runs.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -22,7 +23,9 @@ pub struct Captured {
 pub struct LiveOutput {
     stdout: Mutex<Tail>,
     stderr: Mutex<Tail>,
-    secrets: Mutex<Vec<String>>,
+    secrets: Mutex<Arc<[String]>>,
+    /// Counts the writes that changed what is kept: a follower with nothing new skips its turn.
+    changes: AtomicU64,
 }
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -36,7 +39,8 @@ impl LiveOutput {
         Arc::new(LiveOutput {
             stdout: Mutex::new(Tail::new(cap)),
             stderr: Mutex::new(Tail::new(cap)),
-            secrets: Mutex::new(Vec::new()),
+            secrets: Mutex::new(Arc::from(Vec::new())),
+            changes: AtomicU64::new(0),
         })
     }
 
@@ -49,7 +53,25 @@ impl LiveOutput {
 
     /// The values to mask from now on.
     pub fn set_secrets(&self, secrets: Vec<String>) {
-        *locked(&self.secrets) = secrets;
+        *locked(&self.secrets) = Arc::from(secrets);
+    }
+
+    /// Keeps what the task wrote on `stream` (up to the cap).
+    pub fn push(&self, stream: OutputStream, data: &[u8]) {
+        let changed = {
+            let mut t = self.tail(stream);
+            let before = (t.bytes().len(), t.truncated());
+            t.push(data);
+            before != (t.bytes().len(), t.truncated())
+        };
+        if changed {
+            self.changes.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// How many writes changed the output so far.
+    pub fn changes(&self) -> u64 {
+        self.changes.load(Ordering::Relaxed)
     }
 
     /// What may be shown of the output so far (see [`Tail::shown`]).
@@ -108,7 +130,7 @@ pub async fn read_into<R: AsyncRead + Unpin>(
         };
         match read {
             Ok(0) | Err(_) => break,
-            Ok(n) => live.tail(stream).push(&buf[..n]),
+            Ok(n) => live.push(stream, &buf[..n]),
         }
     }
 }
@@ -147,7 +169,10 @@ mod tests {
     fn snapshots_and_pieces_mask_secrets() {
         let live = LiveOutput::new(100);
         live.set_secrets(vec!["s3cret".into()]);
-        live.tail(OutputStream::Stderr).push(b"key s3cret\n");
+        live.push(OutputStream::Stderr, b"key s3cret\n");
+        assert_eq!(live.changes(), 1);
+        live.push(OutputStream::Stderr, b"");
+        assert_eq!(live.changes(), 1, "nothing kept, nothing changed");
         // The last bytes wait: they could be the start of a secret.
         assert_eq!(live.snapshot().stderr, "key ***");
         assert_eq!(

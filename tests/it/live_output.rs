@@ -292,3 +292,29 @@ async fn output_off_sends_no_frames_and_bad_requests_are_refused() {
         "{err}"
     );
 }
+
+#[actix_web::test]
+async fn nul_bytes_invalid_utf8_and_a_split_character_come_out_clean() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let gate = dir.path().join("go");
+    // `\303\251` is é: its first byte before the gate, its second after.
+    let s = app
+        .create_schedule(gated("bytes", "a\\000b\\377c\\n\\303", &gate, "\\251!\\n"))
+        .await;
+    let mut c = WsClient::connect(&app.base).await;
+    subscribe(&mut c, json!(["output", "executions"])).await;
+    let id = app.trigger(&s).await;
+    let first = c
+        .recv_until("the first frame", |v| v["type"] == "execution_output")
+        .await;
+    assert_eq!(first["data"]["chunk"], "a\u{FFFD}b\u{FFFD}c\n", "{first}");
+    let partial = output_of(&app, &id).await;
+    assert_eq!(partial["stdout"], "a\u{FFFD}b\u{FFFD}c\n", "{partial}");
+    open(&gate);
+    let mut frames = vec![first];
+    frames.extend(frames_until_end(&mut c, &id).await);
+    assert_eq!(joined(&frames, "stdout"), "a\u{FFFD}b\u{FFFD}c\né!\n");
+    let e = app.finished_execution(&id).await;
+    assert_eq!(e["result"]["stdout"], "a\u{FFFD}b\u{FFFD}c\né!\n");
+}

@@ -35,8 +35,13 @@ pub(super) struct Follower {
     last_frame: Option<Instant>,
     /// A period passed while the task ran (a shorter run shows its output in its final event).
     ticked: bool,
+    /// `changes` of the output when the last frame was considered, and whether that one sent
+    /// something (the other stream may still have news).
+    seen: u64,
+    more: bool,
     last_save: Instant,
-    saved: Option<Snapshot>,
+    /// `changes` of the output in the stored copy (None: no copy stored).
+    saved: Option<u64>,
     saving: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -58,6 +63,8 @@ impl Follower {
             first: OutputStream::Stdout,
             last_frame: None,
             ticked: false,
+            seen: 0,
+            more: false,
             last_save: Instant::now(),
             saved: None,
             saving: None,
@@ -67,14 +74,17 @@ impl Follower {
     /// While the task runs: a frame of what is new, and now and then the stored copy.
     pub(super) fn tick(&mut self) {
         self.ticked = true;
-        self.frame(false);
+        let changes = self.live.changes();
+        if changes != self.seen || self.more {
+            self.seen = changes;
+            self.more = self.frame(false);
+        }
         let busy = self.saving.as_ref().is_some_and(|h| !h.is_finished());
         if self.last_save.elapsed() >= SAVE_EVERY && !busy {
             self.last_save = Instant::now();
-            let now = self.live.snapshot();
-            if self.saved.as_ref() != Some(&now) {
-                let (pool, id, copy) = (self.pool.clone(), self.execution, now.clone());
-                self.saved = Some(now);
+            if self.saved.unwrap_or(0) != changes {
+                let (pool, id, copy) = (self.pool.clone(), self.execution, self.live.snapshot());
+                self.saved = Some(changes);
                 self.saving = Some(tokio::spawn(async move {
                     let at = crate::domain::clock::now();
                     if let Err(e) = crate::db::execution_output::save(&pool, id, &copy, at).await {
