@@ -16,6 +16,14 @@ pub enum OutputStream {
 }
 
 impl OutputStream {
+    /// 0 for stdout, 1 for stderr.
+    pub fn index(self) -> usize {
+        match self {
+            OutputStream::Stdout => 0,
+            OutputStream::Stderr => 1,
+        }
+    }
+
     /// The other one.
     pub fn other(self) -> OutputStream {
         match self {
@@ -139,6 +147,10 @@ impl Tail {
             let hold = secrets.iter().map(|s| s.len()).max().unwrap_or(1) - 1;
             char_start_at_or_before(&self.bytes, self.bytes.len().saturating_sub(hold))
         };
+        if secrets.is_empty() {
+            let end = limit.max(from);
+            return (self.bytes[from.min(end)..end].to_vec(), end);
+        }
         let mut out = Vec::with_capacity(limit.saturating_sub(from));
         let mut i = from;
         while i < limit {

@@ -31,7 +31,9 @@ impl OutputView {
 }
 
 /// One piece of a running task's output (`execution_output`); `seq` counts the pieces of one
-/// execution from 1, across both streams, in the order they were printed per stream.
+/// execution from 1, across both streams, in the order they were printed per stream. `offset`
+/// is where `chunk` starts in its stream's text (UTF-8 bytes): a client that read `/output`
+/// first skips what it already has.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OutputFrame<'a> {
@@ -39,5 +41,6 @@ pub struct OutputFrame<'a> {
     #[schema(value_type = String)]
     pub stream: OutputStream,
     pub seq: u64,
+    pub offset: usize,
     pub chunk: &'a str,
 }

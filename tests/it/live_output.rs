@@ -84,6 +84,7 @@ async fn output_goes_out_while_the_task_runs_in_order_and_not_to_star() {
     assert_eq!(first["data"]["stream"], "stdout");
     assert_eq!(first["data"]["seq"], 1);
     assert_eq!(first["data"]["chunk"], "first\n");
+    assert_eq!(first["data"]["offset"], 0);
     // While it runs, /output shows what it printed so far.
     let partial = output_of(&app, &id).await;
     assert_eq!(
@@ -105,6 +106,7 @@ async fn output_goes_out_while_the_task_runs_in_order_and_not_to_star() {
     assert_eq!(joined(&all, "stdout"), "first\nsecond\n");
     let late_frames = frames_until_end(&mut late, &id).await;
     assert_eq!(joined(&late_frames, "stdout"), "second\n");
+    assert_eq!(late_frames[0]["data"]["offset"], 6, "{late_frames:?}");
     let types = follower.types();
     let pos = |t: &str| types.iter().position(|x| x == t);
     assert!(

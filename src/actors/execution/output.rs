@@ -16,6 +16,7 @@ use crate::db::executions::ExecutionRow;
 use crate::db::{DbError, DbPool};
 use crate::domain::live_output::{OutputStream, Snapshot};
 use crate::executors::capture::LiveOutput;
+use crate::views::OutputFrame;
 
 /// At most one frame per execution this often.
 pub(super) const FRAME_EVERY: Duration = Duration::from_millis(100);
@@ -30,6 +31,8 @@ pub(super) struct Follower {
     execution: Uuid,
     schedule: Uuid,
     seq: u64,
+    /// Bytes of text sent out (or passed over) per stream: the next frame's `offset`.
+    sent: [usize; 2],
     /// Which stream goes first next time (the two take turns when both have news).
     first: OutputStream,
     last_frame: Option<Instant>,
@@ -60,6 +63,7 @@ impl Follower {
             execution: row.id,
             schedule: row.schedule_id,
             seq: 0,
+            sent: [0, 0],
             first: OutputStream::Stdout,
             last_frame: None,
             ticked: false,
@@ -134,13 +138,22 @@ impl Follower {
             return false;
         };
         self.first = stream.other();
+        let sent = &mut self.sent[stream.index()];
+        let offset = *sent;
+        *sent += chunk.len();
         if !self.reporter.has_audience() {
             return false;
         }
         self.seq += 1;
         self.last_frame = Some(Instant::now());
-        self.reporter
-            .output(self.schedule, self.execution, stream, self.seq, &chunk);
+        let frame = OutputFrame {
+            execution_id: self.execution,
+            stream,
+            seq: self.seq,
+            offset,
+            chunk: &chunk,
+        };
+        self.reporter.output(self.schedule, &frame);
         true
     }
 }

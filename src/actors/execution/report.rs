@@ -14,7 +14,6 @@ use crate::actors::ws::hub::WsHub;
 use crate::actors::ws::messages::Publish;
 use crate::db::executions::ExecutionRow;
 use crate::domain::event::{Event, EventKind};
-use crate::domain::live_output::OutputStream;
 use crate::domain::states::ExecutionStatus;
 use crate::telemetry;
 
@@ -156,20 +155,8 @@ impl Reporter {
     }
 
     /// A piece of a running task's output.
-    pub fn output(
-        &self,
-        schedule: Uuid,
-        execution: Uuid,
-        stream: OutputStream,
-        seq: u64,
-        chunk: &str,
-    ) {
-        let frame = crate::views::OutputFrame {
-            execution_id: execution,
-            stream,
-            seq,
-            chunk,
-        };
+    pub fn output(&self, schedule: Uuid, frame: &crate::views::OutputFrame<'_>) {
+        let execution = frame.execution_id;
         self.hub.do_send(Publish(
             Event::new(EventKind::ExecutionOutput, Some(schedule), frame).of_execution(execution),
         ));
