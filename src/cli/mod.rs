@@ -1,7 +1,9 @@
-//! The command line (clap): the service's own commands (`serve`, `migrate`, `check-config`)
-//! and `token`, which works on the database directly (a first token needs no running service).
+//! The command line (clap): the service's own commands (`serve`, `migrate`, `check-config`),
+//! `token`, which works on the database directly (a first token needs no running service),
+//! and the client commands (`schedules`, `runs`, `errors`) against a running service.
 //! What a command prints is its interface; everything else goes to the log.
 
+pub mod client;
 pub mod token;
 
 use std::io::Write;
@@ -18,6 +20,9 @@ pub struct Cli {
     /// Configuration file overriding config/default.toml (environment variables override both).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Where the client commands find the service, and how they print.
+    #[command(flatten)]
+    pub conn: client::Conn,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -35,6 +40,21 @@ pub enum Command {
     /// Manage API tokens in the database (no running service needed).
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Schedules of a running service (--url, --token).
+    Schedules {
+        #[command(subcommand)]
+        command: client::SchedulesCommand,
+    },
+    /// Executions of a running service, and their output.
+    Runs {
+        #[command(subcommand)]
+        command: client::RunsCommand,
+    },
+    /// Error records of a running service.
+    Errors {
+        #[command(subcommand)]
+        command: client::ErrorsCommand,
+    },
 }
 
 /// Parses the command line and runs the command; returns the process exit code.
@@ -64,6 +84,13 @@ pub fn main() -> u8 {
         }
     };
     let command = cli.command.unwrap_or(Command::Serve);
+    // Client commands talk to a service: they need none of its configuration.
+    match command {
+        Command::Schedules { command } => return client::schedules(&cli.conn, command),
+        Command::Runs { command } => return client::runs(&cli.conn, command),
+        Command::Errors { command } => return client::errors(&cli.conn, command),
+        _ => {}
+    }
     let config = match Config::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -88,6 +115,7 @@ pub fn main() -> u8 {
             }
         }
         Command::Token(cmd) => token::run(config, cmd),
+        Command::Schedules { .. } | Command::Runs { .. } | Command::Errors { .. } => 2,
     };
     u8::try_from(code).unwrap_or(1)
 }

@@ -152,7 +152,8 @@ pub fn with_sample_values(url: &str) -> String {
     expand(url, |_| Ok("x".into())).unwrap_or_else(|_| url.to_string())
 }
 
-fn percent_encode(s: &str) -> String {
+/// `s` with everything but unreserved characters percent-encoded (a URL path or query part).
+pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
