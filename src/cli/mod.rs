@@ -9,7 +9,7 @@ pub mod token;
 use std::io::Write;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::config::Config;
 
@@ -55,6 +55,13 @@ pub enum Command {
         #[command(subcommand)]
         command: client::ErrorsCommand,
     },
+    /// Print every schedule of a running service with its create fields, by name.
+    Export {
+        #[arg(long, value_enum, default_value = "toml")]
+        format: client::Format,
+    },
+    /// Print a shell completion script (e.g. `taskforge completions bash > /etc/bash_completion.d/taskforge`).
+    Completions { shell: clap_complete::Shell },
 }
 
 /// Parses the command line and runs the command; returns the process exit code.
@@ -89,6 +96,12 @@ pub fn main() -> u8 {
         Command::Schedules { command } => return client::schedules(&cli.conn, command),
         Command::Runs { command } => return client::runs(&cli.conn, command),
         Command::Errors { command } => return client::errors(&cli.conn, command),
+        Command::Export { format } => return client::export(&cli.conn, format),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "taskforge", &mut out);
+            return print(&String::from_utf8_lossy(&out));
+        }
         _ => {}
     }
     let config = match Config::load(cli.config.as_deref()) {
@@ -115,7 +128,11 @@ pub fn main() -> u8 {
             }
         }
         Command::Token(cmd) => token::run(config, cmd),
-        Command::Schedules { .. } | Command::Runs { .. } | Command::Errors { .. } => 2,
+        Command::Schedules { .. }
+        | Command::Runs { .. }
+        | Command::Errors { .. }
+        | Command::Export { .. }
+        | Command::Completions { .. } => 2,
     };
     u8::try_from(code).unwrap_or(1)
 }

@@ -89,6 +89,15 @@ impl ScheduleInput {
     }
 }
 
+/// True when `field` is one a create or replace sets (what `export` writes out; the server's
+/// fields such as `id` or `nextRunAt` are not).
+pub fn is_create_field(field: &str) -> bool {
+    EDITABLE.contains(&field)
+        || super::rules::FIELDS.contains(&field)
+        || super::chain::FIELDS.contains(&field)
+        || field == "webhook"
+}
+
 /// Validates a create or replace body; `now` anchors intervals without `startAt`.
 pub fn validate(
     body: &Value,

@@ -247,3 +247,63 @@ async fn runs_logs_follow_prints_lines_as_they_come() {
     assert!(status.success());
     assert_eq!(read(), "one\ntwo\n", "each line once, in order");
 }
+
+#[actix_web::test]
+async fn export_writes_create_fields_that_create_the_same_schedules() {
+    let app = TestApp::spawn().await;
+    let (status, v) = app
+        .post(
+            "/api/secrets",
+            &json!({"name": "exp-pw", "value": "s3cret-value"}),
+        )
+        .await;
+    assert_eq!(status, actix_web::http::StatusCode::CREATED, "{v}");
+    let next = app
+        .create_schedule(json!({"name": "exp-b", "taskType": "http", "taskConfig": {"url": "http://127.0.0.1:9/x", "method": "POST", "body": {"k": [1, 2]}},
+            "scheduleType": "interval", "scheduleConfig": {"intervalSeconds": 90}, "jitterSeconds": 5, "tags": ["t1"]}))
+        .await;
+    app.create_schedule(json!({"name": "exp-a", "description": "first", "taskType": "shell",
+        "taskConfig": {"command": "echo \"$PW\"", "env": {"PW": {"$secret": "exp-pw"}, "PLAIN": "v"}},
+        "scheduleType": "cron", "scheduleConfig": {"expression": "15 3 * * 1-5", "timezone": "Europe/Berlin"},
+        "retryPolicy": {"maxAttempts": 4}, "onSuccess": [next["id"]], "webhook": {"enabled": true}}))
+        .await;
+
+    let (code, toml_text, err) = cli(&app.base, &[], &["export"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(toml_text.contains("[[schedules]]"), "{toml_text}");
+    for hidden in ["s3cret-value", "webhookSecret", "nextRunAt", "\"id\""] {
+        assert!(!toml_text.contains(hidden), "{hidden} in {toml_text}");
+    }
+    let doc: Value = toml::from_str(&toml_text).unwrap_or_else(|e| panic!("{e}: {toml_text}"));
+    let (code, json_text, _) = cli(&app.base, &[], &["export", "--format", "json"]).await;
+    assert_eq!(code, 0);
+    assert_eq!(json_of(&json_text), doc, "TOML and JSON say the same");
+    let entries = doc["schedules"].as_array().cloned().unwrap_or_default();
+    let names: Vec<&str> = entries.iter().filter_map(|e| e["name"].as_str()).collect();
+    assert_eq!(names, ["exp-a", "exp-b"], "sorted by name");
+    // Each entry is a create body: under a new name it makes the same schedule.
+    for e in &entries {
+        let mut copy = e.clone();
+        copy["name"] = json!(format!("{}-copy", e["name"].as_str().unwrap_or_default()));
+        let made = app.create_schedule(copy.clone()).await;
+        for (k, v) in copy.as_object().into_iter().flatten() {
+            assert_eq!(&made[k], v, "field {k} of {}", e["name"]);
+        }
+    }
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let (status, out, err) =
+            crate::process::run_output(&[], &["completions", shell], Duration::from_secs(30));
+        assert!(status.success(), "{shell}: {err}");
+        assert!(
+            out.contains("schedules") && out.contains("logs"),
+            "{shell}: {out}"
+        );
+    }
+    let (status, _, err) =
+        crate::process::run_output(&[], &["completions", "cmd.exe"], Duration::from_secs(30));
+    assert_eq!(status.code(), Some(2), "{err}");
+}

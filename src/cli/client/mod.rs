@@ -4,6 +4,7 @@
 //! stderr), 2 on bad usage (clap's).
 
 mod commands;
+mod export;
 mod logs;
 mod table;
 
@@ -13,6 +14,7 @@ use clap::Args;
 use serde_json::Value;
 
 pub use commands::{ErrorsCommand, RunsCommand, SchedulesCommand};
+pub use export::Format;
 
 /// Where the service is and who calls it.
 #[derive(Debug, Clone, Args)]
@@ -133,4 +135,12 @@ pub fn runs(conn: &Conn, cmd: RunsCommand) -> u8 {
 /// `taskforge errors ...`.
 pub fn errors(conn: &Conn, cmd: ErrorsCommand) -> u8 {
     run_on_system(conn, |api| async move { commands::errors(&api, cmd).await })
+}
+
+/// `taskforge export`.
+pub fn export(conn: &Conn, format: Format) -> u8 {
+    run_on_system(
+        conn,
+        |api| async move { export::export(&api, format).await },
+    )
 }
