@@ -22,7 +22,7 @@ impl From<CancelError> for ApiError {
 }
 
 /// GET /api/executions
-#[utoipa::path(get, path = "/api/executions", tag = "executions", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("scheduleId" = Option<String>, Query,), ("status" = Option<String>, Query,), ("trigger" = Option<String>, Query,), ("since" = Option<String>, Query, format = DateTime, description = "RFC 3339"), ("until" = Option<String>, Query, format = DateTime, description = "RFC 3339")), responses((status = 200, body = PageView<ExecutionView>), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
+#[utoipa::path(get, path = "/api/executions", tag = "executions", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"), ("scheduleId" = Option<String>, Query,), ("status" = Option<String>, Query,), ("trigger" = Option<String>, Query,), ("chainedFrom" = Option<String>, Query, description = "UUID of the execution whose end started them"), ("since" = Option<String>, Query, format = DateTime, description = "RFC 3339"), ("until" = Option<String>, Query, format = DateTime, description = "RFC 3339")), responses((status = 200, body = PageView<ExecutionView>), (status = 400, body = crate::api::bodies::ErrorBody), (status = 401, body = crate::api::bodies::ErrorBody), (status = 503, body = crate::api::bodies::ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<Query>,
@@ -32,6 +32,7 @@ pub async fn list(
         schedule_id: params::opt_uuid(&q, "scheduleId")?,
         status: params::opt_state(&q, "status")?,
         trigger: params::opt_state(&q, "trigger")?,
+        chained_from: params::opt_uuid(&q, "chainedFrom")?,
         since: params::opt_time(&q, "since")?,
         until: params::opt_time(&q, "until")?,
     };

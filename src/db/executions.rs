@@ -315,6 +315,8 @@ pub struct ListFilter {
     pub schedule_id: Option<Uuid>,
     pub status: Option<ExecutionStatus>,
     pub trigger: Option<Trigger>,
+    /// The runs a chain started from this execution.
+    pub chained_from: Option<Uuid>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
 }
@@ -338,6 +340,9 @@ pub async fn list(
     }
     if let Some(t) = f.trigger {
         q = q.filter(x::trigger.eq(t));
+    }
+    if let Some(from) = f.chained_from {
+        q = q.filter(x::chained_from.eq(from));
     }
     if let Some(since) = f.since {
         q = q.filter(x::created_at.ge(since));

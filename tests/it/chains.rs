@@ -94,6 +94,29 @@ async fn a_completed_run_starts_each_on_success_schedule_once_with_its_execution
         format!("SELECT count(*) AS n FROM task_executions WHERE chained_from = '{exec}'");
     assert_eq!(query_i64(url, &chained).await, 2);
     assert!(app.executions_of(&id_of(&never)).await.is_empty());
+    // The API lists what one run started.
+    let (status, page) = app
+        .get(&format!("/api/executions?chainedFrom={exec}"))
+        .await;
+    assert_eq!(status, actix_web::http::StatusCode::OK, "{page}");
+    let mut started: Vec<String> = page["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x["scheduleId"].as_str().map(str::to_string))
+        .collect();
+    started.sort_unstable();
+    let mut want = vec![id_of(&b), id_of(&c)];
+    want.sort_unstable();
+    assert_eq!(started, want, "{page}");
+    let (status, v) = app.get("/api/executions?chainedFrom=nope").await;
+    assert_eq!(status, actix_web::http::StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("chainedFrom")),
+        "{v}"
+    );
     assert_eq!(
         query_i64(
             url,
