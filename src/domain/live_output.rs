@@ -105,13 +105,8 @@ impl Tail {
         self.truncated
     }
 
-    /// Everything kept so far as storable text, secrets masked (what a run's result keeps).
-    pub fn text(&self, secrets: &[String]) -> String {
-        super::redact::redact(&lossy(self.bytes.clone()), secrets)
-    }
-
-    /// What may be shown while the task runs: as [`Tail::text`], without the bytes that could
-    /// still turn out to be the start of a secret.
+    /// What may be shown while the task runs: everything kept, secrets masked, without the
+    /// bytes that could still turn out to be the start of a secret.
     pub fn shown(&self, secrets: &[String]) -> String {
         lossy(self.scan(0, secrets, false).0)
     }
@@ -197,6 +192,11 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Everything kept, as a run's result stores it (masked by its job).
+    fn stored(t: &Tail, secrets: &[String]) -> String {
+        crate::domain::redact::redact(&lossy(t.bytes().to_vec()), secrets)
+    }
+
     /// Feeds `data` in pieces cut at `cuts`, taking a chunk after each; then the end.
     fn streamed(data: &[u8], cuts: &[usize], cap: usize, secrets: &[String]) -> (String, Tail) {
         let mut t = Tail::new(cap);
@@ -257,7 +257,7 @@ mod tests {
         fn pieces_add_up_to_the_whole(text in "[a-zé€😀\n\0 ]{0,60}",
                                       cuts in proptest::collection::vec(0usize..200, 0..8)) {
             let (out, t) = streamed(text.as_bytes(), &cuts, 1000, &[]);
-            prop_assert_eq!(&out, &t.text(&[]));
+            prop_assert_eq!(&out, &stored(&t, &[]));
             prop_assert_eq!(out, crate::domain::text::clean(&text).into_owned());
         }
 
@@ -270,7 +270,7 @@ mod tests {
             let (out, t) = streamed(data.as_bytes(), &cuts, 1000, &secrets);
             prop_assert!(!out.contains(&secret), "{out}");
             prop_assert_eq!(out.matches("***").count() >= 2, true);
-            prop_assert!(!t.text(&secrets).contains(&secret));
+            prop_assert!(!stored(&t, &secrets).contains(&secret));
             // Part way, what is shown holds no more than a secret's first letters at its end.
             let mut half = Tail::new(1000);
             half.push(&data.as_bytes()[..data.len() - 1]);

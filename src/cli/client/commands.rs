@@ -173,14 +173,12 @@ pub(super) async fn schedules(api: &Api, cmd: SchedulesCommand) -> Result<String
         }
         SchedulesCommand::Get { id } => (api.call("GET", &one(id, ""), None).await?, ""),
         SchedulesCommand::Pause { id, reason, until } => {
-            let body = json!({"reason": reason, "until": until});
-            let body: serde_json::Map<String, Value> = body
-                .as_object()
-                .into_iter()
-                .flatten()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
+            let mut body = serde_json::Map::new();
+            for (k, v) in [("reason", reason), ("until", until)] {
+                if let Some(v) = v {
+                    body.insert(k.into(), Value::String(v));
+                }
+            }
             let v = api
                 .call("POST", &one(id, "/pause"), Some(&Value::Object(body)))
                 .await?;
