@@ -114,6 +114,18 @@ async fn every_spelling_of_a_protected_path_needs_the_token() {
             assert_envelope(&v, "unauthorized");
         }
     }
+    // A running task's output is as protected as the execution itself, however it is spelled.
+    let run = uuid::Uuid::new_v4();
+    for path in [
+        format!("/api/executions/{run}/output"),
+        format!("/api/executions/{run}%2Foutput"),
+        format!("/api//executions/{run}/output"),
+        format!("/api/executions/{run}/%6Futput"),
+        format!("/api/health/../executions/{run}/output"),
+    ] {
+        let (status, _, v) = raw(&app.base, "GET", &path, &[], None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "GET {path}: {v}");
+    }
     // The one open route that takes a POST: no spelling of it reaches a protected route. The
     // key segment may swallow the rest (an unknown key, 404), but nothing is created.
     for path in [
