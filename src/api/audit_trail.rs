@@ -15,7 +15,7 @@ use crate::db::audit::NewAudit;
 use crate::domain::access::Principal;
 
 /// Fields of an answer copied into `details`.
-const DETAIL_FIELDS: [&str; 10] = [
+const DETAIL_FIELDS: [&str; 13] = [
     "name",
     "role",
     "enabled",
@@ -26,6 +26,9 @@ const DETAIL_FIELDS: [&str; 10] = [
     "affected",
     "skipped",
     "expiresAt",
+    "managedBy",
+    "dryRun",
+    "summary",
 ];
 /// The answer is read for its id only up to this size.
 const MAX_READ: usize = 1 << 20;

@@ -90,6 +90,8 @@ pub struct ScheduleInputDoc {
     /// `{"enabled": true}` gives the schedule a webhook URL and secret (see `webhookUrl`).
     #[schema(value_type = Option<Object>)]
     pub webhook: Option<serde_json::Value>,
+    /// Names the `taskforge apply` file that manages the schedule (1..=200 characters).
+    pub managed_by: Option<String>,
 }
 
 /// Any JSON object.
@@ -153,6 +155,20 @@ pub struct BulkFilterDoc {
     pub fingerprint: Option<String>,
     /// A status, a comma list or an array of statuses.
     pub recovery_status: Option<String>,
+}
+
+/// Body of `POST /api/scheduler/apply` (what `taskforge apply -f FILE` sends).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct ApplyDoc {
+    /// Stored on every schedule the apply writes; `prune` deletes by it.
+    pub managed_by: Option<String>,
+    /// Create bodies, keyed by `name` (unique in the file); at most 5,000.
+    pub schedules: Vec<ScheduleInputDoc>,
+    /// Also delete the schedules with this `managedBy` that the file lacks.
+    pub prune: Option<bool>,
+    /// Answer the plan and change nothing.
+    pub dry_run: Option<bool>,
 }
 
 /// Optional body of `POST .../pause`.

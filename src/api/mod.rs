@@ -3,6 +3,7 @@
 //! typed message, map the reply.
 
 pub mod access;
+pub mod apply;
 pub mod audit_trail;
 pub mod auth;
 pub mod bodies;

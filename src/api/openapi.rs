@@ -8,9 +8,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::bodies::{
-    BackfillDoc, BulkDoc, BulkFilterDoc, ErrorBody, ErrorDetail, FieldProblem, NoteDoc, PauseDoc,
-    PreviewDoc, RetryPolicyDoc, ScheduleInputDoc, SecretInputDoc, SecretValueDoc, TokenInputDoc,
-    TriggerDoc,
+    ApplyDoc, BackfillDoc, BulkDoc, BulkFilterDoc, ErrorBody, ErrorDetail, FieldProblem, NoteDoc,
+    PauseDoc, PreviewDoc, RetryPolicyDoc, ScheduleInputDoc, SecretInputDoc, SecretValueDoc,
+    TokenInputDoc, TriggerDoc,
 };
 
 struct BearerAuth;
@@ -79,6 +79,7 @@ impl Modify for BearerAuth {
         super::schedules::trigger,
         super::schedules::next_runs,
         super::schedules::preview,
+        super::apply::apply,
         super::insight::stats,
         super::insight::upcoming,
         super::insight::backfill,
@@ -109,7 +110,7 @@ impl Modify for BearerAuth {
         super::secrets::update,
         super::secrets::delete,
     ),
-    components(schemas(ErrorBody, ErrorDetail, FieldProblem, RetryPolicyDoc, ScheduleInputDoc, PreviewDoc, BackfillDoc, NoteDoc, BulkDoc, BulkFilterDoc, PauseDoc, TriggerDoc, TokenInputDoc, SecretInputDoc, SecretValueDoc)),
+    components(schemas(ErrorBody, ErrorDetail, FieldProblem, RetryPolicyDoc, ScheduleInputDoc, PreviewDoc, ApplyDoc, BackfillDoc, NoteDoc, BulkDoc, BulkFilterDoc, PauseDoc, TriggerDoc, TokenInputDoc, SecretInputDoc, SecretValueDoc)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -73,6 +73,7 @@ route_table! {
     "/api/scheduler/schedules/{id}/webhook/rotate" => [post ADMIN Some("schedule.webhook_rotate") => hooks::rotate],
     // No token: the key finds the schedule and the body's signature proves the caller.
     "/api/hooks/{key}" => [post OPEN Some("webhook.deliver") => hooks::deliver],
+    "/api/scheduler/apply" => [post ADMIN Some("schedule.apply") => apply::apply],
     "/api/scheduler/upcoming" => [get VIEWER None => insight::upcoming],
     // A computation over an unsaved schedule: reads nothing, changes nothing.
     "/api/scheduler/preview" => [post VIEWER None => schedules::preview],

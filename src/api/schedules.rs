@@ -30,6 +30,7 @@ impl From<ScheduleError> for ApiError {
             ScheduleError::NotFound(_) => ApiError::NotFound(e.to_string()),
             ScheduleError::DuplicateName(_) => ApiError::Conflict(e.to_string()),
             ScheduleError::Invalid { field, message } => ApiError::invalid(&field, message),
+            ScheduleError::Fields(e) => invalid(e),
             ScheduleError::Db(db) => db.into(),
         }
     }

@@ -180,6 +180,7 @@ diesel::table! {
         webhook_key -> Nullable<Text>,
         webhook_secret_nonce -> Nullable<Bytea>,
         webhook_secret_sealed -> Nullable<Bytea>,
+        managed_by -> Nullable<Text>,
     }
 }
 

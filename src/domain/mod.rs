@@ -1,6 +1,7 @@
 //! Pure types and rules, no I/O.
 
 pub mod access;
+pub mod apply;
 pub mod chain;
 pub mod clock;
 pub mod cron;

@@ -34,10 +34,12 @@ pub struct ScheduleInput {
     pub chain: super::chain::Chain,
     /// `webhook: {"enabled": true}`: runs on a signed `POST /api/hooks/{key}`.
     pub webhook: bool,
+    /// The `taskforge apply` file that manages it (`managedBy`); `--prune` deletes only those.
+    pub managed_by: Option<String>,
 }
 
 /// The fields a create or replace sets.
-pub const EDITABLE: [&str; 12] = [
+pub const EDITABLE: [&str; 13] = [
     "name",
     "description",
     "taskType",
@@ -50,6 +52,7 @@ pub const EDITABLE: [&str; 12] = [
     "concurrencyPolicy",
     "misfirePolicy",
     "tags",
+    "managedBy",
 ];
 
 /// Fields of the schedule object that the server maintains; ignored in a body.
@@ -132,6 +135,16 @@ pub fn validate(
         }
     }
     let description = obj.opt_str("description", &mut e);
+    let managed_by = obj.opt_str("managedBy", &mut e);
+    if managed_by
+        .as_ref()
+        .is_some_and(|m| m.trim().is_empty() || m.chars().count() > limits.name_max_chars)
+    {
+        e.add(
+            "managedBy",
+            format!("must be 1 to {} characters", limits.name_max_chars),
+        );
+    }
     if description
         .as_ref()
         .is_some_and(|d| d.chars().count() > limits.description_max_chars)
@@ -217,6 +230,7 @@ pub fn validate(
                 rules,
                 chain,
                 webhook,
+                managed_by,
             })
         }
         _ => Err(e),

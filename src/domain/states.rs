@@ -266,6 +266,20 @@ text_enum! {
 }
 
 text_enum! {
+    /// What `taskforge apply` does (or, in a dry run, would do) with one schedule of its plan.
+    ApplyAction {
+        /// In the file, not stored: created.
+        Create = "create",
+        /// In the file and stored with other values: replaced.
+        Update = "update",
+        /// Stored, managed by the file, absent from it, and `--prune` given: deleted.
+        Delete = "delete",
+        /// In the file and stored as it is: left alone.
+        Unchanged = "unchanged",
+    }
+}
+
+text_enum! {
     /// Whether a dependency (the database, the conductor) answered its probe.
     Reachability {
         Ok = "ok",

@@ -45,6 +45,16 @@ impl FieldErrors {
         self.0.push((field.into(), message.into()));
     }
 
+    /// Records `other`'s problems with their fields under `prefix`.
+    pub fn extend_under(&mut self, prefix: &str, other: FieldErrors) {
+        self.0.extend(
+            other
+                .0
+                .into_iter()
+                .map(|(f, m)| (format!("{prefix}{f}"), m)),
+        );
+    }
+
     /// Number of problems recorded.
     pub fn len(&self) -> usize {
         self.0.len()

@@ -3,12 +3,14 @@
 //! sit between the rows (`db`) and their users (`actors` publish events, `api` answers).
 
 mod access;
+mod apply;
 mod errors;
 mod insight;
 mod ops;
 mod output;
 
 pub use access::{AuditView, SecretView, TokenView, WhoamiView};
+pub use apply::{ApplySummary, ApplyView};
 pub use errors::{BulkView, ErrorGroupView, ErrorRecordDetailView, ErrorRecordView, HistoryView};
 pub use insight::{
     run_details, BackfillView, RunDetail, ScheduleStatsView, SkippedCounts, UpcomingItem,
@@ -123,6 +125,8 @@ pub struct ScheduleView {
     pub webhook_url: Option<String>,
     /// ... and the secret its body is signed with (`X-Taskforge-Signature: sha256=<hex>`).
     pub webhook_secret: Option<String>,
+    /// The `managedBy` of the `taskforge apply` file that wrote it (null: not managed).
+    pub managed_by: Option<String>,
     /// Status of the newest finished run (completed, failed or cancelled).
     #[schema(value_type = Option<ExecutionStatus>)]
     pub last_status: Option<ExecutionStatus>,
@@ -200,6 +204,7 @@ impl From<&ScheduleRow> for ScheduleView {
             },
             webhook_url: None,
             webhook_secret: None,
+            managed_by: r.managed_by.clone(),
             last_status: None,
             consecutive_failures: None,
         }

@@ -235,6 +235,7 @@ const MATRIX: &[(&str, &str, Min)] = &[
     ("post", "/api/hooks/{key}", Min::Open),
     ("get", "/api/scheduler/upcoming", Min::Viewer),
     ("post", "/api/scheduler/preview", Min::Viewer),
+    ("post", "/api/scheduler/apply", Min::Admin),
     ("get", "/api/stats", Min::Viewer),
     ("get", "/api/executions", Min::Viewer),
     ("get", "/api/executions/{id}", Min::Viewer),

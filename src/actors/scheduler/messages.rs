@@ -20,6 +20,9 @@ pub enum ScheduleError {
     /// Valid JSON that refers to something that does not exist (a secret): a 400 on `field`.
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    /// Several problems, each naming its field (`<schedule>:<field>` in an apply).
+    #[error("{}", .0.summary())]
+    Fields(crate::domain::validate::FieldErrors),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -36,6 +39,12 @@ pub struct ReplaceSchedule {
     pub id: Uuid,
     pub input: ScheduleInput,
 }
+
+/// Checks an apply's entries against what they refer to (secrets) and plans it from what is
+/// stored; changes nothing.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<crate::domain::apply::Step>, ScheduleError>")]
+pub struct PlanApply(pub std::sync::Arc<crate::domain::apply::ApplyRequest>);
 
 /// Deletes a schedule (history stays).
 #[derive(Message)]

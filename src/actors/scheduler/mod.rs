@@ -5,6 +5,7 @@
 //! here. Each wake claims every due fire in batches (see `db::fires`) and hands the new
 //! executions to the ExecutionActor. PostgreSQL is the truth; nothing but timers lives here.
 
+mod apply;
 mod backfill;
 mod chain;
 mod crud;

@@ -2,13 +2,17 @@
 
 mod chains;
 mod delete;
+mod diff;
 mod pause;
+mod plan;
 mod read;
 mod webhook;
 mod write_error;
 
 pub use delete::delete;
+pub use diff::changes;
 pub use pause::{pause_if_failing, resume_due, set_enabled, Toggle};
+pub use plan::plan;
 pub use read::{due_first, earliest_due, get, list, ListFilter, Upcoming};
 pub use webhook::{secret_of, WebhookCreds};
 use write_error::map_unique;
@@ -65,6 +69,8 @@ pub struct ScheduleRow {
     pub webhook_key: Option<String>,
     pub webhook_secret_nonce: Option<Vec<u8>>,
     pub webhook_secret_sealed: Option<Vec<u8>>,
+    /// The `managedBy` of the `taskforge apply` file that wrote it last.
+    pub managed_by: Option<String>,
 }
 
 impl ScheduleRow {
@@ -163,27 +169,10 @@ struct Editable<'a> {
     webhook_key: Option<&'a str>,
     webhook_secret_nonce: Option<&'a [u8]>,
     webhook_secret_sealed: Option<&'a [u8]>,
+    managed_by: Option<&'a str>,
 }
 
 impl<'a> Editable<'a> {
-    /// True when writing this would leave `old`'s editable fields as they are.
-    fn same_as(&self, old: &ScheduleRow) -> bool {
-        self.name == old.name
-            && self.description == old.description.as_deref()
-            && self.task_type == old.task_type
-            && self.task_config == old.task_config
-            && self.enabled == old.enabled
-            && self.retry_policy == old.retry_policy
-            && self.severity == old.severity
-            && self.concurrency_policy == old.concurrency_policy
-            && self.misfire_policy == old.misfire_policy
-            && self.tags == old.tags.as_slice()
-            && self.fire_rules == old.fire_rules
-            && self.on_success == old.on_success.as_slice()
-            && self.on_failure == old.on_failure.as_slice()
-            && self.webhook_key.is_some() == old.webhook_key.is_some()
-    }
-
     fn of(
         input: &'a ScheduleInput,
         webhook: Option<&'a WebhookCreds>,
@@ -217,6 +206,7 @@ impl<'a> Editable<'a> {
             webhook_key: webhook.map(|w| w.key.as_str()),
             webhook_secret_nonce: webhook.map(|w| w.nonce.as_slice()),
             webhook_secret_sealed: webhook.map(|w| w.sealed.as_slice()),
+            managed_by: input.managed_by.as_deref(),
         }
     }
 }
@@ -306,7 +296,7 @@ pub async fn replace(
                 && old.schedule_config == new.schedule_config
                 && old.name == new.name
                 && old.fire_rules == new.fire_rules;
-            if same_rule && new.same_as(&old) {
+            if changes(input, &old).is_empty() {
                 return Ok(Some(Replaced {
                     row: old,
                     changed: false,

@@ -1,0 +1,1 @@
+ALTER TABLE task_schedules DROP COLUMN managed_by;
