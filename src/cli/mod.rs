@@ -1,6 +1,7 @@
 //! The command line (clap): the service's own commands (`serve`, `migrate`, `check-config`),
 //! `token`, which works on the database directly (a first token needs no running service),
-//! and the client commands (`schedules`, `runs`, `errors`) against a running service.
+//! and the client commands (`schedules`, `runs`, `errors`, `apply`, `export`) against a running
+//! service.
 //! What a command prints is its interface; everything else goes to the log.
 
 pub mod client;
@@ -55,6 +56,18 @@ pub enum Command {
         #[command(subcommand)]
         command: client::ErrorsCommand,
     },
+    /// Create, update (and with --prune delete) schedules to match a file (TOML or JSON) by name.
+    Apply {
+        /// The file: `managedBy = "..."` and `[[schedules]]` entries with the API's create fields.
+        #[arg(short = 'f', long = "file", value_name = "FILE")]
+        file: PathBuf,
+        /// Print the plan and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also delete the schedules with the file's managedBy that the file lacks.
+        #[arg(long)]
+        prune: bool,
+    },
     /// Print every schedule of a running service with its create fields, by name.
     Export {
         #[arg(long, value_enum, default_value = "toml")]
@@ -96,6 +109,11 @@ pub fn main() -> u8 {
         Command::Schedules { command } => return client::schedules(&cli.conn, command),
         Command::Runs { command } => return client::runs(&cli.conn, command),
         Command::Errors { command } => return client::errors(&cli.conn, command),
+        Command::Apply {
+            file,
+            dry_run,
+            prune,
+        } => return client::apply(&cli.conn, &file, dry_run, prune),
         Command::Export { format } => return client::export(&cli.conn, format),
         Command::Completions { shell } => {
             let mut out = Vec::new();
@@ -131,6 +149,7 @@ pub fn main() -> u8 {
         Command::Schedules { .. }
         | Command::Runs { .. }
         | Command::Errors { .. }
+        | Command::Apply { .. }
         | Command::Export { .. }
         | Command::Completions { .. } => 2,
     };

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::app::{eventually, TestApp};
 
 /// Runs the CLI with `args` against `base`; (exit code, stdout, stderr).
-async fn cli(base: &str, env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
+pub(crate) async fn cli(base: &str, env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
     let mut all = vec!["--url", base];
     all.extend_from_slice(args);
     let all: Vec<String> = all.iter().map(|s| s.to_string()).collect();
@@ -28,7 +28,7 @@ async fn cli(base: &str, env: &[(&str, &str)], args: &[&str]) -> (i32, String, S
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn json_of(out: &str) -> Value {
+pub(crate) fn json_of(out: &str) -> Value {
     serde_json::from_str(out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
 }
 

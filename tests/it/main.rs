@@ -22,6 +22,7 @@ mod tokens;
 mod auto_pause;
 mod backfill;
 mod chains;
+mod cli_apply;
 mod cli_client;
 mod concurrency;
 mod connect;

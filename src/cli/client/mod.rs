@@ -3,6 +3,7 @@
 //! exit code 0 on success, 1 when the API refused or could not be reached (its message on
 //! stderr), 2 on bad usage (clap's).
 
+mod apply;
 mod commands;
 mod export;
 mod logs;
@@ -66,6 +67,20 @@ impl Api {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Value, Failure> {
+        let (status, v) = self.send(method, path, body).await?;
+        if (200..300).contains(&status) {
+            return Ok(v);
+        }
+        Err(Failure(format!("{} ({status})", message_of(&v, status))))
+    }
+
+    /// One request; the status and the JSON answer (null when empty), whatever the status.
+    pub(crate) async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), Failure> {
         let method = awc::http::Method::from_bytes(method.as_bytes())
             .map_err(|e| Failure(format!("bad method {method}: {e}")))?;
         let mut req = self.http.request(method, self.url(path));
@@ -88,15 +103,16 @@ impl Api {
             serde_json::from_slice(&bytes)
                 .map_err(|e| Failure(format!("the answer is not JSON ({e})")))?
         };
-        if resp.status().is_success() {
-            return Ok(v);
-        }
-        let message = v["error"]["message"]
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("HTTP {}", resp.status()));
-        Err(Failure(format!("{} ({})", message, resp.status().as_u16())))
+        Ok((resp.status().as_u16(), v))
     }
+}
+
+/// The API's error message in an error answer, or the status.
+fn message_of(answer: &Value, status: u16) -> String {
+    answer["error"]["message"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("HTTP {status}"))
 }
 
 /// Runs `f` on a fresh actix system; prints its text (or the failure) and answers the exit code.
@@ -135,6 +151,14 @@ pub fn runs(conn: &Conn, cmd: RunsCommand) -> u8 {
 /// `taskforge errors ...`.
 pub fn errors(conn: &Conn, cmd: ErrorsCommand) -> u8 {
     run_on_system(conn, |api| async move { commands::errors(&api, cmd).await })
+}
+
+/// `taskforge apply -f FILE [--dry-run] [--prune]`.
+pub fn apply(conn: &Conn, file: &std::path::Path, dry_run: bool, prune: bool) -> u8 {
+    let file = file.to_path_buf();
+    run_on_system(conn, |api| async move {
+        apply::apply(&api, &file, dry_run, prune).await
+    })
 }
 
 /// `taskforge export`.
