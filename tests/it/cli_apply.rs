@@ -257,6 +257,12 @@ async fn an_invalid_file_changes_nothing_and_names_file_schedule_and_field() {
     let (code, _, err) = cli(&app.base, &[], &["apply", "-f", &missing]).await;
     assert_eq!(code, 1);
     assert!(err.contains("absent.toml"), "{err}");
+    // Schedules are named by name or id; a name nobody has is an API error, not a crash.
+    let (code, _, err) = cli(&app.base, &[], &["schedules", "trigger", "no-such"]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("no schedule named `no-such`"), "{err}");
+    let (code, _, _) = cli(&app.base, &[], &["schedules", "list", "-q", "--json"]).await;
+    assert_eq!(code, 2, "--quiet and --json exclude each other");
 }
 
 #[actix_web::test]

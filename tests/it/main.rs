@@ -50,6 +50,7 @@ mod secrets;
 mod security;
 mod shutdown;
 mod status_writes;
+mod tour;
 mod views;
 mod webhooks;
 mod websocket;

@@ -5,6 +5,7 @@ use clap::Subcommand;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::names::schedule_id;
 use super::table::{cell, fields, rows};
 use super::{Api, Failure};
 
@@ -19,11 +20,11 @@ pub enum SchedulesCommand {
         #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=500))]
         limit: u16,
     },
-    /// Show one schedule.
-    Get { id: Uuid },
+    /// Show one schedule (by name or id).
+    Get { schedule: String },
     /// Pause a schedule.
     Pause {
-        id: Uuid,
+        schedule: String,
         /// Why (shown with the schedule).
         #[arg(long)]
         reason: Option<String>,
@@ -32,16 +33,16 @@ pub enum SchedulesCommand {
         until: Option<String>,
     },
     /// Resume a paused schedule.
-    Resume { id: Uuid },
+    Resume { schedule: String },
     /// Run a schedule now.
     Trigger {
-        id: Uuid,
+        schedule: String,
         /// JSON given to the run (`payload`).
         #[arg(long, value_name = "JSON")]
         payload: Option<String>,
     },
     /// Delete a schedule (its history stays).
-    Delete { id: Uuid },
+    Delete { schedule: String },
 }
 
 /// `taskforge runs ...`.
@@ -49,8 +50,9 @@ pub enum SchedulesCommand {
 pub enum RunsCommand {
     /// List executions, newest first.
     List {
-        #[arg(long, value_name = "ID")]
-        schedule: Option<Uuid>,
+        /// Of this schedule (name or id).
+        #[arg(long, value_name = "NAME|ID")]
+        schedule: Option<String>,
         /// pending, running, completed, failed, cancelled or skipped.
         #[arg(long)]
         status: Option<String>,
@@ -77,6 +79,9 @@ pub enum ErrorsCommand {
         /// A recovery status, or a comma list (unresolved,escalated).
         #[arg(long)]
         status: Option<String>,
+        /// Of this schedule (name or id).
+        #[arg(long, value_name = "NAME|ID")]
+        schedule: Option<String>,
         #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u16).range(1..=500))]
         limit: u16,
     },
@@ -122,7 +127,9 @@ fn query(pairs: &[(&str, Option<String>)]) -> String {
 
 /// The answer as JSON text, or as `human` made of it.
 fn shown(api: &Api, v: &Value, human: impl FnOnce(&Value) -> String) -> String {
-    if api.conn.json {
+    if api.conn.quiet {
+        super::names::ids(v)
+    } else if api.conn.json {
         format!("{}\n", serde_json::to_string_pretty(v).unwrap_or_default())
     } else {
         human(v)
@@ -171,8 +178,16 @@ pub(super) async fn schedules(api: &Api, cmd: SchedulesCommand) -> Result<String
                 )
             }));
         }
-        SchedulesCommand::Get { id } => (api.call("GET", &one(id, ""), None).await?, ""),
-        SchedulesCommand::Pause { id, reason, until } => {
+        SchedulesCommand::Get { schedule } => {
+            let id = schedule_id(api, &schedule).await?;
+            (api.call("GET", &one(id, ""), None).await?, "")
+        }
+        SchedulesCommand::Pause {
+            schedule,
+            reason,
+            until,
+        } => {
+            let id = schedule_id(api, &schedule).await?;
             let mut body = serde_json::Map::new();
             for (k, v) in [("reason", reason), ("until", until)] {
                 if let Some(v) = v {
@@ -184,11 +199,13 @@ pub(super) async fn schedules(api: &Api, cmd: SchedulesCommand) -> Result<String
                 .await?;
             (v, "paused")
         }
-        SchedulesCommand::Resume { id } => {
+        SchedulesCommand::Resume { schedule } => {
+            let id = schedule_id(api, &schedule).await?;
             let v = api.call("POST", &one(id, "/resume"), None).await?;
             (v, "resumed")
         }
-        SchedulesCommand::Trigger { id, payload } => {
+        SchedulesCommand::Trigger { schedule, payload } => {
+            let id = schedule_id(api, &schedule).await?;
             let body = match payload {
                 Some(p) => {
                     let p: Value = serde_json::from_str(&p)
@@ -202,7 +219,8 @@ pub(super) async fn schedules(api: &Api, cmd: SchedulesCommand) -> Result<String
                 format!("triggered: execution {}\n", cell(&v["executionId"]))
             }));
         }
-        SchedulesCommand::Delete { id } => {
+        SchedulesCommand::Delete { schedule } => {
+            let id = schedule_id(api, &schedule).await?;
             api.call("DELETE", &one(id, ""), None).await?;
             return Ok(shown(api, &json!({"deleted": id}), |_| {
                 format!("deleted schedule {id}\n")
@@ -254,10 +272,14 @@ pub(super) async fn runs(api: &Api, cmd: RunsCommand) -> Result<String, Failure>
             status,
             limit,
         } => {
+            let schedule = match schedule {
+                Some(s) => Some(schedule_id(api, &s).await?.to_string()),
+                None => None,
+            };
             let path = format!(
                 "/api/executions{}",
                 query(&[
-                    ("scheduleId", schedule.map(|s| s.to_string())),
+                    ("scheduleId", schedule),
                     ("status", status),
                     ("limit", Some(limit.to_string())),
                 ])
@@ -300,11 +322,20 @@ pub(super) async fn runs(api: &Api, cmd: RunsCommand) -> Result<String, Failure>
 pub(super) async fn errors(api: &Api, cmd: ErrorsCommand) -> Result<String, Failure> {
     let base = "/api/errors/errors";
     let (id, action, note) = match cmd {
-        ErrorsCommand::List { status, limit } => {
+        ErrorsCommand::List {
+            status,
+            schedule,
+            limit,
+        } => {
+            let schedule = match schedule {
+                Some(s) => Some(schedule_id(api, &s).await?.to_string()),
+                None => None,
+            };
             let path = format!(
                 "{base}{}",
                 query(&[
                     ("recoveryStatus", status),
+                    ("scheduleId", schedule),
                     ("limit", Some(limit.to_string()))
                 ])
             );

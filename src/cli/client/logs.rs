@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::{Api, Failure};
+use crate::domain::states::{ExecutionStatus, RecoveryStatus};
 
 /// `GET /api/executions/{id}/output`.
 #[derive(serde::Deserialize)]
@@ -111,7 +112,8 @@ pub(super) async fn logs(api: &Api, id: Uuid, follow: bool) -> Result<String, Fa
             Some("subscribed") if !subscribed => {
                 subscribed = true;
                 if !printed.catch_up(api, id).await? {
-                    return Ok(String::new());
+                    let _ = ws.send(close()).await;
+                    return outcome(api, id).await;
                 }
             }
             Some("execution_output") if subscribed && data["executionId"] == id.to_string() => {
@@ -128,7 +130,8 @@ pub(super) async fn logs(api: &Api, id: Uuid, follow: bool) -> Result<String, Fa
                 if data["id"] == id.to_string() =>
             {
                 printed.catch_up(api, id).await?;
-                return Ok(String::new());
+                let _ = ws.send(close()).await;
+                return outcome(api, id).await;
             }
             Some("server_shutdown") => break,
             _ => {}
@@ -139,6 +142,59 @@ pub(super) async fn logs(api: &Api, id: Uuid, follow: bool) -> Result<String, Fa
     Err(Failure(format!(
         "the WebSocket connection closed before execution {id} ended"
     )))
+}
+
+/// A normal close, so the server logs a client that left rather than a broken connection.
+fn close() -> awc::ws::Message {
+    awc::ws::Message::Close(Some(awc::ws::CloseCode::Normal.into()))
+}
+
+/// How long a follower waits, after a run failed, for its error record to be written.
+const RECORD_WAIT: Duration = Duration::from_secs(10);
+
+/// After following a run to its end: one line on stderr with how it ended and, when it has an
+/// error record, the record's status once the run's end is recorded in it (failures are
+/// recorded just after the run ends; waited for up to [`RECORD_WAIT`]), so the next command
+/// (`errors get`, `errors list`) sees it.
+async fn outcome(api: &Api, id: Uuid) -> Result<String, Failure> {
+    let path = format!("/api/executions/{id}");
+    let deadline = tokio::time::Instant::now() + RECORD_WAIT;
+    let pause = || tokio::time::sleep(Duration::from_millis(100));
+    let mut run = api.call("GET", &path, None).await?;
+    let status =
+        |run: &Value| serde_json::from_value::<ExecutionStatus>(run["status"].clone()).ok();
+    while status(&run) == Some(ExecutionStatus::Failed)
+        && run["errorRecordId"].is_null()
+        && tokio::time::Instant::now() < deadline
+    {
+        pause().await;
+        run = api.call("GET", &path, None).await?;
+    }
+    let mut line = format!(
+        "taskforge: execution {id} {}",
+        run["status"].as_str().unwrap_or("ended")
+    );
+    if let Some(e) = run["error"].as_str() {
+        line.push_str(&format!(": {e}"));
+    }
+    if let Some(r) = run["errorRecordId"].as_str() {
+        let record_path = format!("/api/errors/errors/{r}");
+        let mut record = api.call("GET", &record_path, None).await?;
+        // A retry's end moves its record out of `retrying`.
+        let retrying = |r: &Value| {
+            serde_json::from_value::<RecoveryStatus>(r["recoveryStatus"].clone()).ok()
+                == Some(RecoveryStatus::Retrying)
+        };
+        while retrying(&record) && tokio::time::Instant::now() < deadline {
+            pause().await;
+            record = api.call("GET", &record_path, None).await?;
+        }
+        let status = record["recoveryStatus"].as_str().unwrap_or("?");
+        line.push_str(&format!(" (error record {r}: {status})"));
+    }
+    let _ = std::io::stdout().flush();
+    let _ = writeln!(std::io::stderr(), "{line}");
+    Ok(String::new())
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod apply;
 mod commands;
 mod export;
 mod logs;
+mod names;
 mod table;
 
 use std::time::Duration;
@@ -34,6 +35,10 @@ pub struct Conn {
     /// Print the API's JSON instead of a table.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Print only ids, one per line (of a list's items, of the execution a trigger or retry
+    /// started), for scripts: `run=$(taskforge schedules trigger nightly -q)`.
+    #[arg(short, long, global = true, conflicts_with = "json")]
+    pub quiet: bool,
 }
 
 /// Why a command failed: the message printed on stderr (exit code 1).
