@@ -12,7 +12,7 @@ const STATUSES = ['', 'pending', 'running', 'completed', 'failed', 'cancelled', 
 const TRIGGERS = ['', 'schedule', 'manual', 'retry', 'catch_up', 'backfill', 'chained'];
 
 export function scheduleLink(x) {
-  return el('a', { href: `#/executions?scheduleId=${x.scheduleId}`, class: 'schedule-name' }, x.scheduleName || x.scheduleId);
+  return el('a', { href: `#/schedules/${x.scheduleId}`, class: 'schedule-name' }, x.scheduleName || x.scheduleId);
 }
 
 function cells(x) {

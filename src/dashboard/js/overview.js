@@ -1,7 +1,9 @@
-// Overview: counts by status, executions per minute and firing lateness over the last hour.
+// Overview: counts by status, executions per minute and firing lateness over the last hour,
+// and the runs of the next 24 hours across schedules.
 import { show, el, empty } from './dom.js';
 import { api, errorMessage } from './api.js';
 import { banner } from './list.js';
+import { upcoming } from './timeline.js';
 
 const EXEC = ['pending', 'running', 'completed', 'failed', 'cancelled', 'skipped'];
 const ERR = ['unresolved', 'retry_scheduled', 'retrying', 'escalated', 'resolved', 'ignored'];
@@ -53,6 +55,9 @@ function lastHour(perMinute) {
 }
 
 export async function overview(ctx, main) {
+  // The timeline is its own panel, refreshed every 30 s: live events redraw only the figures.
+  const next24 = el('div', { id: 'upcoming-slot' });
+  const loadUpcoming = async () => { const p = await upcoming(); if (ctx.alive()) next24.replaceChildren(p); };
   async function render() {
     const r = await api('GET', '/api/stats');
     // A view left meanwhile renders nothing: its refresh must not paint over the next view.
@@ -71,9 +76,11 @@ export async function overview(ctx, main) {
         : el('div', { class: 'grid2' },
           chart(lastHour(s.perMinute), (p) => p.started, 'executions per minute, last 60 minutes', '#2458d6'),
           chart(lastHour(s.perMinute), (p) => p.meanLatenessMs, 'mean firing lateness (ms), last 60 minutes', '#9a6700')),
+      el('h2', {}, 'Next 24 hours'), next24,
     );
   }
-  await render();
+  await Promise.all([render(), loadUpcoming()]);
+  ctx.every(30_000, loadUpcoming);
   // Live events refresh the figures at most once a second.
   let dirty = false;
   ctx.onEvent((e) => { if (e.type && e.type !== 'pong') dirty = true; });

@@ -1,5 +1,6 @@
-// Schedules: search and filters in the URL, "Load more", next runs in the schedule's own zone;
-// create/edit (the form shows every field), pause/resume, run now, delete.
+// Schedules: the list (search and filters in the URL, "Load more", next runs in the schedule's
+// own zone, create/edit with every field, pause/resume, run now, delete), and a page per
+// schedule (#/schedules/<id>, in schedule_page.js).
 import { show, el, badge, debounce } from './dom.js';
 import { api, errorMessage } from './api.js';
 import { can } from './session.js';
@@ -9,24 +10,8 @@ import { listView, apiPath } from './list.js';
 import { confirmed } from './confirm.js';
 import { scheduleForm } from './schedule_form.js';
 import { backfillForm } from './backfill.js';
-import { cronDayWords } from './cron_words.js';
-
-export function describe(s) {
-  const c = s.scheduleConfig || {};
-  if (s.scheduleType === 'cron') {
-    const words = cronDayWords(c.expression);
-    return `cron ${c.expression} (${c.timezone || 'UTC'})${words ? ` · ${words}` : ''}`;
-  }
-  if (s.scheduleType === 'interval') return `every ${c.intervalSeconds} s${c.startAt ? ` from ${c.startAt}` : ''}`;
-  return `once at ${c.runAt}`;
-}
-
-// What "next run" says: the time in the schedule's zone, or why there is none.
-export function nextRun(s) {
-  if (!s.enabled) return el('span', { class: 'muted' }, 'paused');
-  if (!s.nextRunAt) return el('span', { class: 'muted' }, s.scheduleType === 'once' && s.lastRunAt ? 'done (ran once)' : 'nothing left to run');
-  return stamp(s.nextRunAt, s.scheduleType === 'cron' ? s.scheduleConfig?.timezone : undefined);
-}
+import { describe, nextRun } from './schedule_text.js';
+import { schedulePage } from './schedule_page.js';
 
 // Why and until when a paused schedule is paused.
 function pauseNote(s) {
@@ -62,7 +47,8 @@ function lastRun(s) {
   return el('div', { class: 'muted last-run' }, 'last run: ', badge(s.lastStatus), streak);
 }
 
-export async function schedules(ctx, main) {
+export async function schedules(ctx, main, id) {
+  if (id) { await schedulePage(ctx, main, id); return; }
   const p = params();
   const search = el('input', { type: 'search', id: 'search', placeholder: 'name or tag', value: p.get('q') || '' });
   const enabled = el('select', { id: 'filter-enabled' }, [['', 'all'], ['true', 'enabled'], ['false', 'paused']].map(([v, l]) => el('option', { value: v, selected: v === (p.get('enabled') || '') }, l)));
@@ -132,7 +118,7 @@ export async function schedules(ctx, main) {
     path: (cursor) => apiPath('/api/scheduler/schedules', filters(), cursor),
     head: ['Name', 'Task', 'When', 'Next run', 'State', 'Actions'],
     row: (s) => [
-      el('a', { href: `#/executions?scheduleId=${s.id}` }, s.name), s.taskType, el('td', {}, describe(s), chainLinks(s), webhookNote(s)), nextRun(s),
+      el('a', { href: `#/schedules/${s.id}`, class: 'schedule-name' }, s.name), s.taskType, el('td', {}, describe(s), chainLinks(s), webhookNote(s)), nextRun(s),
       el('td', {}, badge(s.enabled ? 'enabled' : 'paused'), pauseNote(s), lastRun(s)),
       el('div', { class: 'actions' },
         can('operator') && el('button', { type: 'button', onclick: () => (s.enabled ? openPause(s) : act(s, 'resume')) }, s.enabled ? 'Pause' : 'Resume'),
