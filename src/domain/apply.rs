@@ -38,16 +38,7 @@ pub fn read(
         return Err(e);
     };
     obj.only(&["managedBy", "schedules", "prune", "dryRun"], &mut e);
-    let managed_by = obj.opt_str("managedBy", &mut e);
-    if managed_by
-        .as_ref()
-        .is_some_and(|m| m.trim().is_empty() || m.chars().count() > limits.name_max_chars)
-    {
-        e.add(
-            "managedBy",
-            format!("must be 1 to {} characters", limits.name_max_chars),
-        );
-    }
+    let managed_by = schedule_input::managed_by(&obj, limits, &mut e);
     let prune = obj.opt_bool("prune", &mut e).unwrap_or(false);
     let dry_run = obj.opt_bool("dryRun", &mut e).unwrap_or(false);
     if prune && managed_by.is_none() {

@@ -135,16 +135,7 @@ pub fn validate(
         }
     }
     let description = obj.opt_str("description", &mut e);
-    let managed_by = obj.opt_str("managedBy", &mut e);
-    if managed_by
-        .as_ref()
-        .is_some_and(|m| m.trim().is_empty() || m.chars().count() > limits.name_max_chars)
-    {
-        e.add(
-            "managedBy",
-            format!("must be 1 to {} characters", limits.name_max_chars),
-        );
-    }
+    let managed_by = managed_by(&obj, limits, &mut e);
     if description
         .as_ref()
         .is_some_and(|d| d.chars().count() > limits.description_max_chars)
@@ -235,6 +226,21 @@ pub fn validate(
         }
         _ => Err(e),
     }
+}
+
+/// `managedBy`: a name of 1 to `name_max_chars` characters, or absent (one rule for a schedule
+/// body and an apply file).
+pub fn managed_by(obj: &Obj<'_>, limits: &Limits, e: &mut FieldErrors) -> Option<String> {
+    let m = obj.opt_str("managedBy", e);
+    if m.as_ref()
+        .is_some_and(|m| m.trim().is_empty() || m.chars().count() > limits.name_max_chars)
+    {
+        e.add(
+            "managedBy",
+            format!("must be 1 to {} characters", limits.name_max_chars),
+        );
+    }
+    m
 }
 
 fn tags(obj: &Obj<'_>, max: usize, e: &mut FieldErrors) -> Vec<String> {
