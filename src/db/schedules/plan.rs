@@ -11,17 +11,15 @@ use crate::db::schema::task_schedules::dsl as s;
 use crate::db::{conn, DbError, DbPool};
 use crate::domain::apply::{self, ApplyRequest, Step, Stored};
 
-/// See the module docs; one read of the schedules named in the file or managed by its owner.
+/// See the module docs; one read of the schedules named in the file, and (only when pruning,
+/// the one case that deletes by owner) of those its owner manages.
 pub async fn plan(pool: &DbPool, req: &ApplyRequest) -> Result<Vec<Step>, DbError> {
     let names: Vec<&str> = req.inputs.iter().map(|i| i.name.as_str()).collect();
     let mut c = conn(pool).await?;
-    let owner = req.managed_by.clone().unwrap_or_default();
+    // NULL never equals anything, so without an owner to prune by this adds no row.
+    let owner = req.managed_by.as_deref().filter(|_| req.prune);
     let rows: Vec<ScheduleRow> = s::task_schedules
-        .filter(
-            s::name
-                .eq_any(&names)
-                .or(s::managed_by.eq(owner).and(s::managed_by.is_not_null())),
-        )
+        .filter(s::name.eq_any(&names).or(s::managed_by.eq(owner)))
         .select(ScheduleRow::as_select())
         .load(&mut c)
         .await?;
