@@ -232,7 +232,12 @@ async fn lists_that_loop_or_name_nothing_are_refused_naming_the_entry() {
         .await;
     assert_eq!(got["onSuccess"], json!([]));
     assert_eq!(got["onFailure"], json!([]));
-    // Deleting a schedule takes it out of every list that named it.
+    // Deleting a schedule takes it out of every list that named it, and says so live.
+    let (_, before) = app
+        .get(&format!("/api/scheduler/schedules/{}", id_of(&a)))
+        .await;
+    let mut ws = crate::wsclient::WsClient::connect(&app.base).await;
+    crate::websocket::subscribe(&mut ws, json!([format!("schedule:{}", id_of(&a))])).await;
     let (status, _) = app
         .request(
             "DELETE",
@@ -245,6 +250,15 @@ async fn lists_that_loop_or_name_nothing_are_refused_naming_the_entry() {
         .get(&format!("/api/scheduler/schedules/{}", id_of(&a)))
         .await;
     assert_eq!(got["onSuccess"], json!([]), "{got}");
+    assert_ne!(
+        got["updatedAt"], before["updatedAt"],
+        "the list changed, so did updatedAt"
+    );
+    let event = ws
+        .recv_until("a's schedule_updated", |v| v["type"] == "schedule_updated")
+        .await;
+    assert_eq!(event["data"]["id"], got["id"]);
+    assert_eq!(event["data"]["onSuccess"], json!([]), "{event}");
     // With b gone there is no loop left: c may now name a.
     let mut body = c.clone();
     body["onSuccess"] = json!([id_of(&a)]);

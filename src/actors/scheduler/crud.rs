@@ -161,14 +161,20 @@ impl Handler<DeleteSchedule> for SchedulerActor {
         let pool = self.services.pool.clone();
         let id = msg.0;
         Box::pin(
-            actix::fut::wrap_future(async move {
-                schedules::delete(&pool, id, clock::now())
-                    .await
-                    .map_err(WriteError::Db)
-            })
+            actix::fut::wrap_future(
+                async move { schedules::delete(&pool, id, clock::now()).await },
+            )
             .map(move |res, act: &mut Self, ctx| {
-                act.after_write(ctx, res, id, EventKind::ScheduleDeleted)
-                    .map(|_| ())
+                let (row, unchained) = match res {
+                    Ok(d) => (Ok(d.row), d.unchained),
+                    Err(e) => (Err(WriteError::Db(e)), Vec::new()),
+                };
+                act.after_write(ctx, row, id, EventKind::ScheduleDeleted)?;
+                // The schedules that named it in a chain list changed too.
+                for r in &unchained {
+                    act.publish(EventKind::ScheduleUpdated, r);
+                }
+                Ok(())
             }),
         )
     }

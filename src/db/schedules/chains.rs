@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::WriteError;
+use super::{ScheduleRow, WriteError};
 use crate::db::schema::task_schedules::dsl as s;
 use crate::domain::chain::{cycle_through, Chain};
 
@@ -91,17 +91,39 @@ pub(super) async fn check(
     ))
 }
 
-/// Removes `id` from every schedule's lists (it was deleted); answers how many changed.
+/// Removes `id` from every schedule's lists (it was deleted); answers the schedules whose
+/// lists changed, as they are now.
 pub(super) async fn forget(
     c: &mut AsyncPgConnection,
     id: Uuid,
-) -> Result<usize, diesel::result::Error> {
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<ScheduleRow>, diesel::result::Error> {
+    let named: Vec<Uuid> = s::task_schedules
+        .filter(
+            s::on_success
+                .contains(vec![id])
+                .or(s::on_failure.contains(vec![id])),
+        )
+        .select(s::id)
+        .for_update()
+        .load(c)
+        .await?;
+    if named.is_empty() {
+        return Ok(Vec::new());
+    }
     diesel::sql_query(
         "UPDATE task_schedules SET on_success = array_remove(on_success, $1), \
-             on_failure = array_remove(on_failure, $1) \
-         WHERE $1 = ANY(on_success) OR $1 = ANY(on_failure)",
+             on_failure = array_remove(on_failure, $1), updated_at = $3 \
+         WHERE id = ANY($2)",
     )
     .bind::<diesel::sql_types::Uuid, _>(id)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&named)
+    .bind::<diesel::sql_types::Timestamptz, _>(now)
     .execute(c)
-    .await
+    .await?;
+    s::task_schedules
+        .filter(s::id.eq_any(&named))
+        .select(ScheduleRow::as_select())
+        .load(c)
+        .await
 }

@@ -9,7 +9,7 @@ mod read;
 mod webhook;
 mod write_error;
 
-pub use delete::delete;
+pub use delete::{delete, Deleted};
 pub use diff::changes;
 pub use pause::{pause_if_failing, resume_due, set_enabled, Toggle};
 pub use plan::plan;
