@@ -37,6 +37,11 @@ impl Audience {
         self.0.peers.store(alive, Ordering::Relaxed);
     }
 
+    /// Whether other instances are alive (assumed until the first look).
+    pub fn peers(&self) -> bool {
+        self.0.peers.load(Ordering::Relaxed)
+    }
+
     /// True when an event published now could reach someone.
     pub fn anyone(&self) -> bool {
         self.0.sessions.load(Ordering::Relaxed) > 0 || self.0.peers.load(Ordering::Relaxed)

@@ -44,9 +44,6 @@ pub struct EventBridge {
     hub: Addr<WsHub>,
     buffer: Vec<NewOutbox>,
     flush_scheduled: bool,
-    /// Whether another instance is alive; with none, the outbox is not written at all (a lone
-    /// instance pays nothing for cross-instance delivery). Assumed until checked.
-    peers: bool,
     last_seen: Option<i64>,
     pulling: bool,
     pull_again: bool,
@@ -69,7 +66,6 @@ impl EventBridge {
             hub,
             buffer: Vec::new(),
             flush_scheduled: false,
-            peers: true,
             last_seen: None,
             pulling: false,
             pull_again: false,
@@ -85,7 +81,9 @@ impl EventBridge {
             return;
         }
         let batch = std::mem::take(&mut self.buffer);
-        if !self.peers {
+        // With no other instance alive the outbox is not written at all: a lone instance pays
+        // nothing for cross-instance delivery.
+        if !self.services.audience.peers() {
             return;
         }
         let pool = self.services.pool.clone();
@@ -155,21 +153,17 @@ impl EventBridge {
             guard_future(async move { outbox::peers_alive(&pool, me, dead_after).await }).map(
                 |res, act: &mut Self, _| match res {
                     Some(Ok(alive)) => {
-                        if alive != act.peers {
+                        if alive != act.services.audience.peers() {
                             log::info!(
                                 "other instances {}: events are {} handed over",
                                 if alive { "present" } else { "absent" },
                                 if alive { "now" } else { "no longer" }
                             );
                         }
-                        act.peers = alive;
                         act.services.audience.set_peers(alive);
                     }
                     // Unknown: keep handing over rather than risk losing events.
-                    Some(Err(_)) => {
-                        act.peers = true;
-                        act.services.audience.set_peers(true);
-                    }
+                    Some(Err(_)) => act.services.audience.set_peers(true),
                     None => {}
                 },
             ),
