@@ -61,6 +61,8 @@ pub struct SchedulerConfig {
     pub tick_ms: u64,
     pub misfire_threshold_ms: u64,
     pub claim_batch: i64,
+    /// Claim transactions at once in a burst (see `actors::scheduler::lanes`).
+    pub claim_lanes: usize,
     pub claim_ahead_ms: u64,
     pub prefetch_ms: u64,
     /// Failed run chains in a row that pause a schedule without its own threshold; 0 = off.
@@ -250,6 +252,9 @@ impl SchedulerConfig {
                 "scheduler.prefetch_ms",
                 "must be between scheduler.claim_ahead_ms and 5000".into(),
             ));
+        }
+        if !(1..=8).contains(&self.claim_lanes) {
+            return Err(("scheduler.claim_lanes", "must be between 1 and 8".into()));
         }
         use crate::domain::rules::MAX_AUTO_PAUSE;
         if self.auto_pause_after_failures > MAX_AUTO_PAUSE {

@@ -161,6 +161,11 @@ fn every_section_names_its_bad_key() {
             "scheduler.claim_batch",
         ),
         (
+            "TASKFORGE__SCHEDULER__CLAIM_LANES",
+            "9",
+            "scheduler.claim_lanes",
+        ),
+        (
             "TASKFORGE__EXECUTION__MAX_PENDING",
             "0",
             "execution.max_pending",

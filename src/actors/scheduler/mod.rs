@@ -10,6 +10,7 @@ mod backfill;
 mod chain;
 mod crud;
 mod insight;
+mod lanes;
 pub mod messages;
 mod waiting;
 mod webhook;
@@ -20,7 +21,6 @@ use actix::prelude::*;
 use chrono::{DateTime, Utc};
 
 use self::messages::*;
-use crate::actors::execution::messages::{Load, Replaced, RunExecutions};
 use crate::actors::execution::ExecutionActor;
 use crate::actors::lifecycle::impl_lifecycle_handlers;
 use crate::actors::lifecycle::StopWork;
@@ -42,8 +42,6 @@ pub const NAME: &str = "scheduler";
 
 /// When a due fire is locked by another instance, look again after this.
 const CONTENDED_RETRY: Duration = Duration::from_millis(25);
-/// Claims smaller than twice this run as one transaction; larger ones as two at once.
-const MIN_SPLIT: i64 = 500;
 
 /// See the module docs.
 pub struct SchedulerActor {
@@ -88,17 +86,22 @@ impl SchedulerActor {
         }
     }
 
-    /// Claims and starts every due fire, then sleeps until the next one.
+    /// Claims and starts every due fire (see [`lanes`]), then sleeps until the next one.
     fn fire_due(&mut self, ctx: &mut Context<Self>) {
         let pool = self.services.pool.clone();
-        let instance = self.services.instance_id;
         let cfg = &self.services.config.scheduler;
-        let batch = cfg.claim_batch.max(1);
-        let leads = self.leads();
-        let threshold = chrono::Duration::milliseconds(cfg.misfire_threshold_ms as i64);
-        let execution = self.execution.clone();
-        let max_pending = self.services.config.execution.max_pending;
-        let (hub, audience) = (self.hub.clone(), self.services.audience.clone());
+        let claimer = lanes::Claimer {
+            pool: pool.clone(),
+            instance: self.services.instance_id,
+            leads: self.leads(),
+            threshold: chrono::Duration::milliseconds(cfg.misfire_threshold_ms as i64),
+            batch: cfg.claim_batch.max(1),
+            lanes: cfg.claim_lanes.max(1),
+            max_pending: self.services.config.execution.max_pending,
+            execution: self.execution.clone(),
+            hub: self.hub.clone(),
+            audience: self.services.audience.clone(),
+        };
         let resume = self.resume_at.is_some_and(|t| t <= clock::now());
         let fut = async move {
             let resumed = if resume {
@@ -106,52 +109,7 @@ impl SchedulerActor {
             } else {
                 Vec::new()
             };
-            let mut stats = FireStats::default();
-            let mut backlog = None;
-            loop {
-                // Backpressure: claim no more than the execution queue may still take.
-                let waiting = execution.send(Load).await.map(|(q, _)| q).unwrap_or(0);
-                if waiting >= max_pending {
-                    backlog = Some(waiting);
-                    break;
-                }
-                let limit = batch.min((max_pending - waiting) as i64);
-                // Two claims at once in a burst (SKIP LOCKED gives them disjoint schedules): one
-                // commits while the other's rows are read, so claiming keeps up with running.
-                let halves = if limit >= 2 * MIN_SPLIT {
-                    [limit / 2, limit - limit / 2]
-                } else {
-                    [limit, 0]
-                };
-                let claim = |n: i64| {
-                    let pool = pool.clone();
-                    async move {
-                        if n == 0 {
-                            return Ok(fires::FireReport::default());
-                        }
-                        fires::claim_due(&pool, instance, clock::now(), leads, n, threshold).await
-                    }
-                };
-                let (a, b) = futures_util::future::join(claim(halves[0]), claim(halves[1])).await;
-                let mut claimed = 0;
-                for report in [a?, b?] {
-                    claimed += report.claimed as i64;
-                    stats.fired += report.executions.len() as u64;
-                    stats.skipped_running += report.skipped_running as u64;
-                    stats.skipped_misfire += report.skipped_misfire as u64;
-                    // Replaced runs stop before the ones replacing them start.
-                    if !report.replaced.is_empty() {
-                        execution.do_send(Replaced(report.replaced));
-                    }
-                    if !report.executions.is_empty() {
-                        execution.do_send(RunExecutions(report.executions));
-                    }
-                    announce_skipped(&hub, &audience, &report.skipped);
-                }
-                if claimed < limit {
-                    break;
-                }
-            }
+            let lanes::Claimed { stats, backlog } = claimer.claim_all().await?;
             let upcoming = schedules::earliest_due(&pool).await?;
             Ok::<_, DbError>((stats, upcoming, backlog, resumed))
         };
