@@ -343,8 +343,7 @@ async fn role_matrix_covers_every_route() {
                 headers.push(("Content-Type", "application/json"));
             }
             let body = has_body.then_some("{}");
-            let (status, _, v) =
-                raw(&app.base, &method.to_uppercase(), path, &headers, body).await;
+            let (status, _, v) = raw(&app.base, &method.to_uppercase(), path, &headers, body).await;
             let expected = match (min, role) {
                 (Min::Open, _) => "allowed",
                 (_, None) => "401",
