@@ -106,11 +106,15 @@ pub(crate) async fn b7(ctx: &Ctx, n: usize, secs: u64) -> String {
         .iter()
         .fold((f64::MAX, 0.0f64), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
     format!(
-        "B7 {n} interval schedules at 1 s for {secs} s ({rows:.0} executions stored): lateness {} over {slots:.0} slots; missed slots {:.0}; not completed {failed:.0}; RSS after warm-up {lo:.1}–{hi:.1} MB ({:+.1} %, first {:.1}, last {:.1}); pool exhausted {exhausted:.0} times after the warm-up ({exhausted_before:.0} before it, creates included), most waiting {waiting_seen:.0}",
+        "B7 {n} interval schedules at 1 s for {secs} s ({rows:.0} executions stored): lateness {} over {slots:.0} slots; missed slots {:.0}; not completed {failed:.0}; RSS after warm-up {lo:.1}–{hi:.1} MB ({:+.1} %, first {:.1}, last {:.1}); pool exhausted {exhausted:.0} times after the warm-up ({exhausted_before:.0} before it, creates included), most waiting {waiting_seen:.0}; RSS samples (MB) {}",
         summary(&mut late),
         slots - ran,
         (hi - lo) / lo * 100.0,
         rss.first().copied().unwrap_or(0.0),
         rss.last().copied().unwrap_or(0.0),
+        rss.iter()
+            .map(|v| format!("{v:.1}"))
+            .collect::<Vec<_>>()
+            .join(" "),
     )
 }
