@@ -4,9 +4,7 @@ use std::process::ExitCode;
 
 /// mimalloc instead of the system allocator: a burst allocates and frees many short-lived rows,
 /// futures and buffers on one thread, and glibc's malloc/free/consolidate took about a third of
-/// the service's CPU in a 100k burst (perf, see BENCHMARKS.md). Its v2 line: v3 holds freed
-/// pages for a second before returning them, which under B7's steady load kept about 15 MB
-/// more resident and made the resident size swing with it.
+/// the service's CPU in a 100k burst (perf, see BENCHMARKS.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
