@@ -20,7 +20,8 @@ use std::time::Duration;
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 
-use self::messages::*;
+#[cfg(feature = "testing")]
+use self::messages::{FireStats, GetFireStats};
 use crate::actors::execution::ExecutionActor;
 use crate::actors::lifecycle::impl_lifecycle_handlers;
 use crate::actors::lifecycle::StopWork;
