@@ -100,12 +100,10 @@ pub async fn start(config: Arc<Config>, db_url: &str) -> Result<RunningApp, Star
         )),
         audience: Default::default(),
     };
-    // Look for other instances before any actor publishes, so a lone instance does not write
-    // its first second of events into the outbox for nobody (unknown: assume they exist).
-    let dead_after = chrono::Duration::seconds(config.instance.dead_after_secs as i64);
-    match crate::db::outbox::peers_alive(&services.pool, instance_id, dead_after).await {
-        Ok(alive) => services.audience.set_peers(alive),
-        Err(e) => log::warn!("other instances not looked for yet (assumed present): {e}"),
+    // Before any actor publishes, so a lone instance does not write its first events into the
+    // outbox for nobody.
+    if let Err(e) = actors::ws::bridge::look_for_peers(&services).await {
+        log::warn!("other instances not looked for yet (assumed present): {e}");
     }
     let actors = actors::start_all(&services, ready_tx);
     // Tell running instances about this one before any client can connect to it, so they hand

@@ -166,6 +166,16 @@ fn every_section_names_its_bad_key() {
             "scheduler.claim_lanes",
         ),
         (
+            "TASKFORGE__SCHEDULER__CLAIM_LANES",
+            "0",
+            "scheduler.claim_lanes",
+        ),
+        (
+            "TASKFORGE__SCHEDULER__CLAIM_LANES",
+            "-1",
+            "scheduler.claim_lanes",
+        ),
+        (
             "TASKFORGE__EXECUTION__MAX_PENDING",
             "0",
             "execution.max_pending",

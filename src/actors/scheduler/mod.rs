@@ -138,9 +138,7 @@ impl SchedulerActor {
                     metrics::counter!(crate::telemetry::FIRES_SKIPPED, "reason" => "misfire_skip").increment(stats.skipped_misfire);
                     #[cfg(feature = "testing")]
                     {
-                        act.stats.fired += stats.fired;
-                        act.stats.skipped_running += stats.skipped_running;
-                        act.stats.skipped_misfire += stats.skipped_misfire;
+                        act.stats += stats;
                     }
                     act.arm(ctx, earliest);
                 }

@@ -17,7 +17,8 @@ struct Inner {
 pub struct Audience(Arc<Inner>);
 
 impl Default for Audience {
-    /// Other instances are assumed present until the bridge has looked (never lose an event).
+    /// Other instances are assumed present until someone has looked (never lose an event;
+    /// see `bridge::look_for_peers`).
     fn default() -> Self {
         Audience(Arc::new(Inner {
             sessions: AtomicUsize::new(0),

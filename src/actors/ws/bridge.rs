@@ -15,6 +15,7 @@ use crate::actors::lifecycle::impl_lifecycle_handlers;
 use crate::actors::supervisor::{guard_future, RestartTracker};
 use crate::actors::Services;
 use crate::db::outbox::{self, NewOutbox, CHANNEL, PEERS_CHANNEL};
+use crate::db::DbError;
 
 /// Name in logs.
 pub const NAME: &str = "ws_bridge";
@@ -27,6 +28,25 @@ const POLL_EVERY: Duration = Duration::from_secs(1);
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// Other instances read events within moments; keep them a while for slow listeners.
 const KEEP_FOR_SECS: i64 = 300;
+
+/// Looks for other instances alive and records the answer in the services' audience, which
+/// decides whether events go to the outbox at all. Unknown (the database did not answer)
+/// counts as present, so no event is lost. Startup looks once before any actor publishes; the
+/// bridge looks again every second and when an instance announces itself.
+pub async fn look_for_peers(services: &Services) -> Result<bool, DbError> {
+    let dead_after = chrono::Duration::seconds(services.config.instance.dead_after_secs as i64);
+    let found = outbox::peers_alive(&services.pool, services.instance_id, dead_after).await;
+    let alive = found.as_ref().map_or(true, |a| *a);
+    if alive != services.audience.peers() {
+        log::info!(
+            "other instances {}: events are {} handed over",
+            if alive { "present" } else { "absent" },
+            if alive { "now" } else { "no longer" }
+        );
+    }
+    services.audience.set_peers(alive);
+    found
+}
 
 /// Internal: fetch other instances' new events.
 #[derive(Message)]
@@ -145,29 +165,9 @@ impl EventBridge {
     }
 
     fn refresh_peers(&mut self, ctx: &mut Context<Self>) {
-        let pool = self.services.pool.clone();
-        let me = self.services.instance_id;
-        let dead_after =
-            chrono::Duration::seconds(self.services.config.instance.dead_after_secs as i64);
-        ctx.spawn(
-            guard_future(async move { outbox::peers_alive(&pool, me, dead_after).await }).map(
-                |res, act: &mut Self, _| match res {
-                    Some(Ok(alive)) => {
-                        if alive != act.services.audience.peers() {
-                            log::info!(
-                                "other instances {}: events are {} handed over",
-                                if alive { "present" } else { "absent" },
-                                if alive { "now" } else { "no longer" }
-                            );
-                        }
-                        act.services.audience.set_peers(alive);
-                    }
-                    // Unknown: keep handing over rather than risk losing events.
-                    Some(Err(_)) => act.services.audience.set_peers(true),
-                    None => {}
-                },
-            ),
-        );
+        let services = self.services.clone();
+        // A failed look is retried by the next poll; the audience already says "present".
+        ctx.spawn(guard_future(async move { look_for_peers(&services).await }).map(|_, _, _| ()));
     }
 
     /// The LISTEN loop on its own connection, reconnecting with backoff.
@@ -239,7 +239,6 @@ impl Actor for EventBridge {
             act.pull(ctx);
             act.refresh_peers(ctx);
         });
-        self.refresh_peers(ctx);
         ctx.run_interval(PRUNE_EVERY, |act, ctx| {
             let pool = act.services.pool.clone();
             ctx.spawn(
